@@ -1,0 +1,93 @@
+"""Configuration: ``jobyard.toml`` (or ``--config``/``JOBYARD_CONFIG``), env ``JOBYARD_DB``."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from typing import Any
+
+from jobyard.errors import ConfigError
+
+DEFAULT_DB = "sqlite:///jobyard.db"
+KNOWN_KEYS = {
+    "db",
+    "app",
+    "scripts_dir",
+    "web",
+    "sites",
+    "roles",
+    "observers",
+    "semaphores",
+    "worker",
+    "limits",
+}
+
+
+@dataclass
+class Config:
+    db: str = DEFAULT_DB
+    app: list[str] = field(default_factory=list)
+    scripts_dir: str = "scripts"
+    web_bind: str = "127.0.0.1:8080"
+    lease: float = 10.0
+    heartbeat: float = 2.0
+    quarantine_after: int = 3
+    max_data_bytes: int = 1_000_000
+    raw: dict[str, Any] = field(default_factory=dict)
+    path: str | None = None
+
+
+def _number(section: dict[str, Any], key: str, default: float, path: str) -> float:
+    value = section.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigError(f"{path}: {key} must be a positive number, got {value!r}")
+    return float(value)
+
+
+def load_config(path: str | None = None, db: str | None = None) -> Config:
+    """Read the config file (if any) and apply overrides: ``db`` argument > JOBYARD_DB > file."""
+    path = path or os.environ.get("JOBYARD_CONFIG")
+    explicit = path is not None
+    path = path or "jobyard.toml"
+    raw: dict[str, Any] = {}
+    if os.path.exists(path):
+        try:
+            with open(path, "rb") as fh:
+                raw = tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        except OSError as exc:
+            raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
+    elif explicit:
+        raise ConfigError(f"config file {path} does not exist")
+    unknown = set(raw) - KNOWN_KEYS
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown key(s) {', '.join(sorted(unknown))}; "
+            f"known keys: {', '.join(sorted(KNOWN_KEYS))}"
+        )
+    cfg = Config(raw=raw, path=path if raw else None)
+    cfg.db = db or os.environ.get("JOBYARD_DB") or raw.get("db") or DEFAULT_DB
+    if not isinstance(cfg.db, str):
+        raise ConfigError(f"{path}: db must be a URL string")
+    app = raw.get("app", [])
+    if isinstance(app, str):
+        app = [app]
+    if not isinstance(app, list) or not all(isinstance(a, str) for a in app):
+        raise ConfigError(f"{path}: app must be a list of module names")
+    extra = os.environ.get("JOBYARD_APP")
+    cfg.app = [*app, *(a for a in (extra or "").split(",") if a)]
+    cfg.scripts_dir = str(raw.get("scripts_dir", cfg.scripts_dir))
+    web = raw.get("web", {})
+    if isinstance(web, dict) and "bind" in web:
+        cfg.web_bind = str(web["bind"])
+    worker = raw.get("worker", {})
+    if isinstance(worker, dict):
+        cfg.lease = _number(worker, "lease", cfg.lease, path)
+        cfg.heartbeat = _number(worker, "heartbeat", min(cfg.heartbeat, cfg.lease / 3), path)
+        cfg.quarantine_after = int(_number(worker, "quarantine_after", cfg.quarantine_after, path))
+    limits = raw.get("limits", {})
+    if isinstance(limits, dict):
+        cfg.max_data_bytes = int(_number(limits, "max_data_bytes", cfg.max_data_bytes, path))
+    return cfg

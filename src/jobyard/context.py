@@ -1,0 +1,92 @@
+"""What a running handler sees as ``job``: its data, log, progress and emit."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from jobyard import model
+from jobyard.errors import InvalidInput, LeaseLost
+from jobyard.lifecycle import log_entry
+from jobyard.model import Job
+
+if TYPE_CHECKING:
+    from jobyard.yard import Yard
+
+
+class JobContext:
+    """The running job. Every call counts only while the run is still this worker's."""
+
+    def __init__(self, yard: Yard, job: Job, lease: float) -> None:
+        self.yard = yard
+        self.job = job
+        self._lease = lease
+        self.cancelled = False  # set by the worker when the job was cancelled meanwhile
+        self.traceback: str | None = None
+
+    @property
+    def id(self) -> int:
+        return self.job.id
+
+    @property
+    def data(self) -> Any:
+        return self.job.data
+
+    @property
+    def attempt(self) -> int:
+        return self.job.attempts
+
+    @property
+    def type(self) -> str:
+        return self.job.type
+
+    @property
+    def run_id(self) -> str | None:
+        return self.job.run_id
+
+    def __repr__(self) -> str:
+        return f"<job {self.job.id} {self.job.type} attempt {self.job.attempts}>"
+
+    def log(self, message: str, level: str = "info", data: Any = None) -> None:
+        if level not in model.LOG_LEVELS:
+            raise InvalidInput(
+                f"invalid log level {level!r}: use one of {', '.join(model.LOG_LEVELS)}"
+            )
+        store = self.yard.store
+        now = time.time()
+        with store.transaction():
+            cur = store.execute(
+                "touch_running",
+                {
+                    "id": self.job.id,
+                    "run_id": self.job.run_id,
+                    "now": now,
+                    "lease_expires": now + self._lease,
+                },
+            )
+            if cur.rowcount != 1:
+                raise LeaseLost(f"job {self.job.id} is no longer running under this run")
+            store.append_logs(
+                [log_entry(self.job.id, now, str(message), level, self.job.run_id, data)]
+            )
+
+    def progress(self, completed: float, total: float = 100) -> None:
+        if not isinstance(completed, int | float) or not isinstance(total, int | float):
+            raise InvalidInput("progress takes numbers: progress(completed, total)")
+        if total < 0 or completed < 0:
+            raise InvalidInput("progress values must be >= 0")
+        now = time.time()
+        cur = self.yard.store.execute(
+            "set_progress",
+            {
+                "id": self.job.id,
+                "run_id": self.job.run_id,
+                "completed": completed,
+                "total": total,
+                "now": now,
+                "lease_expires": now + self._lease,
+            },
+        )
+        if cur.rowcount != 1:
+            raise LeaseLost(f"job {self.job.id} is no longer running under this run")
+        self.job.progress_completed, self.job.progress_total = completed, total

@@ -1,0 +1,320 @@
+"""Job lifecycle policy above the store seam: enqueue, claim results, retries, repeats,
+dependencies. Written once; every backend only supplies primitives."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from jobyard import model
+from jobyard.cron import next_fire
+from jobyard.errors import InvalidInput
+from jobyard.model import Job, Repeat, Retry
+from jobyard.store.base import Store, Update
+
+
+@dataclass
+class JobSpec:
+    """A validated request to create one job."""
+
+    type: str
+    data: Any = None
+    queue: str = "default"
+    priority: int = 0
+    retry: Retry = field(default_factory=Retry)
+    repeat: Repeat | None = None
+    after: float = 0.0
+    depends: list[int] = field(default_factory=list)
+    paused: bool = False
+    jobset: int | None = None
+    site: str | None = None
+    timeout: float | None = None
+    props: dict[str, Any] = field(default_factory=dict)
+    repeated: int = 0
+
+
+def log_entry(
+    job_id: int,
+    now: float,
+    message: str,
+    level: str = "info",
+    run_id: str | None = None,
+    data: Any = None,
+) -> dict[str, Any]:
+    return {
+        "job_id": job_id,
+        "time": now,
+        "run_id": run_id,
+        "level": level,
+        "message": message,
+        "data": data,
+    }
+
+
+def _row(store: Store, spec: JobSpec, status: str, now: float, encoded_data: Any) -> dict[str, Any]:
+    rep = spec.repeat
+    return {
+        "type": spec.type,
+        "queue": spec.queue,
+        "status": status,
+        "priority": spec.priority,
+        "data": encoded_data,
+        "props": store.encode_json(spec.props),
+        "progress_total": 100,
+        "retries": spec.retry.retries,
+        "retry_limit": spec.retry.retries,
+        "retry_wait": spec.retry.wait,
+        "retry_backoff": spec.retry.backoff,
+        "retry_until": spec.retry.until,
+        "repeats": rep.repeats if rep else 0,
+        "repeated": spec.repeated,
+        "repeat_wait": rep.wait if rep else None,
+        "repeat_schedule": rep.schedule if rep else None,
+        "repeat_timezone": rep.timezone if rep else None,
+        "repeat_until": rep.until if rep else None,
+        "after": max(spec.after, now),
+        "depends": store.encode_json(spec.depends),
+        "pending": len(spec.depends),
+        "jobset": spec.jobset,
+        "site": spec.site,
+        "timeout": spec.timeout,
+        "created": now,
+        "updated": now,
+    }
+
+
+def enqueue(
+    store: Store, specs: Sequence[JobSpec], encoded: Sequence[Any], now: float
+) -> list[int]:
+    """Insert jobs atomically; ``encoded`` holds each spec's data already JSON-encoded."""
+    all_deps = sorted({d for s in specs for d in s.depends})
+    with store.transaction():
+        antecedents = {j.id: j for j in store.get_jobs(all_deps)} if all_deps else {}
+        if all_deps:
+            missing = [d for d in all_deps if d not in antecedents]
+            removed = _tombstoned(store, missing)
+            never = [d for d in missing if d not in removed]
+            if never:
+                raise InvalidInput(f"depends on job(s) that do not exist: {never}")
+        rows, cancels, resolved_by_index = [], {}, {}
+        for index, spec in enumerate(specs):
+            pending, resolved, dead = [], [], None
+            for dep in spec.depends:
+                ante = antecedents.get(dep)
+                if ante is None:
+                    dead = f"antecedent job {dep} was removed"
+                elif ante.status == model.COMPLETED:
+                    resolved.append(dep)
+                elif ante.status in (model.FAILED, model.CANCELLED):
+                    dead = f"antecedent job {dep} is {ante.status}"
+                else:
+                    pending.append(dep)
+            status = model.READY
+            if spec.paused:
+                status = model.PAUSED
+            elif pending or spec.after > now:
+                status = model.WAITING
+            if dead:
+                status = model.CANCELLED
+                cancels[index] = dead
+            row = _row(
+                store, JobSpec(**{**spec.__dict__, "depends": pending}), status, now, encoded[index]
+            )
+            row["depends"] = store.encode_json(pending + resolved if dead else pending)
+            row["pending"] = len(pending)
+            rows.append(row)
+            resolved_by_index[index] = resolved
+        ids = store.insert_jobs(rows)
+        logs = [log_entry(i, now, "Job Submitted") for i in ids]
+        deps_rows = []
+        for index, job_id in enumerate(ids):
+            if resolved_by_index[index]:
+                store.update_jobs([Update(job_id, {"resolved": resolved_by_index[index]})])
+            if index in cancels:
+                store.update_jobs([Update(job_id, {"finished": now})])
+                logs.append(log_entry(job_id, now, f"Job Cancelled: {cancels[index]}", "warning"))
+                continue
+            for dep in (rows[index]["pending"] and specs[index].depends) or ():
+                if dep in antecedents and antecedents[dep].status != model.COMPLETED:
+                    deps_rows.append({"job_id": job_id, "dep_id": dep})
+        if deps_rows:
+            store.executemany("insert_dep", deps_rows)
+            store.execute(
+                "mark_has_dependents",
+                {"ids": store.list_param(sorted({r["dep_id"] for r in deps_rows}))},
+            )
+        store.append_logs(logs)
+        ready_queues = sorted({r["queue"] for r in rows if r["status"] == model.READY})
+        if ready_queues:
+            store.notify(ready_queues)
+    return ids
+
+
+def _tombstoned(store: Store, ids: Sequence[int]) -> set[int]:
+    if not ids:
+        return set()
+    cur = store.execute("tombstones", {"ids": store.list_param(list(ids))})
+    return {int(r[0]) for r in cur.fetchall()}
+
+
+def next_repeat_time(job: Job, now: float) -> float | None:
+    """When the next copy of a repeating job is due, or None if it should not repeat."""
+    if job.repeats == 0:
+        return None
+    if job.repeat_schedule:
+        due = next_fire(job.repeat_schedule, now, job.repeat_timezone)
+        if due - now < 0.5:  # too close to the run that just ended: take the next one
+            due = next_fire(job.repeat_schedule, due, job.repeat_timezone)
+    else:
+        due = now + (job.repeat_wait or 0.0)
+    if job.repeat_until is not None and due > job.repeat_until:
+        return None
+    return due
+
+
+def complete(store: Store, done: Sequence[tuple[Job, Any]], now: float) -> list[int]:
+    """Mark running jobs completed (with their results); returns the ids that were still
+    running under the given run (a late call after a lost lease is refused)."""
+    finished: list[int] = []
+    logs = []
+    with store.transaction():
+        for job, result in done:
+            cur = store.execute(
+                "complete_simple",
+                {
+                    "id": job.id,
+                    "run_id": job.run_id,
+                    "result": store.encode_json(result),
+                    "now": now,
+                },
+            )
+            if cur.rowcount != 1:
+                continue
+            finished.append(job.id)
+            logs.append(log_entry(job.id, now, "Job Completed", "success", job.run_id))
+            due = next_repeat_time(job, now)
+            if due is not None:
+                new_id = _repeat_copy(store, job, due, now)
+                logs.append(log_entry(job.id, now, f"Job Rescheduled as job {new_id}"))
+            if job.has_dependents:
+                _resolve_dependents(store, job.id, now, logs)
+        store.append_logs(logs)
+    return finished
+
+
+def _repeat_copy(store: Store, job: Job, due: float, now: float) -> int:
+    left = model.FOREVER if job.repeats == model.FOREVER else job.repeats - 1
+    spec = JobSpec(
+        type=job.type,
+        queue=job.queue,
+        priority=job.priority,
+        retry=Retry(
+            job.retry_limit,
+            job.retry_wait,
+            cast(model.Backoff, job.retry_backoff),
+            job.retry_until,
+        ),
+        repeat=Repeat(
+            left, job.repeat_wait, job.repeat_schedule, job.repeat_until, job.repeat_timezone
+        ),
+        after=due,
+        jobset=job.jobset,
+        site=job.site,
+        timeout=job.timeout,
+        props=job.props,
+        repeated=job.repeated + 1,
+    )
+    return enqueue(store, [spec], [store.encode_json(job.data)], now)[0]
+
+
+def _resolve_dependents(store: Store, job_id: int, now: float, logs: list[dict[str, Any]]) -> None:
+    woken = set()
+    for dep in store.get_dependents([job_id]):
+        if job_id not in dep.depends or dep.status not in (model.WAITING, model.PAUSED):
+            continue
+        depends = [d for d in dep.depends if d != job_id]
+        changes: dict[str, Any] = {
+            "depends": depends,
+            "resolved": [*dep.resolved, job_id],
+            "pending": len(depends),
+            "updated": now,
+        }
+        if not depends and dep.status == model.WAITING and dep.after <= now:
+            changes["status"] = model.READY
+            woken.add(dep.queue)
+            logs.append(log_entry(dep.id, now, "Promoted to ready"))
+        store.update_jobs([Update(dep.id, changes, statuses=(dep.status,))])
+    if woken:
+        store.notify(sorted(woken))
+
+
+def cancel_dependents(store: Store, job_ids: Sequence[int], now: float, reason: str) -> list[int]:
+    """Cancel every job waiting on these, recursively; returns the cancelled ids."""
+    cancelled: list[int] = []
+    frontier = list(job_ids)
+    while frontier:
+        nxt = []
+        for dep in store.get_dependents(frontier):
+            if dep.status not in (model.WAITING, model.PAUSED, model.READY):
+                continue
+            ok = store.update_jobs(
+                [
+                    Update(
+                        dep.id,
+                        {"status": model.CANCELLED, "finished": now, "updated": now},
+                        statuses=(dep.status,),
+                    )
+                ]
+            )
+            if ok:
+                store.append_logs([log_entry(dep.id, now, f"Job Cancelled: {reason}", "warning")])
+                cancelled.append(dep.id)
+                nxt.append(dep.id)
+        frontier = nxt
+    return cancelled
+
+
+def fail(store: Store, job: Job, error: str, now: float, fatal: bool = False) -> str | None:
+    """Record a failed attempt; retry (back to waiting) or fail for good.
+
+    Returns the new status, or None if the run was no longer this worker's."""
+    failures = [*job.failures, {"time": now, "error": error, "attempt": job.attempts}]
+    retry_left = job.retries == model.FOREVER or job.retries > 0
+    delay = model.retry_delay(job.retry_wait, job.retry_backoff, len(failures))
+    due = now + delay
+    in_time = job.retry_until is None or due <= job.retry_until
+    with store.transaction():
+        if retry_left and in_time and not fatal:
+            changes: dict[str, Any] = {
+                "status": model.WAITING if delay > 0 else model.READY,
+                "after": due,
+                "failures": failures,
+                "run_id": None,
+                "lease_expires": None,
+                "retries": job.retries if job.retries == model.FOREVER else job.retries - 1,
+                "updated": now,
+            }
+            status = str(changes["status"])
+        else:
+            changes = {
+                "status": model.FAILED,
+                "failures": failures,
+                "finished": now,
+                "lease_expires": None,
+                "updated": now,
+            }
+            status = model.FAILED
+        if not store.update_jobs(
+            [Update(job.id, changes, statuses=(model.RUNNING,), run_id=job.run_id)]
+        ):
+            return None
+        message = f"Job Failed with Error: {error}"
+        if status != model.FAILED:
+            message += f" (retrying in {delay:g} s)"
+        store.append_logs([log_entry(job.id, now, message, "danger", job.run_id)])
+        if status == model.FAILED:
+            cancel_dependents(store, [job.id], now, f"antecedent job {job.id} failed")
+        elif status == model.READY:
+            store.notify([job.queue])
+    return status

@@ -1,0 +1,255 @@
+"""Management operations (cancel, pause, resume, restart, rerun, remove) and the
+housekeeping duties every worker and scheduler share (promotion, lease rescue)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from jobyard import model
+from jobyard.errors import NotFound
+from jobyard.lifecycle import JobSpec, cancel_dependents, enqueue, log_entry
+from jobyard.model import Job, Repeat, Retry, check_transition
+from jobyard.store.base import Store, Update
+
+
+def _load(store: Store, ids: Sequence[int], operation: str, strict: bool) -> list[Job]:
+    jobs = store.get_jobs(ids)
+    if strict:
+        found = {j.id for j in jobs}
+        for i in ids:
+            if i not in found:
+                raise NotFound(f"no job with id {i}")
+        for job in jobs:
+            check_transition(job, operation)
+    return [j for j in jobs if j.status in model.ALLOWED_FROM[operation]]
+
+
+def cancel(
+    store: Store, ids: Sequence[int], now: float, strict: bool = True, dependents: bool = True
+) -> list[int]:
+    done = []
+    with store.transaction():
+        for job in _load(store, ids, "cancel", strict):
+            changes = {
+                "status": model.CANCELLED,
+                "run_id": None,
+                "lease_expires": None,
+                "progress_completed": 0,
+                "finished": now,
+                "updated": now,
+            }
+            if store.update_jobs([Update(job.id, changes, statuses=(job.status,))]):
+                done.append(job.id)
+                store.append_logs([log_entry(job.id, now, "Job Cancelled", "warning")])
+        if dependents and done:
+            cancel_dependents(store, done, now, "an antecedent job was cancelled")
+    return done
+
+
+def pause(store: Store, ids: Sequence[int], now: float, strict: bool = True) -> list[int]:
+    done = []
+    with store.transaction():
+        for job in _load(store, ids, "pause", strict):
+            if store.update_jobs(
+                [Update(job.id, {"status": model.PAUSED, "updated": now}, statuses=(job.status,))]
+            ):
+                done.append(job.id)
+                store.append_logs([log_entry(job.id, now, "Job Paused")])
+    return done
+
+
+def _waiting_or_ready(job: Job, pending: int, now: float) -> str:
+    return model.WAITING if pending or job.after > now else model.READY
+
+
+def resume(store: Store, ids: Sequence[int], now: float, strict: bool = True) -> list[int]:
+    done, queues = [], set()
+    with store.transaction():
+        for job in _load(store, ids, "resume", strict):
+            status = _waiting_or_ready(job, job.pending, now)
+            if store.update_jobs(
+                [Update(job.id, {"status": status, "updated": now}, statuses=(model.PAUSED,))]
+            ):
+                done.append(job.id)
+                store.append_logs([log_entry(job.id, now, "Job Resumed")])
+                if status == model.READY:
+                    queues.add(job.queue)
+        if queues:
+            store.notify(sorted(queues))
+    return done
+
+
+def restart(
+    store: Store,
+    ids: Sequence[int],
+    now: float,
+    retries: int = 1,
+    strict: bool = True,
+    antecedents: bool = False,
+) -> list[int]:
+    """Give failed or cancelled jobs another go with ``retries`` more retries."""
+    done: list[int] = []
+    queues = set()
+    with store.transaction():
+        for job in _load(store, ids, "restart", strict):
+            all_deps = [*job.depends, *job.resolved]
+            dep_jobs = {j.id: j for j in store.get_jobs(all_deps)}
+            if antecedents:
+                dead = [d for d, j in dep_jobs.items() if j.status in model.ALLOWED_FROM["restart"]]
+                restart(store, dead, now, retries, strict=False, antecedents=True)
+                dep_jobs = {j.id: j for j in store.get_jobs(all_deps)}
+            resolved = [
+                d for d in all_deps if d in dep_jobs and dep_jobs[d].status == model.COMPLETED
+            ]
+            pending = [d for d in all_deps if d not in resolved]
+            status = _waiting_or_ready(job, len(pending), now)
+            left = job.retries if job.retries == model.FOREVER else job.retries + retries
+            changes: dict[str, Any] = {
+                "status": status,
+                "retries": left,
+                "run_id": None,
+                "lease_expires": None,
+                "progress_completed": 0,
+                "finished": None,
+                "after": now,
+                "updated": now,
+                "depends": pending,
+                "resolved": resolved,
+                "pending": len(pending),
+                "interruptions": 0,
+            }
+            if store.update_jobs([Update(job.id, changes, statuses=(job.status,))]):
+                done.append(job.id)
+                if pending:
+                    store.executemany(
+                        "insert_dep", [{"job_id": job.id, "dep_id": d} for d in pending]
+                    )
+                    store.execute("mark_has_dependents", {"ids": store.list_param(pending)})
+                store.append_logs([log_entry(job.id, now, "Job Restarted")])
+                if status == model.READY:
+                    queues.add(job.queue)
+        if queues:
+            store.notify(sorted(queues))
+    return done
+
+
+def rerun(
+    store: Store,
+    job_id: int,
+    now: float,
+    data: Any = None,
+    repeat: Repeat | None = None,
+    after: float = 0.0,
+) -> int:
+    """A completed job runs again as a new job (repeats=0 unless given)."""
+    (job,) = _load(store, [job_id], "rerun", True)
+    spec = JobSpec(
+        type=job.type,
+        queue=job.queue,
+        priority=job.priority,
+        retry=Retry(job.retry_limit, job.retry_wait, job.retry_backoff, job.retry_until),  # type: ignore[arg-type]
+        repeat=repeat,
+        after=after,
+        jobset=job.jobset,
+        site=job.site,
+        timeout=job.timeout,
+        props=job.props,
+    )
+    payload = job.data if data is None else data
+    return enqueue(store, [spec], [store.encode_json(payload)], now)[0]
+
+
+def remove(store: Store, ids: Sequence[int], now: float, strict: bool = True) -> list[int]:
+    with store.transaction():
+        jobs = _load(store, ids, "remove", strict)
+        gone = store.delete_jobs([j.id for j in jobs], model.ALLOWED_FROM["remove"])
+        store.executemany("insert_tombstone", [{"id": i, "now": now} for i in gone])
+    return gone
+
+
+def promote(store: Store, now: float) -> int:
+    """waiting → ready for jobs that are due and have no unresolved dependency."""
+    if store.execute("has_due", {"now": now}).fetchone() is None:
+        return 0
+    with store.transaction():
+        rows = store.execute("promote_due", {"now": now}).fetchall()
+        if rows:
+            store.append_logs([log_entry(int(r[0]), now, "Promoted to ready") for r in rows])
+            store.notify(sorted({str(r[1]) for r in rows}))
+    return len(rows)
+
+
+def rescue_expired(store: Store, now: float, quarantine_after: int, limit: int = 500) -> int:
+    """Requeue running jobs whose worker stopped renewing its lease (it died or hung).
+
+    The interrupted attempt is not counted as a failure; after ``quarantine_after``
+    interruptions the job is failed as a probable poison job."""
+    rows = store.execute("expired_leases", {"now": now, "limit": limit}).fetchall()
+    if not rows:
+        return 0
+    count, queues = 0, set()
+    with store.transaction():
+        for job in map(store.row_to_job, rows):
+            interruptions = job.interruptions + 1
+            reason = f"lease of worker {job.worker} expired"
+            if interruptions >= quarantine_after:
+                error = (
+                    f"quarantined: interrupted {interruptions} times ({reason}); "
+                    "it may be killing its worker"
+                )
+                changes: dict[str, Any] = {
+                    "status": model.FAILED,
+                    "interruptions": interruptions,
+                    "run_id": None,
+                    "lease_expires": None,
+                    "finished": now,
+                    "updated": now,
+                    "failures": [
+                        *job.failures,
+                        {"time": now, "error": error, "attempt": job.attempts},
+                    ],
+                }
+                message, level = f"Job Failed with Error: {error}", "danger"
+            else:
+                changes = {
+                    "status": model.READY,
+                    "interruptions": interruptions,
+                    "run_id": None,
+                    "lease_expires": None,
+                    "worker": None,
+                    "updated": now,
+                }
+                message, level = f"Job Requeued: {reason}", "warning"
+            if store.update_jobs([Update(job.id, changes, (model.RUNNING,), job.run_id)]):
+                count += 1
+                store.append_logs([log_entry(job.id, now, message, level)])
+                if changes["status"] == model.FAILED:
+                    cancel_dependents(store, [job.id], now, f"antecedent job {job.id} failed")
+                else:
+                    queues.add(job.queue)
+        if queues:
+            store.notify(sorted(queues))
+    return count
+
+
+def hand_back(store: Store, jobs: Sequence[Job], now: float, reason: str) -> list[int]:
+    """Return claimed jobs to ready without burning an attempt (graceful shutdown)."""
+    done, queues = [], set()
+    with store.transaction():
+        for job in jobs:
+            changes = {
+                "status": model.READY,
+                "run_id": None,
+                "lease_expires": None,
+                "worker": None,
+                "attempts": max(job.attempts - 1, 0),
+                "updated": now,
+            }
+            if store.update_jobs([Update(job.id, changes, (model.RUNNING,), job.run_id)]):
+                done.append(job.id)
+                queues.add(job.queue)
+                store.append_logs([log_entry(job.id, now, f"Job Handed Back: {reason}")])
+        if queues:
+            store.notify(sorted(queues))
+    return done

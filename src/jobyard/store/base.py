@@ -1,0 +1,361 @@
+"""The store seam.
+
+A backend supplies connections, a JSON codec, list parameters, bulk inserts and wake-up
+notifications; the primitives here run the dialect's named queries. Policy (state machine,
+retries, dependencies) lives above, in :mod:`jobyard.lifecycle`, once for every backend.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from typing import Any
+
+from jobyard.model import Job
+from jobyard.store import queries
+
+JSON_COLUMNS = frozenset({"data", "props", "result", "depends", "resolved", "failures"})
+JOB_COLUMNS = frozenset(f.name for f in fields(Job)) | {"pending", "has_dependents"}
+
+
+@dataclass
+class JobFilter:
+    ids: Sequence[int] | None = None
+    status: Sequence[str] | None = None
+    type: Sequence[str] | None = None
+    queue: Sequence[str] | None = None
+    jobset: int | None = None
+    before_id: int | None = None  # paging cursor: only ids below this
+    limit: int | None = None
+
+
+@dataclass
+class Update:
+    """A conditional update of one job: applied only while it is still as expected."""
+
+    id: int
+    changes: dict[str, Any]
+    statuses: tuple[str, ...] | None = None
+    run_id: str | None = None
+
+
+class Result:
+    """A statement's rows, fetched at once so no cursor outlives its transaction."""
+
+    __slots__ = ("lastrowid", "rowcount", "rows")
+
+    def __init__(self, rows: list[Any], rowcount: int, lastrowid: int | None) -> None:
+        self.rows = rows
+        self.rowcount = rowcount
+        self.lastrowid = lastrowid
+
+    def fetchall(self) -> list[Any]:
+        return self.rows
+
+    def fetchone(self) -> Any:
+        return self.rows[0] if self.rows else None
+
+
+class Waiter(ABC):
+    """Blocks until someone notifies that work may be available."""
+
+    @abstractmethod
+    def wait(self, timeout: float) -> bool: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+
+class Store(ABC):
+    dialect: str
+    placeholder: str  # how a named parameter is spelled, with {} for the name
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._local = threading.local()
+        self._queries = queries.load(self.dialect)
+
+    # -- connections and transactions ------------------------------------------------------
+
+    @abstractmethod
+    def _connect(self) -> Any: ...
+
+    @abstractmethod
+    def _begin(self, conn: Any) -> None: ...
+
+    @abstractmethod
+    def _commit(self, conn: Any) -> None: ...
+
+    @abstractmethod
+    def _rollback(self, conn: Any) -> None: ...
+
+    def _conn(self) -> Any:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+            self._local.depth = 0
+            self._local.external = False
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group primitives atomically; nests (only the outermost commits)."""
+        conn = self._conn()
+        if self._local.external:
+            yield
+            return
+        depth = self._local.depth
+        if depth == 0:
+            self._begin(conn)
+        self._local.depth = depth + 1
+        try:
+            yield
+        except BaseException:
+            self._local.depth = depth
+            if depth == 0:
+                self._rollback(conn)
+            raise
+        self._local.depth = depth
+        if depth == 0:
+            self._commit(conn)
+
+    @contextmanager
+    def using(self, conn: Any) -> Iterator[None]:
+        """Run primitives on the caller's own connection and transaction (never commits)."""
+        saved = getattr(self._local, "conn", None), getattr(self._local, "depth", 0)
+        saved_external = getattr(self._local, "external", False)
+        self._local.conn, self._local.depth, self._local.external = conn, 1, True
+        try:
+            yield
+        finally:
+            self._local.conn, self._local.depth = saved
+            self._local.external = saved_external
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and not self._local.external:
+            conn.close()
+        self._local.conn = None
+
+    def execute(self, name: str, params: Mapping[str, Any] | None = None) -> Result:
+        return self._execute(self._queries[name], params or {})
+
+    def _execute(self, sql: str, params: Mapping[str, Any]) -> Result:
+        conn = self._conn()
+        if self._local.depth == 0:
+            with self.transaction():
+                return self._run(conn, sql, params)
+        return self._run(conn, sql, params)
+
+    def _run(self, conn: Any, sql: str, params: Mapping[str, Any]) -> Result:
+        cur = conn.execute(sql, params)
+        rows = cur.fetchall() if cur.description else []
+        return Result(rows, cur.rowcount, getattr(cur, "lastrowid", None))
+
+    @abstractmethod
+    def _executemany(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> None: ...
+
+    def executemany(self, name: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        if not rows:
+            return
+        with self.transaction():
+            self._executemany(self._queries[name], rows)
+
+    # -- codec -------------------------------------------------------------------------------
+
+    @abstractmethod
+    def encode_json(self, value: Any) -> Any: ...
+
+    @abstractmethod
+    def decode_json(self, value: Any) -> Any: ...
+
+    @abstractmethod
+    def list_param(self, values: Sequence[Any]) -> Any: ...
+
+    def row_to_job(self, row: Mapping[str, Any]) -> Job:
+        values = {k: row[k] for k in row.keys() if k in _JOB_FIELDS}  # noqa: SIM118
+        for key in JSON_COLUMNS:
+            if key in values:
+                values[key] = self.decode_json(values[key])
+        return Job(**values)
+
+    # -- migrations --------------------------------------------------------------------------
+
+    @abstractmethod
+    def applied_migrations(self) -> set[int]: ...
+
+    def migrate(self) -> list[str]:
+        """Apply every numbered migration not applied yet; return their names."""
+        applied = []
+        for version, name, sql in queries.migrations(self.dialect):
+            if version in self.applied_migrations():
+                continue
+            with self.transaction():
+                # Check again under the lock: another process may have just applied it.
+                self._lock_migrations()
+                if version in self.applied_migrations():
+                    continue
+                self._run_script(sql)
+                self._execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES "
+                    f"({self.placeholder.format('v')}, {self.placeholder.format('n')})",
+                    {"v": version, "n": name},
+                )
+            applied.append(f"{version:04d}_{name}")
+        return applied
+
+    @abstractmethod
+    def _run_script(self, sql: str) -> None: ...
+
+    def _lock_migrations(self) -> None:
+        """Serialise migrations across processes (SQLite's write lock already does)."""
+        return None
+
+    # -- primitives --------------------------------------------------------------------------
+
+    @abstractmethod
+    def insert_jobs(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Insert job rows (JSON columns already encoded); return their ids in order."""
+
+    def get_jobs(self, ids: Sequence[int]) -> list[Job]:
+        if not ids:
+            return []
+        cur = self.execute("get_jobs", {"ids": self.list_param(list(ids))})
+        by_id = {job.id: job for job in map(self.row_to_job, cur.fetchall())}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def query_jobs(self, flt: JobFilter, count: bool = False) -> Any:
+        where, params = [], {}
+        p = self.placeholder.format
+        for key in ("ids", "status", "type", "queue"):
+            values = getattr(flt, key)
+            if values:
+                column = "id" if key == "ids" else key
+                where.append(self._in_list(column, key))
+                params[key] = self.list_param(list(values))
+        if flt.jobset is not None:
+            where.append(f"jobset = {p('jobset')}")
+            params["jobset"] = flt.jobset
+        if flt.before_id is not None:
+            where.append(f"id < {p('before_id')}")
+            params["before_id"] = flt.before_id
+        clause = (" WHERE " + " AND ".join(where)) if where else ""
+        if count:
+            cur = self._execute(f"SELECT count(*) FROM jobs{clause}", params)
+            return int(cur.fetchone()[0])
+        sql = f"SELECT * FROM jobs{clause} ORDER BY id DESC"
+        if flt.limit is not None:
+            sql += f" LIMIT {int(flt.limit)}"
+        return [self.row_to_job(r) for r in self._execute(sql, params).fetchall()]
+
+    @abstractmethod
+    def _in_list(self, column: str, param: str) -> str: ...
+
+    def update_jobs(self, updates: Sequence[Update]) -> list[int]:
+        """Apply conditional updates; return the ids whose condition held."""
+        done = []
+        p = self.placeholder.format
+        with self.transaction():
+            for upd in updates:
+                params: dict[str, Any] = {"id": upd.id}
+                sets = []
+                for key, value in upd.changes.items():
+                    if key not in JOB_COLUMNS or key == "id":
+                        raise KeyError(f"not a job column: {key}")
+                    sets.append(f"{key} = {p('c_' + key)}")
+                    params["c_" + key] = self.encode_json(value) if key in JSON_COLUMNS else value
+                sql = f"UPDATE jobs SET {', '.join(sets)} WHERE id = {p('id')}"
+                if upd.statuses is not None:
+                    sql += " AND " + self._in_list("status", "statuses")
+                    params["statuses"] = self.list_param(list(upd.statuses))
+                if upd.run_id is not None:
+                    sql += f" AND run_id = {p('run_id')}"
+                    params["run_id"] = upd.run_id
+                if self._execute(sql, params).rowcount == 1:
+                    done.append(upd.id)
+        return done
+
+    def delete_jobs(self, ids: Sequence[int], statuses: Sequence[str]) -> list[int]:
+        if not ids:
+            return []
+        with self.transaction():
+            sql = (
+                f"DELETE FROM jobs WHERE {self._in_list('id', 'ids')} AND "
+                f"{self._in_list('status', 'statuses')} RETURNING id"
+            )
+            cur = self._execute(
+                sql, {"ids": self.list_param(list(ids)), "statuses": self.list_param(statuses)}
+            )
+            gone = [int(r[0]) for r in cur.fetchall()]
+            if gone:
+                self.execute("delete_deps", {"ids": self.list_param(gone)})
+                self.execute("delete_logs", {"ids": self.list_param(gone)})
+        return gone
+
+    def claim(
+        self,
+        worker: str,
+        run_id: str,
+        queues: Sequence[str],
+        types: Sequence[str] | None,
+        limit: int,
+        now: float,
+        lease_expires: float,
+    ) -> list[Job]:
+        params = {
+            "worker": worker,
+            "run_id": run_id,
+            "queues": self.list_param(list(queues)),
+            "types": self.list_param(list(types or [])),
+            "any_type": types is None,
+            "limit": limit,
+            "now": now,
+            "lease_expires": lease_expires,
+        }
+        rows = self.execute("claim", params).fetchall()
+        return [self.row_to_job(r) for r in rows]
+
+    def get_dependents(self, ids: Sequence[int]) -> list[Job]:
+        cur = self.execute("dependents", {"ids": self.list_param(list(ids))})
+        return [self.row_to_job(r) for r in cur.fetchall()]
+
+    def append_logs(self, entries: Sequence[Mapping[str, Any]]) -> None:
+        rows = [
+            {**e, "data": None if e.get("data") is None else self.encode_json(e["data"])}
+            for e in entries
+        ]
+        self.executemany("insert_log", rows)
+
+    def get_log(self, job_id: int) -> list[dict[str, Any]]:
+        rows = self.execute("get_log", {"job_id": job_id}).fetchall()
+        return [
+            {
+                "time": r[0],
+                "run": r[1],
+                "level": r[2],
+                "message": r[3],
+                "data": None if r[4] is None else self.decode_json(r[4]),
+            }
+            for r in rows
+        ]
+
+    # -- wake-ups ----------------------------------------------------------------------------
+
+    @abstractmethod
+    def notify(self, queues: Sequence[str]) -> None:
+        """Tell waiting workers that jobs may be ready (after the current commit)."""
+
+    @abstractmethod
+    def waiter(self, queues: Sequence[str]) -> Waiter: ...
+
+
+_JOB_FIELDS = frozenset(f.name for f in fields(Job))
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

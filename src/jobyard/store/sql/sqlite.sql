@@ -1,0 +1,121 @@
+-- Named queries for SQLite. Every dialect file defines the same names.
+-- Parameters use :name; list parameters are JSON arrays read with json_each.
+
+-- name: insert_job
+INSERT INTO jobs (type, queue, status, priority, data, props, progress_total, retries, retry_limit,
+    retry_wait, retry_backoff, retry_until, repeats, repeated, repeat_wait, repeat_schedule,
+    repeat_timezone, repeat_until, after, depends, pending, jobset, site, timeout, created,
+    updated)
+VALUES (:type, :queue, :status, :priority, :data, :props, :progress_total, :retries, :retry_limit,
+    :retry_wait, :retry_backoff, :retry_until, :repeats, :repeated, :repeat_wait,
+    :repeat_schedule, :repeat_timezone, :repeat_until, :after, :depends, :pending, :jobset,
+    :site, :timeout, :created, :updated)
+
+-- name: insert_dep
+INSERT OR IGNORE INTO job_deps (job_id, dep_id) VALUES (:job_id, :dep_id)
+
+-- name: mark_has_dependents
+UPDATE jobs SET has_dependents = 1 WHERE id IN (SELECT value FROM json_each(:ids))
+
+-- name: insert_log
+INSERT INTO job_logs (job_id, time, run_id, level, message, data)
+VALUES (:job_id, :time, :run_id, :level, :message, :data)
+
+-- name: get_log
+SELECT time, run_id, level, message, data FROM job_logs WHERE job_id = :job_id ORDER BY id
+
+-- name: get_jobs
+SELECT * FROM jobs WHERE id IN (SELECT value FROM json_each(:ids))
+
+-- name: claim
+UPDATE jobs
+SET status = 'running', worker = :worker, run_id = :run_id || '.' || id,
+    attempts = attempts + 1, started = :now, updated = :now, lease_expires = :lease_expires
+WHERE id IN (
+    SELECT id FROM jobs
+    WHERE status = 'ready' AND queue IN (SELECT value FROM json_each(:queues))
+      AND after <= :now AND (:any_type OR type IN (SELECT value FROM json_each(:types)))
+    ORDER BY priority, after, id
+    LIMIT :limit)
+RETURNING *
+
+-- name: complete_simple
+UPDATE jobs
+SET status = 'completed', result = :result, progress_completed = progress_total,
+    finished = :now, updated = :now, lease_expires = NULL
+WHERE id = :id AND run_id = :run_id AND status = 'running'
+
+-- name: promote_due
+UPDATE jobs SET status = 'ready', updated = :now
+WHERE status = 'waiting' AND after <= :now AND pending = 0
+RETURNING id, queue
+
+-- name: has_due
+SELECT 1 FROM jobs WHERE status = 'waiting' AND after <= :now AND pending = 0 LIMIT 1
+
+-- name: next_due
+SELECT min(after) FROM jobs WHERE status = 'waiting' AND pending = 0
+
+-- name: extend_leases
+UPDATE jobs SET lease_expires = :lease_expires
+WHERE status = 'running' AND run_id IN (SELECT value FROM json_each(:run_ids))
+
+-- name: expired_leases
+SELECT * FROM jobs WHERE status = 'running' AND lease_expires < :now ORDER BY id LIMIT :limit
+
+-- name: dependents
+SELECT j.* FROM jobs j JOIN job_deps d ON d.job_id = j.id
+WHERE d.dep_id IN (SELECT value FROM json_each(:ids))
+
+-- name: delete_deps
+DELETE FROM job_deps WHERE job_id IN (SELECT value FROM json_each(:ids))
+
+-- name: delete_logs
+DELETE FROM job_logs WHERE job_id IN (SELECT value FROM json_each(:ids))
+
+-- name: upsert_worker
+INSERT INTO workers (name, host, pid, queues, concurrency, started, heartbeat, running, status)
+VALUES (:name, :host, :pid, :queues, :concurrency, :started, :heartbeat, :running, :status)
+ON CONFLICT (name) DO UPDATE SET host = excluded.host, pid = excluded.pid,
+    queues = excluded.queues, concurrency = excluded.concurrency, started = excluded.started,
+    heartbeat = excluded.heartbeat, running = excluded.running, status = excluded.status
+
+-- name: heartbeat_worker
+UPDATE workers SET heartbeat = :heartbeat, running = :running, status = :status
+WHERE name = :name
+
+-- name: list_workers
+SELECT * FROM workers ORDER BY name
+
+-- name: delete_worker
+DELETE FROM workers WHERE name = :name
+
+-- name: upsert_type
+INSERT INTO job_types (name, kind, enabled, meta, created, updated)
+VALUES (:name, :kind, :enabled, :meta, :now, :now)
+ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, meta = excluded.meta,
+    updated = excluded.updated
+
+-- name: list_types
+SELECT * FROM job_types ORDER BY name
+
+-- name: set_type_enabled
+UPDATE job_types SET enabled = :enabled, updated = :now WHERE name = :name
+
+-- name: insert_tombstone
+INSERT OR IGNORE INTO job_tombstones (id, removed) VALUES (:id, :now)
+
+-- name: tombstones
+SELECT id FROM job_tombstones WHERE id IN (SELECT value FROM json_each(:ids))
+
+-- name: touch_running
+UPDATE jobs SET updated = :now, lease_expires = max(coalesce(lease_expires, 0), :lease_expires)
+WHERE id = :id AND run_id = :run_id AND status = 'running'
+
+-- name: set_progress
+UPDATE jobs SET progress_completed = :completed, progress_total = :total, updated = :now,
+    lease_expires = max(coalesce(lease_expires, 0), :lease_expires)
+WHERE id = :id AND run_id = :run_id AND status = 'running'
+
+-- name: running_runs
+SELECT run_id FROM jobs WHERE status = 'running' AND run_id IN (SELECT value FROM json_each(:run_ids))

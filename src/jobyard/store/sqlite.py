@@ -1,0 +1,232 @@
+"""SQLite backend: the embedded default. WAL, one file, safe for several processes.
+
+Wake-ups travel as datagrams over unix sockets in a folder keyed by the database file, so
+a waiting worker hears about a new job within microseconds without polling the file.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import itertools
+import json
+import os
+import socket
+import sqlite3
+import tempfile
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from jobyard.errors import DatabaseError
+from jobyard.store.base import Result, Store, Waiter
+
+_memory_ids = itertools.count(1)
+
+
+def sqlite_path(url: str) -> str:
+    """``sqlite:///rel.db`` → ``rel.db``; ``sqlite:////abs.db`` → ``/abs.db``."""
+    rest = url[len("sqlite:") :]
+    if rest in ("//:memory:", "///:memory:", ":memory:"):
+        return ":memory:"
+    if not rest.startswith("///"):
+        raise DatabaseError(
+            f"cannot open database {url!r}: write sqlite:///relative.db, "
+            "sqlite:////absolute/path.db or sqlite://:memory:"
+        )
+    path = rest[3:]
+    if not path:
+        raise DatabaseError(f"cannot open database {url!r}: no file name after sqlite:///")
+    return path
+
+
+class SQLiteStore(Store):
+    dialect = "sqlite"
+    placeholder = ":{}"
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        path = sqlite_path(url)
+        if path == ":memory:":
+            self._target = f"file:jobyard-mem-{os.getpid()}-{next(_memory_ids)}"
+            self._target += "?mode=memory&cache=shared"
+            self._anchor: sqlite3.Connection | None = self._open()
+            wake_key = self._target
+        else:
+            self._target = os.path.abspath(path)
+            folder = os.path.dirname(self._target)
+            if not os.path.isdir(folder):
+                raise DatabaseError(f"cannot open database {url!r}: folder {folder} does not exist")
+            self._anchor = None
+            wake_key = os.path.realpath(self._target)
+        digest = hashlib.sha1(wake_key.encode()).hexdigest()[:16]
+        self.wake_dir = os.path.join(tempfile.gettempdir(), f"jobyard-wake-{digest}")
+        self._send_sock: socket.socket | None = None
+        self._peers: list[str] = []
+        self._peers_mtime = -1.0
+        self._lock = threading.Lock()
+        self._ready = False
+
+    def _open(self) -> sqlite3.Connection:
+        uri = self._target.startswith("file:")
+        try:
+            conn = sqlite3.connect(
+                self._target, uri=uri, isolation_level=None, check_same_thread=False, timeout=30
+            )
+            conn.row_factory = sqlite3.Row
+            if not uri:
+                conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("PRAGMA cache_size=-32000")
+            conn.execute("PRAGMA temp_store=MEMORY")
+        except sqlite3.Error as exc:
+            raise DatabaseError(f"cannot open database {self.url!r}: {exc}") from None
+        return conn
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = self._open()
+        if not self._ready:
+            with self._lock:
+                if not self._ready:
+                    self._local.conn, self._local.depth, self._local.external = conn, 0, False
+                    self.migrate()  # the embedded store creates its schema on first use
+                    self._ready = True
+        return conn
+
+    def _run(self, conn: Any, sql: str, params: Mapping[str, Any]) -> Result:
+        cur = conn.execute(sql, params)
+        rows = cur.fetchall() if cur.description else []
+        return Result(rows, cur.rowcount, cur.lastrowid)
+
+    def _execute(self, sql: str, params: Mapping[str, Any]) -> Result:
+        # Outside a transaction a statement autocommits on its own; no BEGIN needed, and
+        # a plain read takes no write lock.
+        return self._run(self._conn(), sql, params)
+
+    def _begin(self, conn: sqlite3.Connection) -> None:
+        # IMMEDIATE takes the write lock up front: no deadlocking lock upgrades later.
+        conn.execute("BEGIN IMMEDIATE")
+
+    def _commit(self, conn: sqlite3.Connection) -> None:
+        conn.execute("COMMIT")
+
+    def _rollback(self, conn: sqlite3.Connection) -> None:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+
+    def _executemany(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        self._conn().executemany(sql, rows)
+
+    def _run_script(self, sql: str) -> None:
+        conn = self._conn()
+        for statement in sql.split(";\n"):
+            if statement.strip():
+                conn.execute(statement)
+
+    def applied_migrations(self) -> set[int]:
+        conn = self._conn()
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(version INTEGER PRIMARY KEY, name TEXT NOT NULL)"
+        )
+        return {int(r[0]) for r in conn.execute("SELECT version FROM schema_migrations")}
+
+    def encode_json(self, value: Any) -> Any:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+    def decode_json(self, value: Any) -> Any:
+        return None if value is None else json.loads(value)
+
+    def list_param(self, values: Sequence[Any]) -> Any:
+        return json.dumps(list(values))
+
+    def _in_list(self, column: str, param: str) -> str:
+        return f"{column} IN (SELECT value FROM json_each(:{param}))"
+
+    def insert_jobs(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        if not rows:
+            return []
+        conn = self._conn()
+        with self.transaction():
+            if len(rows) == 1:
+                cur = conn.execute(self._queries["insert_job"], rows[0])
+                return [int(cur.lastrowid or 0)]
+            conn.executemany(self._queries["insert_job"], rows)
+            # Under the write lock AUTOINCREMENT hands out consecutive ids.
+            last = int(conn.execute("SELECT last_insert_rowid()").fetchone()[0])
+        return list(range(last - len(rows) + 1, last + 1))
+
+    # -- wake-ups ----------------------------------------------------------------------------
+
+    def notify(self, queues: Sequence[str]) -> None:
+        try:
+            mtime = os.stat(self.wake_dir).st_mtime
+        except FileNotFoundError:
+            return
+        if mtime != self._peers_mtime:
+            self._peers = [os.path.join(self.wake_dir, n) for n in os.listdir(self.wake_dir)]
+            self._peers_mtime = mtime
+        if not self._peers:
+            return
+        if self._send_sock is None:
+            self._send_sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            self._send_sock.setblocking(False)
+        payload = ",".join(queues).encode()[:512]
+        for peer in self._peers:
+            try:
+                self._send_sock.sendto(payload, peer)
+            except OSError as exc:
+                if exc.errno in (errno.ECONNREFUSED, errno.ENOENT):
+                    # A listener that died without cleaning up: forget its socket.
+                    try:
+                        os.unlink(peer)
+                    except OSError:
+                        pass
+                # EAGAIN: its buffer is full, so it has wake-ups pending anyway.
+
+    def waiter(self, queues: Sequence[str]) -> Waiter:
+        return _SocketWaiter(self.wake_dir)
+
+    def close(self) -> None:
+        super().close()
+        if self._send_sock is not None:
+            self._send_sock.close()
+            self._send_sock = None
+
+
+class _SocketWaiter(Waiter):
+    _counter = itertools.count()
+
+    def __init__(self, folder: str) -> None:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        self.path = os.path.join(folder, f"{os.getpid()}-{next(self._counter)}")
+        if os.path.exists(self.path):
+            os.unlink(self.path)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+
+    def wait(self, timeout: float) -> bool:
+        self.sock.settimeout(max(timeout, 0.0))
+        try:
+            self.sock.recv(1024)
+        except (TimeoutError, BlockingIOError):
+            return False
+        # Drain whatever else arrived: one wake-up is enough.
+        self.sock.setblocking(False)
+        try:
+            while True:
+                self.sock.recv(1024)
+        except (BlockingIOError, OSError):
+            pass
+        return True
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def close(self) -> None:
+        self.sock.close()
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass

@@ -1,0 +1,1 @@
+"""Workers: claim jobs, run handlers, report results."""

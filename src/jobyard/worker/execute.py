@@ -1,0 +1,80 @@
+"""Calling a handler for one job (or a batch) and turning the outcome into a verdict."""
+
+from __future__ import annotations
+
+import json
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from jobyard.context import JobContext
+from jobyard.errors import Fatal
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    result: Any = None
+    error: str = ""
+    fatal: bool = False
+
+
+def call_args(data: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """A dict of data becomes keyword arguments; None nothing; anything else one argument."""
+    if isinstance(data, dict) and all(isinstance(k, str) and k.isidentifier() for k in data):
+        return (), data
+    if data is None:
+        return (), {}
+    return (data,), {}
+
+
+def describe(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return text
+
+
+def checked_result(value: Any) -> Outcome:
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        return Outcome(False, error=f"result is not JSON-serialisable: {exc}", fatal=True)
+    return Outcome(True, value)
+
+
+def failed(exc: BaseException) -> Outcome:
+    if isinstance(exc, Fatal):
+        return Outcome(False, error=str(exc) or "fatal", fatal=True)
+    return Outcome(False, error=describe(exc), fatal=False)
+
+
+def run_sync(func: Callable[..., Any], ctx: JobContext) -> Outcome:
+    args, kwargs = call_args(ctx.data)
+    try:
+        return checked_result(func(ctx, *args, **kwargs))
+    except Exception as exc:
+        ctx.traceback = traceback.format_exc()
+        return failed(exc)
+
+
+async def run_async(func: Callable[..., Any], ctx: JobContext) -> Outcome:
+    args, kwargs = call_args(ctx.data)
+    try:
+        return checked_result(await func(ctx, *args, **kwargs))
+    except Exception as exc:
+        ctx.traceback = traceback.format_exc()
+        return failed(exc)
+
+
+def run_batch(func: Callable[..., Any], ctxs: list[JobContext]) -> list[Outcome]:
+    """A batch handler gets the list of jobs; it returns one result each, or None."""
+    try:
+        results = func(ctxs)
+    except Exception as exc:
+        return [failed(exc)] * len(ctxs)
+    if results is None:
+        return [Outcome(True, None)] * len(ctxs)
+    if not isinstance(results, list | tuple) or len(results) != len(ctxs):
+        error = f"batch handler returned {type(results).__name__}, not a list of {len(ctxs)}"
+        return [Outcome(False, error=error)] * len(ctxs)
+    return [checked_result(r) for r in results]

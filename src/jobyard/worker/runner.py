@@ -1,0 +1,405 @@
+"""The worker: claims jobs in batches, runs handlers, completes in batches, keeps leases.
+
+An asyncio loop owns the bookkeeping; store calls go through one database thread; sync
+handlers run in a thread pool and async handlers on the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, Literal
+
+from jobyard import lifecycle, manage
+from jobyard.context import JobContext
+from jobyard.errors import InvalidInput
+from jobyard.model import Job
+from jobyard.worker.execute import Outcome, run_async, run_batch, run_sync
+
+if TYPE_CHECKING:
+    from jobyard.yard import JobType, Yard
+
+log = logging.getLogger("jobyard.worker")
+ShutdownLevel = Literal["soft", "normal", "hard"]
+
+
+class Worker:
+    def __init__(
+        self,
+        yard: Yard,
+        name: str | None = None,
+        queues: Sequence[str] = ("default",),
+        concurrency: int = 4,
+        prefetch: int = 0,
+        lease: float | None = None,
+        heartbeat: float | None = None,
+        poll: float = 1.0,
+        housekeeping: bool = True,
+        handle_signals: bool = True,
+    ) -> None:
+        if not isinstance(concurrency, int) or concurrency < 1:
+            raise InvalidInput(f"concurrency must be a whole number >= 1, got {concurrency!r}")
+        if not queues:
+            raise InvalidInput("a worker needs at least one queue")
+        self.yard = yard
+        self.name = name or f"{socket.gethostname()}-{os.getpid()}"
+        self.queues = list(queues)
+        self.concurrency = concurrency
+        self.prefetch = max(prefetch, 0)
+        self.lease = lease or yard.config.lease
+        self.heartbeat = heartbeat or min(yard.config.heartbeat, self.lease / 3)
+        self.poll = poll
+        self.housekeeping = housekeeping
+        self.handle_signals = handle_signals
+        self.types: dict[str, JobType] = dict(yard.types)
+        self.queued: deque[Job] = deque()
+        self.running: dict[int, tuple[Job, JobContext, asyncio.Future[Any] | None]] = {}
+        self.done_count = 0
+        self.paused = False
+        self._stopping: ShutdownLevel | None = None
+        self._signals = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._finished: list[tuple[Job, Outcome]] = []
+        self._flushing = False
+        self._handed_back: set[int] = set()
+        self._tasks: set[asyncio.Future[Any]] = set()
+        self._started = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._db = ThreadPoolExecutor(1, thread_name_prefix="jobyard-db")
+        self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="jobyard-job")
+
+    # -- public control (thread-safe) -------------------------------------------------------
+
+    def run(self) -> None:
+        asyncio.run(self._main())
+
+    def start(self) -> Worker:
+        """Run in a background thread (tests, embedding); returns once it is claiming."""
+        self.handle_signals = False
+        self._thread = threading.Thread(target=self.run, name=f"worker-{self.name}", daemon=True)
+        self._thread.start()
+        self._started.wait(10)
+        return self
+
+    def stop(self, level: ShutdownLevel = "normal", wait: bool = True, timeout: float = 30) -> None:
+        if level not in ("soft", "normal", "hard"):
+            raise InvalidInput(f"invalid shutdown level {level!r}: use soft, normal or hard")
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._request_stop, level)
+        if wait and self._thread is not None:
+            self._thread.join(timeout)
+
+    def trigger(self) -> None:
+        if self._loop is not None and self._wake is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    def pause(self) -> None:
+        self.paused = True
+
+    def resume(self) -> None:
+        self.paused = False
+        self.trigger()
+
+    @property
+    def length(self) -> int:
+        return len(self.queued)
+
+    @property
+    def idle(self) -> bool:
+        return not self.queued and not self.running
+
+    @property
+    def full(self) -> bool:
+        return len(self.running) >= self.concurrency
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def _request_stop(self, level: ShutdownLevel) -> None:
+        order = {"soft": 0, "normal": 1, "hard": 2}
+        if self._stopping is None or order[level] > order[self._stopping]:
+            self._stopping = level
+        if self._wake is not None:
+            self._wake.set()
+
+    def _on_signal(self) -> None:
+        self._signals += 1
+        self._request_stop("normal" if self._signals == 1 else "hard")
+
+    async def _db_call(self, fn: Any, *args: Any) -> Any:
+        assert self._loop is not None
+        return await self._loop.run_in_executor(self._db, fn, *args)
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        if self.handle_signals and threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                self._loop.add_signal_handler(sig, self._on_signal)
+        store = self.yard.store
+        await self._db_call(self._register)
+        waiter = store.waiter(self.queues)
+        listening = threading.Thread(target=self._listen, args=(waiter,), daemon=True)
+        listening.start()
+        beats = asyncio.create_task(self._beat_loop())
+        self._started.set()
+        try:
+            await self._claim_loop()
+            await self._drain()
+        finally:
+            beats.cancel()
+            self._listen_stop = True
+            waiter.close()
+            await self._db_call(self._unregister)
+            await self._db_call(store.close)
+            self._db.shutdown(wait=True)
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+    _listen_stop = False
+
+    def _listen(self, waiter: Any) -> None:
+        while not self._listen_stop:
+            try:
+                woke = waiter.wait(1.0)
+            except OSError:
+                return
+            if woke and self._loop is not None and self._wake is not None:
+                try:
+                    self._loop.call_soon_threadsafe(self._wake.set)
+                except RuntimeError:
+                    return
+
+    def _capacity(self) -> int:
+        return self.concurrency + self.prefetch - len(self.running) - len(self.queued)
+
+    def _claim_batch(self, limit: int) -> tuple[list[Job], float | None]:
+        store, now = self.yard.store, time.time()
+        if self.housekeeping:
+            manage.promote(store, now)
+        jobs = store.claim(
+            self.name,
+            uuid.uuid4().hex[:12],
+            self.queues,
+            list(self.types),
+            limit,
+            now,
+            now + self.lease,
+        )
+        next_due = None
+        if not jobs:
+            row = store.execute("next_due").fetchone()
+            next_due = row[0] if row else None
+        return jobs, next_due
+
+    async def _claim_loop(self) -> None:
+        assert self._wake is not None
+        while self._stopping is None:
+            self._wake.clear()
+            self._start_queued()
+            next_due = None
+            capacity = self._capacity()
+            if capacity > 0 and not self.paused and self.types:
+                jobs, next_due = await self._db_call(self._claim_batch, capacity)
+                jobs.sort(key=lambda j: (j.priority, j.after, j.id))
+                self.queued.extend(jobs)
+                self._start_queued()
+                if jobs and self._capacity() > 0:
+                    continue  # there may be more
+            timeout = self.poll
+            if next_due is not None:
+                timeout = max(0.0, min(timeout, next_due - time.time()))
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            except TimeoutError:
+                pass
+
+    def _start_queued(self) -> None:
+        while self.queued and len(self.running) < self.concurrency:
+            job = self.queued.popleft()
+            jt = self.types[job.type]
+            if jt.batch:
+                batch = [job]
+                while len(batch) < jt.batch:
+                    mate = next((j for j in self.queued if j.type == job.type), None)
+                    if mate is None:
+                        break
+                    self.queued.remove(mate)
+                    batch.append(mate)
+                self._spawn(self._run_batch(jt, batch))
+            else:
+                self._spawn(self._run_one(jt, job))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)  # keep a reference: the loop holds tasks only weakly
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run_one(self, jt: JobType, job: Job) -> None:
+        assert self._loop is not None
+        ctx = JobContext(self.yard, job, self.lease)
+        timeout = job.timeout or jt.timeout
+        if jt.is_async:
+            fut: asyncio.Future[Outcome] = asyncio.ensure_future(run_async(jt.func, ctx))
+        else:
+            fut = self._loop.run_in_executor(self._pool, run_sync, jt.func, ctx)
+        self.running[job.id] = (job, ctx, fut)
+        try:
+            outcome = await asyncio.wait_for(asyncio.shield(fut), timeout)
+        except TimeoutError:
+            fut.cancel()  # async handlers stop; a thread runs on, its result is refused
+            outcome = Outcome(False, error=f"timed out after {timeout:g} s")
+        except asyncio.CancelledError:
+            outcome = Outcome(False, error="cancelled")
+        self.running.pop(job.id, None)
+        self._finish(job, outcome)
+        if self._stopping != "hard":
+            self._start_queued()
+
+    async def _run_batch(self, jt: JobType, jobs: list[Job]) -> None:
+        assert self._loop is not None
+        ctxs = [JobContext(self.yard, j, self.lease) for j in jobs]
+        for j, c in zip(jobs, ctxs, strict=True):
+            self.running[j.id] = (j, c, None)
+        outcomes = await self._loop.run_in_executor(self._pool, run_batch, jt.func, ctxs)
+        for j, outcome in zip(jobs, outcomes, strict=True):
+            self.running.pop(j.id, None)
+            self._finish(j, outcome)
+
+    def _finish(self, job: Job, outcome: Outcome) -> None:
+        if self._stopping == "hard" and job.id in self._handed_back:
+            return
+        self._finished.append((job, outcome))
+        if not self._flushing:
+            self._flushing = True
+            self._spawn(self._flush())
+        assert self._wake is not None
+        self._wake.set()
+
+    async def _flush(self) -> None:
+        try:
+            while self._finished:
+                batch, self._finished = self._finished, []
+                await self._db_call(self._record, batch)
+                self.done_count += len(batch)
+        finally:
+            self._flushing = False
+
+    def _record(self, batch: list[tuple[Job, Outcome]]) -> None:
+        store, now = self.yard.store, time.time()
+        ok = [(job, o.result) for job, o in batch if o.ok]
+        if ok:
+            lifecycle.complete(store, ok, now)
+        for job, o in batch:
+            if not o.ok:
+                lifecycle.fail(store, job, o.error, now, fatal=o.fatal)
+
+    async def _drain(self) -> None:
+        """Shut down at the requested level; handed-back jobs keep their attempt."""
+        level = self._stopping or "normal"
+        if level in ("normal", "hard") and self.queued:
+            back, self.queued = list(self.queued), deque()
+            await self._db_call(
+                manage.hand_back, self.yard.store, back, time.time(), "worker shutdown"
+            )
+        while self.running or self.queued:
+            if self._stopping == "hard":
+                break
+            if self.queued:
+                self._start_queued()
+            assert self._wake is not None
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), 0.5)
+            except TimeoutError:
+                pass
+        if self.running:  # hard: give back whatever is still running
+            back = [job for job, _, _ in self.running.values()]
+            self._handed_back = {j.id for j in back}
+            for _, ctx, fut in self.running.values():
+                ctx.cancelled = True
+                if fut is not None:
+                    fut.cancel()
+            await self._db_call(
+                manage.hand_back, self.yard.store, back, time.time(), "hard shutdown"
+            )
+        while self._flushing or self._finished:
+            await asyncio.sleep(0.01)
+            if not self._flushing and self._finished:
+                await self._flush()
+
+    # -- heartbeats, registry, housekeeping ---------------------------------------------------
+
+    async def _beat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat)
+            try:
+                await self._db_call(self._beat)
+            except Exception:  # a failed beat must not kill the worker; the next one retries
+                log.exception("heartbeat failed")
+
+    def _beat(self) -> None:
+        store, now = self.yard.store, time.time()
+        runs = [j.run_id for j in (*self.queued, *(r[0] for r in self.running.values()))]
+        if runs:
+            store.execute(
+                "extend_leases",
+                {"run_ids": store.list_param(runs), "lease_expires": now + self.lease},
+            )
+            alive = {
+                r[0]
+                for r in store.execute(
+                    "running_runs", {"run_ids": store.list_param(runs)}
+                ).fetchall()
+            }
+            for job, ctx, fut in list(self.running.values()):
+                if job.run_id not in alive and not ctx.cancelled:
+                    ctx.cancelled = True  # cancelled or rescued elsewhere: stop if we can
+                    if fut is not None and self._loop is not None:
+                        self._loop.call_soon_threadsafe(fut.cancel)
+        store.execute(
+            "heartbeat_worker",
+            {
+                "name": self.name,
+                "heartbeat": now,
+                "status": self._status(),
+                "running": store.encode_json(sorted(self.running)),
+            },
+        )
+        if self.housekeeping:
+            manage.rescue_expired(store, now, self.yard.config.quarantine_after)
+
+    def _status(self) -> str:
+        if self._stopping:
+            return "stopping"
+        return "paused" if self.paused else "running"
+
+    def _register(self) -> None:
+        store, now = self.yard.store, time.time()
+        self.yard.sync_types()
+        store.execute(
+            "upsert_worker",
+            {
+                "name": self.name,
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+                "queues": store.encode_json(self.queues),
+                "concurrency": self.concurrency,
+                "started": now,
+                "heartbeat": now,
+                "running": store.encode_json([]),
+                "status": "running",
+            },
+        )
+
+    def _unregister(self) -> None:
+        self.yard.store.execute("delete_worker", {"name": self.name})

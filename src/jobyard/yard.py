@@ -1,0 +1,366 @@
+"""``Yard``: the Python face of jobyard — job types, enqueue, management, workers."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar, overload
+
+from jobyard import lifecycle, manage, model
+from jobyard.config import Config, load_config
+from jobyard.errors import InvalidInput, NotFound, UnknownJobType
+from jobyard.handle import JobHandle
+from jobyard.lifecycle import JobSpec
+from jobyard.model import Job, Repeat, Retry
+from jobyard.store import JobFilter, Store, open_store
+
+F = TypeVar("F", bound=Callable[..., Any])
+_TYPES_TTL = 5.0
+
+
+class JobType:
+    """A registered handler with its defaults. Call ``defer(**data)`` to enqueue."""
+
+    def __init__(
+        self,
+        yard: Yard,
+        name: str,
+        func: Callable[..., Any],
+        *,
+        queue: str = "default",
+        priority: int | str = "normal",
+        retry: Retry | int | dict[str, Any] | None = None,
+        timeout: float | None = None,
+        batch: int | None = None,
+        schedule: str | None = None,
+    ) -> None:
+        if batch is not None and (not isinstance(batch, int) or batch < 1):
+            raise InvalidInput(f"batch must be a whole number >= 1, got {batch!r}")
+        if timeout is not None and (not isinstance(timeout, int | float) or timeout <= 0):
+            raise InvalidInput(f"timeout must be a number of seconds > 0, got {timeout!r}")
+        self.yard = yard
+        self.name = name
+        self.func = func
+        self.queue = queue
+        self.priority = model.parse_priority(priority)
+        self.retry = Retry.coerce(retry)
+        self.timeout = float(timeout) if timeout else None
+        self.batch = batch
+        self.schedule = schedule
+        self.is_async = inspect.iscoroutinefunction(func)
+
+    def defer(self, **data: Any) -> JobHandle:
+        return self.yard.enqueue(self.name, data)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.func(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<JobType {self.name} queue={self.queue}>"
+
+
+class Yard:
+    """The entry point: a store plus the job types this process knows."""
+
+    def __init__(self, url: str | None = None, *, config: Config | None = None, **options: Any):
+        self.config = config or load_config(db=url)
+        if url is not None:
+            self.config.db = url
+        for key, value in options.items():
+            if not hasattr(self.config, key):
+                raise InvalidInput(f"unknown Yard option {key!r}")
+            setattr(self.config, key, value)
+        self.types: dict[str, JobType] = {}
+        self._store: Store | None = None
+        self._stored_types: tuple[float, set[str]] = (0.0, set())
+
+    @property
+    def url(self) -> str:
+        return self.config.db
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = open_store(self.config.db)
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+    def migrate(self) -> list[str]:
+        return self.store.migrate()
+
+    # -- job types --------------------------------------------------------------------------
+
+    @overload
+    def job(self, func: F, /) -> JobType: ...
+
+    @overload
+    def job(self, func: None = None, /, **options: Any) -> Callable[[F], JobType]: ...
+
+    def job(self, func: Any = None, /, **options: Any) -> Any:
+        """Register a handler: ``@yard.job`` or ``@yard.job(name=..., queue=..., retry=...)``."""
+
+        def register(fn: Callable[..., Any]) -> JobType:
+            name = options.pop("name", None) or fn.__name__
+            jt = JobType(self, name, fn, **options)
+            self.types[name] = jt
+            return jt
+
+        if func is not None:
+            return register(func)
+        return register
+
+    def known_types(self, refresh: bool = False) -> set[str]:
+        """Types of this process plus those recorded in the store by workers or scripts."""
+        stamp, names = self._stored_types
+        if refresh or time.monotonic() - stamp > _TYPES_TTL:
+            rows = self.store.execute("list_types").fetchall()
+            names = {str(r["name"]) for r in rows}
+            self._stored_types = (time.monotonic(), names)
+        return set(self.types) | names
+
+    def sync_types(self) -> None:
+        """Record this process's types in the store so other processes may enqueue them."""
+        now = time.time()
+        rows = [
+            {
+                "name": t.name,
+                "kind": "python",
+                "enabled": 1,
+                "now": now,
+                "meta": self.store.encode_json({"queue": t.queue, "schedule": t.schedule}),
+            }
+            for t in self.types.values()
+        ]
+        self.store.executemany("upsert_type", rows)
+
+    def _check_type(self, name: str) -> JobType | None:
+        jt = self.types.get(name)
+        if jt is None and name not in self.known_types() and name not in self.known_types(True):
+            raise UnknownJobType(name, self.known_types())
+        return jt
+
+    # -- enqueue ----------------------------------------------------------------------------
+
+    def _encode(self, data: Any) -> str:
+        try:
+            text = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInput(f"job data is not JSON-serialisable: {exc}") from None
+        if len(text) > self.config.max_data_bytes:
+            raise InvalidInput(
+                f"job data is {len(text)} bytes, over the limit of {self.config.max_data_bytes}"
+                " (set [limits] max_data_bytes in jobyard.toml)"
+            )
+        return text
+
+    def _spec(self, type_name: str, data: Any, options: dict[str, Any], now: float) -> JobSpec:
+        jt = self._check_type(type_name)
+        known = {
+            "queue",
+            "priority",
+            "delay",
+            "after",
+            "depends",
+            "retry",
+            "retries",
+            "repeat",
+            "paused",
+            "props",
+            "timeout",
+            "jobset",
+            "site",
+        }
+        unknown = set(options) - known
+        if unknown:
+            raise InvalidInput(
+                f"unknown enqueue option(s) {', '.join(sorted(unknown))}; "
+                f"known: {', '.join(sorted(known))}"
+            )
+        spec = JobSpec(type=type_name, data=data)
+        spec.queue = options.get("queue") or (jt.queue if jt else "default")
+        if not isinstance(spec.queue, str):
+            raise InvalidInput(f"queue must be a string, got {spec.queue!r}")
+        pr = options.get("priority")
+        spec.priority = model.parse_priority(pr) if pr is not None else (jt.priority if jt else 0)
+        if "retry" in options and "retries" in options:
+            raise InvalidInput("give retry or retries, not both")
+        if options.get("retry") is not None:
+            spec.retry = Retry.coerce(options["retry"])
+        elif options.get("retries") is not None:
+            base = jt.retry if jt else Retry()
+            spec.retry = Retry(options["retries"], base.wait, base.backoff, base.until).normalized()
+        elif jt:
+            spec.retry = jt.retry
+        spec.repeat = Repeat.coerce(options.get("repeat"))
+        delay, after = options.get("delay"), options.get("after")
+        if delay is not None and after is not None:
+            raise InvalidInput("give delay or after, not both")
+        if delay is not None:
+            if isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0:
+                raise InvalidInput(f"invalid delay {delay!r}: give seconds >= 0")
+            spec.after = now + float(delay)
+        elif after is not None:
+            spec.after = model.to_timestamp(after, "after")
+        depends = options.get("depends") or []
+        if isinstance(depends, int | JobHandle):
+            depends = [depends]
+        spec.depends = sorted({d.id if isinstance(d, JobHandle) else _int_id(d) for d in depends})
+        spec.paused = bool(options.get("paused", False))
+        props = options.get("props") or {}
+        if not isinstance(props, dict):
+            raise InvalidInput("props must be a mapping of name → value")
+        spec.props = props
+        timeout = options.get("timeout", jt.timeout if jt else None)
+        if timeout is not None and (
+            isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
+        ):
+            raise InvalidInput(f"invalid timeout {timeout!r}: give seconds > 0")
+        spec.timeout = timeout
+        spec.jobset = options.get("jobset")
+        spec.site = options.get("site")
+        return spec
+
+    def enqueue(
+        self, type_name: str, data: Any = None, *, conn: Any = None, **options: Any
+    ) -> JobHandle:
+        """Create one job. With ``conn`` (PostgreSQL), it joins the caller's transaction."""
+        now = time.time()
+        spec = self._spec(type_name, data, options, now)
+        encoded = self._encode(data)
+        if conn is not None:
+            with self.store.using(conn):
+                ids = lifecycle.enqueue(self.store, [spec], [encoded], now)
+        else:
+            ids = lifecycle.enqueue(self.store, [spec], [encoded], now)
+        return JobHandle(self, ids[0])
+
+    def enqueue_many(
+        self, type_name: str, items: Iterable[Any], *, conn: Any = None, **options: Any
+    ) -> list[int]:
+        """Create many jobs of one type in one transaction; returns their ids."""
+        now = time.time()
+        spec = self._spec(type_name, None, options, now)
+        encoded = [self._encode(d) for d in items]
+        specs = [spec] * len(encoded)  # one validated spec serves every row
+        if conn is not None:
+            with self.store.using(conn):
+                return lifecycle.enqueue(self.store, specs, encoded, now)
+        return lifecycle.enqueue(self.store, specs, encoded, now)
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def get(self, job_id: int) -> JobHandle:
+        jobs = self.store.get_jobs([_int_id(job_id)])
+        if not jobs:
+            raise NotFound(f"no job with id {job_id}")
+        return JobHandle(self, jobs[0].id, jobs[0])
+
+    def jobs(
+        self,
+        status: str | Sequence[str] | None = None,
+        type: str | Sequence[str] | None = None,
+        queue: str | Sequence[str] | None = None,
+        jobset: int | None = None,
+        limit: int | None = 100,
+        before_id: int | None = None,
+    ) -> list[Job]:
+        return list(
+            self.store.query_jobs(self._filter(status, type, queue, jobset, limit, before_id))
+        )
+
+    def count(
+        self, status: str | Sequence[str] | None = None, type: str | Sequence[str] | None = None
+    ) -> int:
+        return int(
+            self.store.query_jobs(self._filter(status, type, None, None, None, None), count=True)
+        )
+
+    @staticmethod
+    def _filter(
+        status: Any, type_: Any, queue: Any, jobset: Any, limit: Any, before: Any
+    ) -> JobFilter:
+        def listed(value: Any) -> list[str] | None:
+            return [value] if isinstance(value, str) else (list(value) if value else None)
+
+        statuses = listed(status)
+        for s in statuses or []:
+            if s not in model.STATUSES:
+                raise InvalidInput(f"unknown status {s!r}: use one of {', '.join(model.STATUSES)}")
+        return JobFilter(
+            status=statuses,
+            type=listed(type_),
+            queue=listed(queue),
+            jobset=jobset,
+            limit=limit,
+            before_id=before,
+        )
+
+    # -- management (one id, or many ids: strict for one, lenient for many) ------------------
+
+    def _ids(self, ids: int | JobHandle | Iterable[int | JobHandle]) -> tuple[list[int], bool]:
+        if isinstance(ids, int | str | JobHandle):
+            return [ids.id if isinstance(ids, JobHandle) else _int_id(ids)], True
+        return [i.id if isinstance(i, JobHandle) else _int_id(i) for i in ids], False
+
+    def cancel(self, ids: Any, dependents: bool = True) -> list[int]:
+        found, strict = self._ids(ids)
+        return manage.cancel(self.store, found, time.time(), strict, dependents)
+
+    def pause(self, ids: Any) -> list[int]:
+        found, strict = self._ids(ids)
+        return manage.pause(self.store, found, time.time(), strict)
+
+    def resume(self, ids: Any) -> list[int]:
+        found, strict = self._ids(ids)
+        return manage.resume(self.store, found, time.time(), strict)
+
+    def restart(self, ids: Any, retries: int = 1, antecedents: bool = False) -> list[int]:
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise InvalidInput(f"invalid retries {retries!r}: give a whole number >= 0")
+        found, strict = self._ids(ids)
+        return manage.restart(self.store, found, time.time(), retries, strict, antecedents)
+
+    def rerun(self, job_id: int | JobHandle, data: Any = None, **options: Any) -> JobHandle:
+        (found,), _ = self._ids(job_id)
+        if data is not None:
+            self._encode(data)
+        repeat = Repeat.coerce(options.get("repeat"))
+        new_id = manage.rerun(self.store, found, time.time(), data=data, repeat=repeat)
+        return JobHandle(self, new_id)
+
+    def remove(self, ids: Any) -> list[int]:
+        found, strict = self._ids(ids)
+        return manage.remove(self.store, found, time.time(), strict)
+
+    def matching(self, status: Any = None, type: Any = None, queue: Any = None) -> list[int]:
+        """Ids of every job matching a filter, for bulk management."""
+        jobs = self.store.query_jobs(self._filter(status, type, queue, None, None, None))
+        return [j.id for j in jobs]
+
+    # -- workers ----------------------------------------------------------------------------
+
+    def worker(self, **options: Any) -> Any:
+        from jobyard.worker.runner import Worker
+
+        return Worker(self, **options)
+
+    def run_worker(self, **options: Any) -> None:
+        """Run a worker in this thread until SIGTERM/SIGINT (or ``stop()`` from elsewhere)."""
+        self.worker(**options).run()
+
+
+def _int_id(value: Any) -> int:
+    if isinstance(value, bool):
+        raise InvalidInput(f"invalid job id {value!r}")
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"invalid job id {value!r}: ids are whole numbers") from None
+    if number < 1:
+        raise InvalidInput(f"invalid job id {value!r}: ids are whole numbers >= 1")
+    return number
