@@ -176,10 +176,33 @@ def next_repeat_time(job: Job, now: float) -> float | None:
 def complete(store: Store, done: Sequence[tuple[Job, Any]], now: float) -> list[int]:
     """Mark running jobs completed (with their results); returns the ids that were still
     running under the given run (a late call after a lost lease is refused)."""
+    simple = [(j, r) for j, r in done if not j.repeats and not j.has_dependents]
+    involved = [(j, r) for j, r in done if j.repeats or j.has_dependents]
     finished: list[int] = []
     logs = []
     with store.transaction():
-        for job, result in done:
+        if simple:
+            rows = [
+                {"id": j.id, "run_id": j.run_id, "result": store.encode_json(r), "now": now}
+                for j, r in simple
+            ]
+            changed = store.executemany("complete_simple", rows)
+            if changed == len(simple):
+                ok = simple
+            else:  # some runs were no longer ours: find which updates took
+                current = {j.id: j for j in store.get_jobs([j.id for j, _ in simple])}
+                ok = [
+                    (j, r)
+                    for j, r in simple
+                    if current.get(j.id) is not None
+                    and current[j.id].run_id == j.run_id
+                    and current[j.id].status == model.COMPLETED
+                    and current[j.id].finished == now
+                ]
+            for j, _ in ok:
+                finished.append(j.id)
+                logs.append(log_entry(j.id, now, "Job Completed", "success", j.run_id))
+        for job, result in involved:
             cur = store.execute(
                 "complete_simple",
                 {

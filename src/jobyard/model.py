@@ -76,7 +76,7 @@ def priority_name(value: int) -> str:
 
 def _count(value: object, what: str) -> int:
     """A retry/repeat count: a non-negative integer, or 'forever'/math.inf/-1."""
-    if value == "forever" or value == math.inf or value == FOREVER:
+    if value == "forever" or value == math.inf:
         return FOREVER
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise InvalidInput(f"invalid {what} {value!r}: use a whole number >= 0 or 'forever'")
@@ -174,7 +174,7 @@ def retry_delay(wait: float, backoff: str, failed_attempts: int) -> float:
 class Repeat:
     """Repeat policy: run ``repeats`` more times after the first, every ``wait`` s or on a cron."""
 
-    repeats: int | str | float = FOREVER
+    repeats: int | str | float = "forever"
     wait: float | None = None
     schedule: str | None = None
     until: float | str | datetime | None = None

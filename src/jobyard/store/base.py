@@ -78,6 +78,7 @@ class Store(ABC):
         self.url = url
         self._local = threading.local()
         self._queries = queries.load(self.dialect)
+        self._layouts: dict[int, list[tuple[int, str, bool]]] = {}
 
     # -- connections and transactions ------------------------------------------------------
 
@@ -158,13 +159,14 @@ class Store(ABC):
         return Result(rows, cur.rowcount, getattr(cur, "lastrowid", None))
 
     @abstractmethod
-    def _executemany(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> None: ...
+    def _executemany(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Run one statement for many parameter sets; return the rows changed in all."""
 
-    def executemany(self, name: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    def executemany(self, name: str, rows: Sequence[Mapping[str, Any]]) -> int:
         if not rows:
-            return
+            return 0
         with self.transaction():
-            self._executemany(self._queries[name], rows)
+            return self._executemany(self._queries[name], rows)
 
     # -- codec -------------------------------------------------------------------------------
 
@@ -177,12 +179,21 @@ class Store(ABC):
     @abstractmethod
     def list_param(self, values: Sequence[Any]) -> Any: ...
 
-    def row_to_job(self, row: Mapping[str, Any]) -> Job:
-        values = {k: row[k] for k in row.keys() if k in _JOB_FIELDS}  # noqa: SIM118
-        for key in JSON_COLUMNS:
-            if key in values:
-                values[key] = self.decode_json(values[key])
-        return Job(**values)
+    def row_to_job(self, row: Any) -> Job:
+        # Job rows always come from ``SELECT *``-shaped queries: one column layout, cached.
+        layout = self._layouts.get(len(row))
+        if layout is None:
+            layout = [
+                (index, key, key in JSON_COLUMNS)
+                for index, key in enumerate(row.keys())
+                if key in _JOB_FIELDS
+            ]
+            self._layouts[len(row)] = layout
+        decode = self.decode_json
+        values = {key: decode(row[i]) if js else row[i] for i, key, js in layout}
+        job = Job.__new__(Job)
+        job.__dict__.update(values)
+        return job
 
     # -- migrations --------------------------------------------------------------------------
 

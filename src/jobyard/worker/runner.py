@@ -224,29 +224,34 @@ class Worker:
                 pass
 
     def _start_queued(self) -> None:
+        if self._stopping in ("normal", "hard"):
+            return  # queued jobs are handed back, not started
         while self.queued and len(self.running) < self.concurrency:
             job = self.queued.popleft()
             jt = self.types[job.type]
+            batch = [job]
+            while jt.batch and len(batch) < jt.batch:
+                mate = next((j for j in self.queued if j.type == job.type), None)
+                if mate is None:
+                    break
+                self.queued.remove(mate)
+                batch.append(mate)
+            # Count the slot now, not when the task first runs, or we'd overfill.
+            ctxs = [JobContext(self.yard, j, self.lease) for j in batch]
+            for j, c in zip(batch, ctxs, strict=True):
+                self.running[j.id] = (j, c, None)
             if jt.batch:
-                batch = [job]
-                while len(batch) < jt.batch:
-                    mate = next((j for j in self.queued if j.type == job.type), None)
-                    if mate is None:
-                        break
-                    self.queued.remove(mate)
-                    batch.append(mate)
-                self._spawn(self._run_batch(jt, batch))
+                self._spawn(self._run_batch(jt, batch, ctxs))
             else:
-                self._spawn(self._run_one(jt, job))
+                self._spawn(self._run_one(jt, job, ctxs[0]))
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)  # keep a reference: the loop holds tasks only weakly
         task.add_done_callback(self._tasks.discard)
 
-    async def _run_one(self, jt: JobType, job: Job) -> None:
+    async def _run_one(self, jt: JobType, job: Job, ctx: JobContext) -> None:
         assert self._loop is not None
-        ctx = JobContext(self.yard, job, self.lease)
         timeout = job.timeout or jt.timeout
         if jt.is_async:
             fut: asyncio.Future[Outcome] = asyncio.ensure_future(run_async(jt.func, ctx))
@@ -265,11 +270,8 @@ class Worker:
         if self._stopping != "hard":
             self._start_queued()
 
-    async def _run_batch(self, jt: JobType, jobs: list[Job]) -> None:
+    async def _run_batch(self, jt: JobType, jobs: list[Job], ctxs: list[JobContext]) -> None:
         assert self._loop is not None
-        ctxs = [JobContext(self.yard, j, self.lease) for j in jobs]
-        for j, c in zip(jobs, ctxs, strict=True):
-            self.running[j.id] = (j, c, None)
         outcomes = await self._loop.run_in_executor(self._pool, run_batch, jt.func, ctxs)
         for j, outcome in zip(jobs, outcomes, strict=True):
             self.running.pop(j.id, None)
@@ -314,8 +316,7 @@ class Worker:
         while self.running or self.queued:
             if self._stopping == "hard":
                 break
-            if self.queued:
-                self._start_queued()
+            self._start_queued()
             assert self._wake is not None
             self._wake.clear()
             try:

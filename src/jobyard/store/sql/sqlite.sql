@@ -39,6 +39,20 @@ WHERE id IN (
     LIMIT :limit)
 RETURNING *
 
+-- name: claim_candidates
+SELECT priority, after, id AS sort_id, id FROM jobs INDEXED BY jobs_ready
+WHERE status = 'ready' AND queue = :queue AND after <= :now
+  AND (:any_type OR type IN (SELECT value FROM json_each(:types)))
+ORDER BY priority, after, id
+LIMIT :limit
+
+-- name: claim_ids
+UPDATE jobs
+SET status = 'running', worker = :worker, run_id = :run_id || '.' || id,
+    attempts = attempts + 1, started = :now, updated = :now, lease_expires = :lease_expires
+WHERE id IN (SELECT value FROM json_each(:ids)) AND status = 'ready'
+RETURNING *
+
 -- name: complete_simple
 UPDATE jobs
 SET status = 'completed', result = :result, progress_completed = progress_total,

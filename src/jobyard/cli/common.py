@@ -1,0 +1,73 @@
+"""Shared CLI plumbing: building the Yard from config and loading app modules."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from typing import Any
+
+import click
+
+from jobyard.config import load_config
+from jobyard.errors import ConfigError, InvalidInput
+from jobyard.yard import JobType, Yard
+
+
+def load_app_module(yard: Yard, name: str) -> None:
+    """Import a module and adopt the job types it defines (on any Yard of its own)."""
+    if "" not in sys.path:
+        sys.path.insert(0, "")
+    try:
+        module = importlib.import_module(name)
+    except ImportError as exc:
+        raise ConfigError(f"cannot import app module {name!r}: {exc}") from None
+    for value in vars(module).values():
+        found: list[JobType] = []
+        if isinstance(value, Yard) and value is not yard:
+            found = list(value.types.values())
+        elif isinstance(value, JobType):
+            found = [value]
+        for jt in found:
+            jt.yard = yard
+            yard.types[jt.name] = jt
+
+
+def get_yard(ctx: click.Context, load_apps: bool = True) -> Yard:
+    obj = ctx.find_root().obj
+    if obj.get("yard") is None:
+        cfg = load_config(obj.get("config_path"), obj.get("db"))
+        yard = Yard(config=cfg)
+        if load_apps:
+            for name in cfg.app:
+                load_app_module(yard, name)
+        obj["yard"] = yard
+    yard_obj: Yard = obj["yard"]
+    return yard_obj
+
+
+def parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """``name=value`` pairs; a value that reads as JSON (5, true, [1]) is taken as such."""
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        if not sep or not name.isidentifier():
+            raise InvalidInput(f"bad parameter {pair!r}: write name=value")
+        try:
+            params[name] = json.loads(raw)
+        except ValueError:
+            params[name] = raw
+    return params
+
+
+def parse_json_option(text: str | None, what: str) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"{what} is not valid JSON: {exc.msg} (at position {exc.pos})") from None
+
+
+def print_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))

@@ -1,0 +1,277 @@
+"""``submit``, ``jobs``, ``job …`` and ``types``: creating, listing and managing jobs."""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from jobyard import model
+from jobyard.cli.common import get_yard, parse_json_option, parse_params, print_json
+from jobyard.errors import InvalidInput
+from jobyard.model import Job
+
+STATUS_STYLE = {
+    "completed": "green",
+    "failed": "red",
+    "cancelled": "magenta",
+    "running": "cyan",
+    "ready": "blue",
+    "waiting": "yellow",
+    "paused": "dim",
+}
+
+
+def _when(ts: float | None) -> str:
+    if ts is None:
+        return "-"
+    return datetime.fromtimestamp(ts, tz=UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _ids(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise InvalidInput(f"bad job id list {text!r}: write ids like 3,4,5") from None
+
+
+@click.command()
+@click.argument("type_name", metavar="TYPE")
+@click.argument("params", nargs=-1)
+@click.option("--data", "data_json", help="Job data as a JSON value (merged with name=value).")
+@click.option("--prop", "props", multiple=True, help="A job property name=value (repeatable).")
+@click.option("--queue", default=None)
+@click.option("--priority", default=None, help="low|normal|medium|high|critical or an integer.")
+@click.option("--delay", type=float, default=None, help="Seconds to wait before running.")
+@click.option("--after", default=None, help="Do not run before this ISO 8601 time.")
+@click.option("--depends", default=None, help="Comma-separated ids that must complete first.")
+@click.option("--retries", default=None, help="Retries after a failure (a number or 'forever').")
+@click.option("--paused", is_flag=True, help="Create the job paused.")
+@click.option(
+    "--wait", "wait_", is_flag=True, help="Wait for the job, show progress, print the result."
+)
+@click.pass_context
+def submit(
+    ctx: click.Context,
+    type_name: str,
+    params: tuple[str, ...],
+    data_json: str | None,
+    props: tuple[str, ...],
+    queue: str | None,
+    priority: str | None,
+    delay: float | None,
+    after: str | None,
+    depends: str | None,
+    retries: str | None,
+    paused: bool,
+    wait_: bool,
+) -> None:
+    """Create a job of TYPE with name=value parameters; print its id."""
+    yard = get_yard(ctx)
+    data: Any = parse_json_option(data_json, "--data")
+    extra = parse_params(params)
+    if extra:
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise InvalidInput("--data must be a JSON object when name=value parameters are given")
+        data = {**data, **extra}
+    options: dict[str, Any] = {
+        "queue": queue,
+        "priority": priority,
+        "delay": delay,
+        "after": after,
+        "depends": _ids(depends) if depends else None,
+        "paused": paused,
+        "props": parse_params(props) or None,
+    }
+    if retries is not None:
+        options["retries"] = retries if retries == "forever" else _count(retries)
+    handle = yard.enqueue(type_name, data, **{k: v for k, v in options.items() if v is not None})
+    click.echo(handle.id)
+    if wait_:
+        sys.exit(_wait(handle.yard, handle.id))
+
+
+def _count(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise InvalidInput(f"bad --retries {text!r}: give a whole number or 'forever'") from None
+
+
+def _wait(yard: Any, job_id: int) -> int:
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn("job {task.fields[job]} [bold]{task.fields[status]}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>5.1f}%"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("", total=100, job=job_id, status="waiting")
+        while True:
+            (job,) = yard.store.get_jobs([job_id])
+            bar.update(task, completed=job.percent, status=job.status)
+            if job.status in model.FINISHED:
+                break
+            time.sleep(0.1)
+    if job.status == model.COMPLETED:
+        print_json(job.result)
+        return 0
+    console.print(f"job {job.id} {job.status}" + (f": {job.error}" if job.error else ""))
+    return 1
+
+
+@click.command("jobs")
+@click.option("--status", default=None, help="Only jobs in this status (comma-separated).")
+@click.option("--type", "type_", default=None, help="Only jobs of this type (comma-separated).")
+@click.option("--queue", default=None)
+@click.option("--limit", type=int, default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def jobs_cmd(
+    ctx: click.Context,
+    status: str | None,
+    type_: str | None,
+    queue: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """List jobs, newest first."""
+    yard = get_yard(ctx, load_apps=False)
+
+    def split(value: str | None) -> list[str] | None:
+        return value.split(",") if value else None
+
+    found = yard.jobs(status=split(status), type=split(type_), queue=split(queue), limit=limit)
+    if as_json:
+        print_json([j.to_dict() for j in found])
+        return
+    table = Table("id", "type", "queue", "status", "priority", "progress", "attempts", "created")
+    for j in found:
+        style = STATUS_STYLE.get(j.status, "")
+        table.add_row(
+            str(j.id),
+            j.type,
+            j.queue,
+            f"[{style}]{j.status}[/]",
+            model.priority_name(j.priority),
+            f"{j.percent:.0f}%",
+            str(j.attempts),
+            _when(j.created),
+        )
+    Console().print(table)
+
+
+@click.group("job")
+def job_group() -> None:
+    """Show or manage one job (or several: ids separated by commas)."""
+
+
+@job_group.command("show")
+@click.argument("job_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def show(ctx: click.Context, job_id: int, as_json: bool) -> None:
+    """Show a job's fields."""
+    job = get_yard(ctx, load_apps=False).get(job_id).job
+    if as_json:
+        print_json(job.to_dict())
+        return
+    table = Table(show_header=False)
+    for key, value in job.to_dict().items():
+        table.add_row(key, str(value))
+    Console().print(table)
+
+
+@job_group.command("log")
+@click.argument("job_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def show_log(ctx: click.Context, job_id: int, as_json: bool) -> None:
+    """Print a job's log."""
+    yard = get_yard(ctx, load_apps=False)
+    yard.get(job_id)
+    entries = yard.store.get_log(job_id)
+    if as_json:
+        print_json([{**e, "time": model.iso(e["time"])} for e in entries])
+        return
+    console = Console(highlight=False)
+    styles = {"success": "green", "warning": "yellow", "danger": "red", "error": "red"}
+    for e in entries:
+        console.print(
+            f"{_when(e['time'])} [{styles.get(e['level'], '')}]{e['level']:<7}[/] {e['message']}",
+            markup=True,
+            soft_wrap=True,
+        )
+
+
+def _manage(operation: str) -> click.Command:
+    @click.command(operation)
+    @click.argument("ids")
+    @click.option("--json", "as_json", is_flag=True)
+    @click.pass_context
+    def command(ctx: click.Context, /, ids: str, as_json: bool, **kw: Any) -> None:
+        yard = get_yard(ctx, load_apps=False)
+        found = _ids(ids)
+        target: Any = found[0] if len(found) == 1 else found
+        if operation == "rerun":
+            handles = [yard.rerun(i) for i in found]
+            done = [h.id for h in handles]
+        else:
+            done = getattr(yard, operation)(target, **kw)
+        if as_json:
+            print_json({"operation": operation, "ids": done})
+        else:
+            verb = "rerun as" if operation == "rerun" else f"{operation}:"
+            click.echo(f"{verb} {', '.join(map(str, done)) or 'nothing (wrong status)'}")
+
+    command.help = f"{operation.capitalize()} the job(s) IDS (comma-separated)."
+    if operation == "restart":
+        command = click.option("--retries", type=int, default=1, show_default=True)(command)
+    return command
+
+
+for _op in ("cancel", "pause", "resume", "restart", "rerun", "remove"):
+    job_group.add_command(_manage(_op))
+
+
+@click.command("types")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def types_cmd(ctx: click.Context, as_json: bool) -> None:
+    """List the job types this config and the store know."""
+    yard = get_yard(ctx)
+    rows = {r["name"]: r for r in yard.store.execute("list_types").fetchall()}
+    names = sorted(set(rows) | set(yard.types))
+    out = [
+        {
+            "name": n,
+            "kind": rows[n]["kind"] if n in rows else "python",
+            "enabled": bool(rows[n]["enabled"]) if n in rows else True,
+        }
+        for n in names
+    ]
+    if as_json:
+        print_json(out)
+        return
+    table = Table("name", "kind", "enabled")
+    for t in out:
+        table.add_row(str(t["name"]), str(t["kind"]), "yes" if t["enabled"] else "no")
+    Console().print(table)
+
+
+def register(group: click.Group) -> None:
+    for command in (submit, jobs_cmd, job_group, types_cmd):
+        group.add_command(command)
+
+
+__all__ = ["Job", "register"]

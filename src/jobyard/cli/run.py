@@ -1,0 +1,156 @@
+"""Long-running commands: ``worker``, ``scheduler``, ``up`` and ``db migrate``."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+import click
+
+from jobyard import manage
+from jobyard.cli.common import get_yard, load_app_module
+from jobyard.errors import InvalidInput
+from jobyard.yard import Yard
+
+
+@click.command()
+@click.option("-n", "--name", default=None, help="Worker name (default: host-pid).")
+@click.option("-q", "--queues", default="default", show_default=True, help="Comma-separated.")
+@click.option("-c", "--concurrency", type=int, default=4, show_default=True)
+@click.option("--prefetch", type=int, default=None, help="Jobs claimed ahead (default 4 x c).")
+@click.pass_context
+def worker(
+    ctx: click.Context, name: str | None, queues: str, concurrency: int, prefetch: int | None
+) -> None:
+    """Run a worker until SIGTERM (finish running jobs) or a second signal (hand back now)."""
+    yard = get_yard(ctx)
+    if concurrency < 1:
+        raise InvalidInput("--concurrency must be >= 1")
+    if not yard.types:
+        raise InvalidInput(
+            "no job types loaded: list your modules under app = [...] in jobyard.toml "
+            "or in env JOBYARD_APP"
+        )
+    qs = [q.strip() for q in queues.split(",") if q.strip()]
+    w = yard.worker(
+        name=name,
+        queues=qs,
+        concurrency=concurrency,
+        prefetch=4 * concurrency if prefetch is None else prefetch,
+    )
+    click.echo(
+        f"worker {w.name}: queues {', '.join(qs)}; types {', '.join(sorted(yard.types))}", err=True
+    )
+    w.run()
+
+
+def housekeeping_loop(yard: Yard, stop: threading.Event, interval: float = 0.5) -> None:
+    """Scheduler duties: promote due jobs and rescue expired leases."""
+    store = yard.store
+    while not stop.is_set():
+        now = time.time()
+        try:
+            manage.promote(store, now)
+            manage.rescue_expired(store, now, yard.config.quarantine_after)
+        except Exception as exc:  # keep the duty alive through a passing database error
+            click.echo(f"scheduler: {exc}", err=True)
+        stop.wait(interval)
+
+
+@click.command()
+@click.pass_context
+def scheduler(ctx: click.Context) -> None:
+    """Run the scheduler duties (promotion, lease rescue) until SIGTERM."""
+    yard = get_yard(ctx)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    housekeeping_loop(yard, stop)
+
+
+@click.command()
+@click.option("--bind", default=None, help="HOST:PORT for the web UI (default 127.0.0.1:8080).")
+@click.option("--workers", "n_workers", type=int, default=2, show_default=True)
+@click.option("-c", "--concurrency", type=int, default=4, show_default=True)
+@click.option("--no-examples", is_flag=True, help="Do not load or seed the example jobs.")
+@click.pass_context
+def up(
+    ctx: click.Context, bind: str | None, n_workers: int, concurrency: int, no_examples: bool
+) -> None:
+    """All in one: scheduler duties plus N worker processes, with the example jobs."""
+    yard = get_yard(ctx)
+    if n_workers < 1:
+        raise InvalidInput("--workers must be >= 1")
+    apps = list(yard.config.app)
+    if not no_examples:
+        load_app_module(yard, "jobyard.demo")
+        apps.append("jobyard.demo")
+    yard.migrate()
+    yard.sync_types()
+    if not no_examples and yard.count() == 0:
+        from jobyard.demo import seed_jobs
+
+        click.echo(f"seeded example jobs {seed_jobs(yard)}", err=True)
+    env = {**os.environ, "JOBYARD_DB": yard.url, "JOBYARD_APP": ",".join(apps)}
+    env.pop("JOBYARD_CONFIG", None) if yard.config.path is None else None
+    cmd = [sys.executable, "-m", "jobyard"]
+    if yard.config.path:
+        cmd += ["--config", yard.config.path]
+    procs: dict[int, subprocess.Popen[Any]] = {}
+    stop = threading.Event()
+
+    def spawn(i: int) -> None:
+        procs[i] = subprocess.Popen(
+            [*cmd, "worker", "-n", f"up-{os.getpid()}-{i}", "-c", str(concurrency)], env=env
+        )
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        if stop.is_set():  # second signal: hard stop of every worker
+            for p in procs.values():
+                p.send_signal(signal.SIGTERM)
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, on_signal)
+    for i in range(n_workers):
+        spawn(i)
+    click.echo(f"jobyard up: {n_workers} workers on {yard.url}", err=True)
+    keeper = threading.Thread(target=housekeeping_loop, args=(yard, stop), daemon=True)
+    keeper.start()
+    while not stop.is_set():
+        for i, p in list(procs.items()):
+            if p.poll() is not None:
+                click.echo(f"worker {i} exited with {p.returncode}; starting a new one", err=True)
+                spawn(i)
+        stop.wait(1.0)
+    for p in procs.values():
+        p.send_signal(signal.SIGTERM)
+    for p in procs.values():
+        try:
+            p.wait(60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+@click.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command()
+@click.pass_context
+def migrate(ctx: click.Context) -> None:
+    """Apply pending schema migrations."""
+    yard = get_yard(ctx, load_apps=False)
+    applied = yard.migrate()
+    click.echo("applied: " + ", ".join(applied) if applied else "schema is up to date")
+
+
+def register(group: click.Group) -> None:
+    for command in (worker, scheduler, up, db):
+        group.add_command(command)

@@ -1,0 +1,17 @@
+"""Fixtures for every test layer. tests/contract overrides ``yard`` to cover every backend."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from jobyard import Yard
+
+
+@pytest.fixture
+def yard(tmp_path: Path) -> Iterator[Yard]:
+    y = Yard(f"sqlite:///{tmp_path / 'jobyard.db'}")
+    yield y
+    y.close()
