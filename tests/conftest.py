@@ -15,3 +15,8 @@ def yard(tmp_path: Path) -> Iterator[Yard]:
     y = Yard(f"sqlite:///{tmp_path / 'jobyard.db'}")
     yield y
     y.close()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'jobyard.db'}"
