@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -66,7 +66,7 @@ def test_repeat_rules() -> None:
 def test_timestamps() -> None:
     assert (
         to_timestamp("2026-01-01T00:00:00Z", "after")
-        == datetime(2026, 1, 1, tzinfo=timezone.utc).timestamp()
+        == datetime(2026, 1, 1, tzinfo=UTC).timestamp()
     )
     assert to_timestamp(12.5, "after") == 12.5
     with pytest.raises(InvalidInput, match="ISO 8601"):
@@ -76,12 +76,12 @@ def test_timestamps() -> None:
 
 
 def test_cron_fields_and_aliases() -> None:
-    base = datetime(2026, 1, 1, 10, 7, 30, tzinfo=timezone.utc).timestamp()
+    base = datetime(2026, 1, 1, 10, 7, 30, tzinfo=UTC).timestamp()
     assert next_fire("0 * * * *", base) == base - 7 * 60 - 30 + 3600
     assert next_fire("@hourly", base) == next_fire("0 * * * *", base)
     assert next_fire("*/10 * * * * *", base) == base + 10  # seconds first, as Sooner.io
     paris = next_fire("0 12 * * *", base, "Europe/Paris")
-    assert datetime.fromtimestamp(paris, timezone.utc).hour == 11
+    assert datetime.fromtimestamp(paris, UTC).hour == 11
     with pytest.raises(InvalidInput, match="the hour field '25'"):
         validate_cron("0 25 * * *")
     with pytest.raises(InvalidInput, match="the second field '61'"):
