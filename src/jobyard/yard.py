@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from dataclasses import dataclass
 import json
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -10,7 +11,7 @@ from typing import Any, TypeVar, overload
 
 from jobyard import lifecycle, manage, model
 from jobyard.config import Config, load_config
-from jobyard.errors import InvalidInput, NotFound, UnknownJobType
+from jobyard.errors import InvalidInput, NotFound, TypeDisabled, UnknownJobType
 from jobyard.handle import JobHandle
 from jobyard.lifecycle import JobSpec
 from jobyard.model import Job, Repeat, Retry
@@ -18,6 +19,16 @@ from jobyard.store import JobFilter, Store, open_store
 
 F = TypeVar("F", bound=Callable[..., Any])
 _TYPES_TTL = 5.0
+
+
+@dataclass
+class StoredType:
+    """A job type as the store records it (any kind: python, script, ...)."""
+
+    name: str
+    kind: str
+    enabled: bool
+    meta: dict[str, Any]
 
 
 class JobType:
@@ -74,7 +85,7 @@ class Yard:
             setattr(self.config, key, value)
         self.types: dict[str, JobType] = {}
         self._store: Store | None = None
-        self._stored_types: tuple[float, set[str]] = (0.0, set())
+        self._stored_types: tuple[float, dict[str, StoredType]] = (0.0, {})
 
     @property
     def url(self) -> str:
@@ -114,14 +125,25 @@ class Yard:
             return register(func)
         return register
 
+    def stored_types(self, refresh: bool = False) -> dict[str, StoredType]:
+        """Types recorded in the store (by workers, scripts sync, the API), briefly cached."""
+        stamp, found = self._stored_types
+        if refresh or time.monotonic() - stamp > _TYPES_TTL:
+            found = {
+                str(r["name"]): StoredType(
+                    str(r["name"]),
+                    str(r["kind"]),
+                    bool(r["enabled"]),
+                    self.store.decode_json(r["meta"]) or {},
+                )
+                for r in self.store.execute("list_types").fetchall()
+            }
+            self._stored_types = (time.monotonic(), found)
+        return found
+
     def known_types(self, refresh: bool = False) -> set[str]:
         """Types of this process plus those recorded in the store by workers or scripts."""
-        stamp, names = self._stored_types
-        if refresh or time.monotonic() - stamp > _TYPES_TTL:
-            rows = self.store.execute("list_types").fetchall()
-            names = {str(r["name"]) for r in rows}
-            self._stored_types = (time.monotonic(), names)
-        return set(self.types) | names
+        return set(self.types) | set(self.stored_types(refresh))
 
     def sync_types(self) -> None:
         """Record this process's types in the store so other processes may enqueue them."""
@@ -138,11 +160,16 @@ class Yard:
         ]
         self.store.executemany("upsert_type", rows)
 
-    def _check_type(self, name: str) -> JobType | None:
+    def _check_type(self, name: str) -> tuple[JobType | None, StoredType | None]:
         jt = self.types.get(name)
-        if jt is None and name not in self.known_types() and name not in self.known_types(True):
+        stored = self.stored_types().get(name)
+        if (stored is None and jt is None) or (stored is not None and not stored.enabled):
+            stored = self.stored_types(refresh=True).get(name)  # the cache may be stale
+        if jt is None and stored is None:
             raise UnknownJobType(name, self.known_types())
-        return jt
+        if stored is not None and not stored.enabled:
+            raise TypeDisabled(name)
+        return jt, stored
 
     # -- enqueue ----------------------------------------------------------------------------
 
@@ -159,7 +186,7 @@ class Yard:
         return text
 
     def _spec(self, type_name: str, data: Any, options: dict[str, Any], now: float) -> JobSpec:
-        jt = self._check_type(type_name)
+        jt, stored = self._check_type(type_name)
         known = {
             "queue",
             "priority",
@@ -182,7 +209,9 @@ class Yard:
                 f"known: {', '.join(sorted(known))}"
             )
         spec = JobSpec(type=type_name, data=data)
-        spec.queue = options.get("queue") or (jt.queue if jt else "default")
+        routed = stored.meta.get("worker") if stored is not None else None
+        default_queue = f"worker:{routed}" if routed else (jt.queue if jt else "default")
+        spec.queue = options.get("queue") or default_queue
         if not isinstance(spec.queue, str):
             raise InvalidInput(f"queue must be a string, got {spec.queue!r}")
         pr = options.get("priority")

@@ -52,7 +52,8 @@ class Worker:
             raise InvalidInput("a worker needs at least one queue")
         self.yard = yard
         self.name = name or f"{socket.gethostname()}-{os.getpid()}"
-        self.queues = list(queues)
+        # A worker also serves its own name's queue: types assigned to it land there.
+        self.queues = list(dict.fromkeys([*queues, f"worker:{self.name}"]))
         self.concurrency = concurrency
         self.prefetch = max(prefetch, 0)
         self.lease = lease or yard.config.lease
