@@ -70,6 +70,13 @@ class JobContext:
                 [log_entry(self.job.id, now, str(message), level, self.job.run_id, data)]
             )
 
+    def emit(self, event: str, data: Any = None) -> Any:
+        """Emit an event from this job; listeners get jobs (loops are bounded)."""
+        from jobyard.events import emit
+
+        depth = int(self.job.props.get("depth", 0)) if isinstance(self.job.props, dict) else 0
+        return emit(self.yard, event, data, source_job=self.job.id, depth=depth)
+
     def progress(self, completed: float, total: float = 100) -> None:
         if not isinstance(completed, int | float) or not isinstance(total, int | float):
             raise InvalidInput("progress takes numbers: progress(completed, total)")

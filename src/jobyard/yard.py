@@ -46,6 +46,7 @@ class JobType:
         timeout: float | None = None,
         batch: int | None = None,
         schedule: str | None = None,
+        on: str | list[str] | None = None,
     ) -> None:
         if batch is not None and (not isinstance(batch, int) or batch < 1):
             raise InvalidInput(f"batch must be a whole number >= 1, got {batch!r}")
@@ -60,6 +61,11 @@ class JobType:
         self.timeout = float(timeout) if timeout else None
         self.batch = batch
         self.schedule = schedule
+        if schedule is not None:
+            from jobyard.cron import validate_cron
+
+            validate_cron(schedule)
+        self.on: list[str] = [on] if isinstance(on, str) else list(on or [])
         self.is_async = inspect.iscoroutinefunction(func)
 
     def defer(self, **data: Any) -> JobHandle:
@@ -154,7 +160,9 @@ class Yard:
                 "kind": "python",
                 "enabled": 1,
                 "now": now,
-                "meta": self.store.encode_json({"queue": t.queue, "schedule": t.schedule}),
+                "meta": self.store.encode_json(
+                    {"queue": t.queue, "schedule": t.schedule, "on": t.on}
+                ),
             }
             for t in self.types.values()
         ]
@@ -280,6 +288,12 @@ class Yard:
             with self.store.using(conn):
                 return lifecycle.enqueue(self.store, specs, encoded, now)
         return lifecycle.enqueue(self.store, specs, encoded, now)
+
+    def emit(self, event: str, data: Any = None) -> Any:
+        """Record an event; every type listening on it (``on=``) gets a job with ``data``."""
+        from jobyard.events import emit
+
+        return emit(self, event, data)
 
     # -- reading ----------------------------------------------------------------------------
 

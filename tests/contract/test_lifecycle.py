@@ -468,3 +468,30 @@ def test_delay_holds_job_back(yard: Yard) -> None:
         w.stop()
     assert h.result >= start + 0.5
     assert h.result < start + 3
+
+
+def test_emit_triggers_listeners_and_bounds_loops(yard: Yard) -> None:
+    from jobyard.events import MAX_DEPTH, list_events
+
+    seen: list[object] = []
+
+    @yard.job(on="ping")
+    def pong(job, **data):  # type: ignore[no-untyped-def]
+        seen.append(data)
+        job.emit("ping", data)  # a loop: ping → pong → ping ...
+
+    yard.sync_types()
+    first = yard.emit("ping", {"n": 1})
+    assert len(first.jobs) == 1
+    w = yard.worker().start()
+    try:
+        until(lambda: len(list_events(yard, "ping", limit=1000)) >= MAX_DEPTH, timeout=20)
+        time.sleep(0.3)
+    finally:
+        w.stop()
+    events = list_events(yard, "ping", limit=1000)
+    assert len(events) == MAX_DEPTH
+    assert [e.depth for e in events] == list(range(MAX_DEPTH))
+    failed = yard.jobs(status="failed")
+    assert len(failed) == 1 and "reached the limit" in (failed[0].error or "")
+    assert seen == [{"n": 1}] * MAX_DEPTH

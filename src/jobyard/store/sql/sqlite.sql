@@ -133,3 +133,12 @@ WHERE id = :id AND run_id = :run_id AND status = 'running'
 
 -- name: running_runs
 SELECT run_id FROM jobs WHERE status = 'running' AND run_id IN (SELECT value FROM json_each(:run_ids))
+
+-- name: insert_event
+INSERT INTO events (time, name, data, source_job, depth, jobs)
+VALUES (:time, :name, :data, :source_job, :depth, :jobs)
+RETURNING id
+
+-- name: list_events
+SELECT * FROM events WHERE (:name IS NULL OR name = :name) AND id > :after_id
+ORDER BY id LIMIT :limit
