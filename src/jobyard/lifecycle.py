@@ -89,6 +89,19 @@ def enqueue(
 ) -> list[int]:
     """Insert jobs atomically; ``encoded`` holds each spec's data already JSON-encoded."""
     all_deps = sorted({d for s in specs for d in s.depends})
+    if not all_deps:  # the common case: no dependency bookkeeping, one insert
+        shared: dict[int, dict[str, Any]] = {}  # bulk: one spec object serves many rows
+        rows = []
+        for spec, data in zip(specs, encoded, strict=True):
+            base = shared.get(id(spec))
+            if base is None:
+                base = shared[id(spec)] = _row(store, spec, _status(spec, now), now, None)
+            rows.append({**base, "data": data})
+        ids = store.insert_jobs(rows)
+        ready = sorted({r["queue"] for r in rows if r["status"] == model.READY})
+        if ready:
+            store.notify(ready)
+        return ids
     with store.transaction():
         antecedents = {j.id: j for j in store.get_jobs(all_deps)} if all_deps else {}
         if all_deps:
@@ -126,7 +139,7 @@ def enqueue(
             rows.append(row)
             resolved_by_index[index] = resolved
         ids = store.insert_jobs(rows)
-        logs = [log_entry(i, now, "Job Submitted") for i in ids]
+        logs = []  # "Job Submitted" is written by the store with each insert
         deps_rows = []
         for index, job_id in enumerate(ids):
             if resolved_by_index[index]:
@@ -149,6 +162,12 @@ def enqueue(
         if ready_queues:
             store.notify(ready_queues)
     return ids
+
+
+def _status(spec: JobSpec, now: float) -> str:
+    if spec.paused:
+        return model.PAUSED
+    return model.WAITING if spec.after > now else model.READY
 
 
 def _tombstoned(store: Store, ids: Sequence[int]) -> set[int]:

@@ -121,9 +121,12 @@ class SQLiteStore(Store):
 
     def _run_script(self, sql: str) -> None:
         conn = self._conn()
-        for statement in sql.split(";\n"):
-            if statement.strip():
+        statement = ""
+        for line in sql.splitlines(keepends=True):
+            statement += line
+            if sqlite3.complete_statement(statement):  # knows a trigger's inner semicolons
                 conn.execute(statement)
+                statement = ""
 
     def applied_migrations(self) -> set[int]:
         conn = self._conn()
@@ -156,10 +159,10 @@ class SQLiteStore(Store):
         if not rows:
             return []
         conn = self._conn()
+        if len(rows) == 1:  # one statement: atomic on its own, in a transaction or not
+            cur = conn.execute(self._queries["insert_job"], rows[0])
+            return [int(cur.lastrowid or 0)]
         with self.transaction():
-            if len(rows) == 1:
-                cur = conn.execute(self._queries["insert_job"], rows[0])
-                return [int(cur.lastrowid or 0)]
             conn.executemany(self._queries["insert_job"], rows)
             # Under the write lock AUTOINCREMENT hands out consecutive ids.
             last = int(conn.execute("SELECT last_insert_rowid()").fetchone()[0])

@@ -1,0 +1,112 @@
+"""Finding a graph's root from ``MODULE:ROOT`` and building the graph of any kind of root."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from jobyard.converge.model import Graph
+from jobyard.converge.native import is_native
+from jobyard.converge.session import graph_and_driver
+from jobyard.errors import ConvergeError, InvalidInput
+
+__all__ = ["RootNotFound", "build_graph", "load_root", "parse_assignments"]
+
+
+class RootNotFound(ConvergeError):
+    """``MODULE:ROOT`` cannot be imported or does not name a graph root."""
+
+
+def build_graph(
+    root: object,
+    *,
+    args: Mapping[str, Any] | None = None,
+    default_tries: float = 3,
+    default_retry_delay: float = 1,
+) -> Graph:
+    """The graph under ``root`` — a DoJobber ``Job`` class or a native ``Node``.
+
+    ``graph.nodes`` lists every node in DoJobber's execution order (dependencies first,
+    the root last) with its ``deps`` (names), ``tries`` and ``retry_delay``; ``args``
+    are what a native node's ``requires()`` sees. Raises on cycles and bad settings.
+    """
+    return graph_and_driver(root, args, default_tries, default_retry_delay)[0]
+
+
+def _import_file(path: Path) -> ModuleType:
+    name = path.stem
+    folder = str(path.resolve().parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise RootNotFound(f"cannot import {path}: not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return module
+
+
+def _import(module: str) -> ModuleType:
+    path = Path(module)
+    looks_like_file = module.endswith(".py") or os.sep in module
+    try:
+        if looks_like_file:
+            if not path.is_file():
+                raise RootNotFound(f"cannot import {module}: no such file")
+            return _import_file(path)
+        if "" not in sys.path and os.getcwd() not in sys.path:
+            sys.path.insert(0, os.getcwd())
+        return importlib.import_module(module)
+    except RootNotFound:
+        raise
+    except SystemExit as err:
+        raise RootNotFound(f"cannot import {module}: it called exit({err.code})") from err
+    except Exception as err:
+        raise RootNotFound(f"cannot import {module}: {type(err).__name__}: {err}") from err
+
+
+def load_root(ref: str) -> object:
+    """Import ``MODULE:ROOT`` (``MODULE`` a dotted module name or a ``.py`` path)."""
+    module_name, sep, attr = ref.rpartition(":")
+    if not sep or not module_name or not attr:
+        raise InvalidInput(f"expected MODULE:ROOTCLASS (e.g. mypkg.jobs:Deploy), got {ref!r}")
+    target: Any = _import(module_name)
+    for part in attr.split("."):
+        try:
+            target = getattr(target, part)
+        except AttributeError:
+            raise RootNotFound(
+                f"cannot find {attr!r} in {module_name}: no attribute {part!r}"
+            ) from None
+    if not (is_native(target) or isinstance(target, type)):
+        raise RootNotFound(
+            f"{ref} is a {type(target).__name__}, not a Job or Node class (or a Node)"
+        )
+    return target
+
+
+def parse_assignments(items: tuple[str, ...] | list[str]) -> dict[str, Any]:
+    """``name=value`` arguments as a dict; a value is JSON when it parses, else a string."""
+    import json
+
+    parsed: dict[str, Any] = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        if not sep or not name.isidentifier():
+            raise InvalidInput(f"expected name=value with a Python identifier name, got {item!r}")
+        try:
+            parsed[name] = json.loads(raw)
+        except ValueError:
+            parsed[name] = raw
+    return parsed
