@@ -16,6 +16,16 @@ if [ ${#need[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
+# The PostgreSQL tests need a server on 127.0.0.1:5432 (trust auth, database "test");
+# start the machine's cluster if it is installed but stopped.
+if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -h 127.0.0.1 -q; then
+    if command -v pg_ctlcluster >/dev/null 2>&1; then
+        for version in $(ls /etc/postgresql 2>/dev/null); do
+            pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+        done
+    fi
+fi
+
 PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv

@@ -20,3 +20,12 @@ def yard(tmp_path: Path) -> Iterator[Yard]:
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'jobyard.db'}"
+
+
+pytest_plugins = ["tests.pgfixtures"]
+
+
+@pytest.fixture
+def postgres_url(pg_url: str) -> str:
+    """A fresh, migrated PostgreSQL database (skipped locally without a server; CI fails)."""
+    return pg_url

@@ -21,6 +21,7 @@ KNOWN_KEYS = {
     "semaphores",
     "worker",
     "limits",
+    "scheduler",
 }
 
 

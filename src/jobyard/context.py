@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from jobyard import model
 from jobyard.errors import InvalidInput, LeaseLost
+from jobyard.jobsets import JobsetStorage
 from jobyard.lifecycle import log_entry
 from jobyard.model import Job
 
@@ -46,6 +47,17 @@ class JobContext:
 
     def __repr__(self) -> str:
         return f"<job {self.job.id} {self.job.type} attempt {self.job.attempts}>"
+
+    @property
+    def shared(self) -> JobsetStorage:
+        """The storage of this job's jobset: a mapping of JSON values that every job of the
+        set reads and writes, on any worker (each write is stored at once; last write wins)."""
+        if self.job.jobset is None:
+            raise InvalidInput(
+                f"job {self.job.id} ({self.job.type}) belongs to no jobset, so it has no "
+                "shared storage: enqueue it with jobset=yard.create_jobset(kind, name)"
+            )
+        return JobsetStorage(self.yard.store, self.job.jobset, self.yard.config.max_data_bytes)
 
     def log(self, message: str, level: str = "info", data: Any = None) -> None:
         if level not in model.LOG_LEVELS:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -76,3 +77,54 @@ def next_fire(expr: str, after: float, tz: str | None = None) -> float:
     it = croniter(text, start, second_at_beginning=seconds)
     result: datetime = it.get_next(datetime)
     return result.timestamp()
+
+
+def _fixed_hour(text: str, seconds: bool) -> bool:
+    """True unless the hour field is a plain wildcard (then every real hour counts)."""
+    return text.split()[2 if seconds else 1] not in ("*", "*/1")
+
+
+def _repeated(when: datetime, fixed_hour: bool) -> bool:
+    """A wall-clock time's second occurrence (clocks went back) on a fixed-hour schedule."""
+    return fixed_hour and when.fold == 1
+
+
+def fire_times(
+    expr: str, after: float, until: float, tz: str | None = None, limit: int = 1000
+) -> list[float]:
+    """Fire times ``t`` with ``after < t <= until`` (epoch seconds), in order, at most
+    ``limit`` of them (the latest ones are dropped).
+
+    Daylight saving time, in the schedule's zone: croniter moves a wall-clock time that does
+    not exist (02:30 on the spring-forward day in Europe/Paris) to the first instant after
+    the gap (03:00), so it fires once. A wall-clock time that happens twice (the fall-back
+    night) would fire twice; when the hour field is fixed the second occurrence is skipped
+    here, so a daily 02:30 job runs once. With ``*`` as the hour field both real hours fire.
+    """
+    text, seconds = _expand(expr)
+    zone = _zone(tz)
+    fixed = _fixed_hour(text, seconds)
+    it = croniter(text, datetime.fromtimestamp(after, tz=zone), second_at_beginning=seconds)
+    found: list[float] = []
+    while len(found) < limit:
+        when: datetime = it.get_next(datetime)
+        stamp = when.timestamp()
+        if stamp > until:
+            break
+        if stamp > after and not _repeated(datetime.fromtimestamp(stamp, tz=zone), fixed):
+            found.append(stamp)
+    return found
+
+
+def prev_fire(expr: str, at: float, tz: str | None = None) -> float:
+    """The latest fire time at or before ``at`` (epoch seconds; DST as in fire_times)."""
+    text, seconds = _expand(expr)
+    zone = _zone(tz)
+    fixed = _fixed_hour(text, seconds)
+    # Fire times are whole seconds: "strictly before floor(at) + 1" is "at or before at".
+    start = datetime.fromtimestamp(math.floor(at) + 1, tz=zone)
+    it = croniter(text, start, second_at_beginning=seconds)
+    while True:
+        stamp = it.get_prev(datetime).timestamp()
+        if not _repeated(datetime.fromtimestamp(stamp, tz=zone), fixed):
+            return float(stamp)

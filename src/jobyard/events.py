@@ -3,6 +3,11 @@
 A type listens with ``on=[...]`` (Python: ``@yard.job(on=...)``; scripts: their ``on``
 metadata). Every emit is recorded with the jobs it created. A chain of emits carries its
 depth in the jobs' props; past ``MAX_DEPTH`` the emit is refused, which stops A→B→A loops.
+
+Lifecycle events: a job that completes, fails for good or is cancelled emits
+``job.completed`` / ``job.failed`` / ``job.cancelled`` and the typed variant
+``job.failed:TYPE`` with data ``{"id", "type", "result" | "error"}`` — only when some type
+listens on that name (:class:`FinishHook`), so finishing costs nothing when nobody does.
 """
 
 from __future__ import annotations
@@ -11,9 +16,13 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from jobyard.errors import InvalidInput
+from jobyard.errors import InvalidInput, JobyardError
+from jobyard.lifecycle import log_entry
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from jobyard.model import Job
     from jobyard.yard import Yard
 
 MAX_DEPTH = 10
@@ -90,3 +99,72 @@ def list_events(
         )
         for r in rows.fetchall()
     ]
+
+
+def recent_events(yard: Yard, name: str | None = None, limit: int = 100) -> list[Event]:
+    """The latest ``limit`` events (of one name if given), oldest first."""
+    store = yard.store
+    rows = store.execute("recent_events", {"name": name, "limit": limit}).fetchall()
+    return [
+        Event(
+            int(r["id"]),
+            float(r["time"]),
+            str(r["name"]),
+            store.decode_json(r["data"]),
+            r["source_job"],
+            int(r["depth"]),
+            store.decode_json(r["jobs"]),
+        )
+        for r in reversed(rows)
+    ]
+
+
+def listened(yard: Yard) -> frozenset[str]:
+    """Every event name some type listens on (uncached; see FinishHook)."""
+    names = {n for jt in yard.types.values() for n in jt.on}
+    for st in yard.stored_types().values():
+        if st.enabled and not st.meta.get("deleted"):
+            names.update(st.meta.get("on") or [])
+    return frozenset(names)
+
+
+class FinishHook:
+    """Turns finished jobs into lifecycle events, inside the transaction that finished them
+    (a trigger job exists if and only if the job's new status does).
+
+    The set of listened names is recomputed only when the Yard's stored-types cache renews
+    (every few seconds) or its own types change, so with no listener a finished job costs
+    a set lookup. A failed emit (the chain limit, a listener's data limit) never undoes the
+    job's outcome: it is written to the job's log instead."""
+
+    def __init__(self, yard: Yard) -> None:
+        self.yard = yard
+        self._source: object = None
+        self._count = -1
+        self._names: frozenset[str] = frozenset()
+
+    def names(self) -> frozenset[str]:
+        source = self.yard.stored_types()
+        if source is not self._source or len(self.yard.types) != self._count:
+            self._names = listened(self.yard)
+            self._source, self._count = source, len(self.yard.types)
+        return self._names
+
+    def __call__(self, event: str, jobs: Sequence[tuple[Job, Any]]) -> None:
+        names = self.names()
+        if not names:
+            return
+        key = "error" if event == "job.failed" else "result"
+        for job, value in jobs:
+            for name in (event, f"{event}:{job.type}"):
+                if name not in names:
+                    continue
+                data: dict[str, Any] = {"id": job.id, "type": job.type}
+                if event != "job.cancelled":
+                    data[key] = value
+                props = job.props if isinstance(job.props, dict) else {}
+                try:
+                    emit(self.yard, name, data, job.id, int(props.get("depth", 0)))
+                except JobyardError as exc:
+                    entry = log_entry(job.id, time.time(), f"Event not emitted: {exc}", "warning")
+                    self.yard.store.append_logs([entry])

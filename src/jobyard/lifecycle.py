@@ -195,10 +195,12 @@ def next_repeat_time(job: Job, now: float) -> float | None:
 def complete(store: Store, done: Sequence[tuple[Job, Any]], now: float) -> list[int]:
     """Mark running jobs completed (with their results); returns the ids that were still
     running under the given run (a late call after a lost lease is refused)."""
+    done = sorted(done, key=lambda pair: pair[0].id)  # lock rows in id order: no deadlocks
     simple = [(j, r) for j, r in done if not j.repeats and not j.has_dependents]
     involved = [(j, r) for j, r in done if j.repeats or j.has_dependents]
     finished: list[int] = []
-    logs = []
+    announced: list[tuple[Job, Any]] = []
+    logs: list[dict[str, Any]] = []
     with store.transaction():
         if simple:
             rows = [
@@ -220,7 +222,15 @@ def complete(store: Store, done: Sequence[tuple[Job, Any]], now: float) -> list[
                 ]
             for j, _ in ok:
                 finished.append(j.id)
-                logs.append(log_entry(j.id, now, "Job Completed", "success", j.run_id))
+            announced.extend(ok)
+            if ok:
+                # A dependent may have been added while the job ran: ask the row, not the
+                # copy read at claim time.
+                late = store.execute(
+                    "with_dependents", {"ids": store.list_param([j.id for j, _ in ok])}
+                ).fetchall()
+                for row in late:
+                    _resolve_dependents(store, int(row[0]), now, logs)
         for job, result in involved:
             cur = store.execute(
                 "complete_simple",
@@ -234,7 +244,7 @@ def complete(store: Store, done: Sequence[tuple[Job, Any]], now: float) -> list[
             if cur.rowcount != 1:
                 continue
             finished.append(job.id)
-            logs.append(log_entry(job.id, now, "Job Completed", "success", job.run_id))
+            announced.append((job, result))
             due = next_repeat_time(job, now)
             if due is not None:
                 new_id = _repeat_copy(store, job, due, now)
@@ -242,7 +252,15 @@ def complete(store: Store, done: Sequence[tuple[Job, Any]], now: float) -> list[
             if job.has_dependents:
                 _resolve_dependents(store, job.id, now, logs)
         store.append_logs(logs)
+        announce(store, "job.completed", announced)
     return finished
+
+
+def announce(store: Store, event: str, jobs: Sequence[tuple[Job, Any]]) -> None:
+    """Tell the store's ``finished_hook`` (the Yard's event triggers, events.FinishHook)
+    that jobs finished, inside the caller's transaction: (job, result | error | None)."""
+    if jobs and store.finished_hook is not None:
+        store.finished_hook(event, jobs)
 
 
 def _repeat_copy(store: Store, job: Job, due: float, now: float) -> int:
@@ -294,6 +312,7 @@ def _resolve_dependents(store: Store, job_id: int, now: float, logs: list[dict[s
 def cancel_dependents(store: Store, job_ids: Sequence[int], now: float, reason: str) -> list[int]:
     """Cancel every job waiting on these, recursively; returns the cancelled ids."""
     cancelled: list[int] = []
+    gone: list[tuple[Job, Any]] = []
     frontier = list(job_ids)
     while frontier:
         nxt = []
@@ -312,8 +331,10 @@ def cancel_dependents(store: Store, job_ids: Sequence[int], now: float, reason: 
             if ok:
                 store.append_logs([log_entry(dep.id, now, f"Job Cancelled: {reason}", "warning")])
                 cancelled.append(dep.id)
+                gone.append((dep, None))
                 nxt.append(dep.id)
         frontier = nxt
+    announce(store, "job.cancelled", gone)
     return cancelled
 
 
@@ -357,6 +378,7 @@ def fail(store: Store, job: Job, error: str, now: float, fatal: bool = False) ->
         store.append_logs([log_entry(job.id, now, message, "danger", job.run_id)])
         if status == model.FAILED:
             cancel_dependents(store, [job.id], now, f"antecedent job {job.id} failed")
+            announce(store, "job.failed", [(job, error)])
         elif status == model.READY:
             store.notify([job.queue])
     return status

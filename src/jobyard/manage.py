@@ -8,7 +8,7 @@ from typing import Any
 
 from jobyard import model
 from jobyard.errors import NotFound
-from jobyard.lifecycle import JobSpec, cancel_dependents, enqueue, log_entry
+from jobyard.lifecycle import JobSpec, announce, cancel_dependents, enqueue, log_entry
 from jobyard.model import Job, Repeat, Retry, check_transition
 from jobyard.store.base import Store, Update
 
@@ -28,7 +28,7 @@ def _load(store: Store, ids: Sequence[int], operation: str, strict: bool) -> lis
 def cancel(
     store: Store, ids: Sequence[int], now: float, strict: bool = True, dependents: bool = True
 ) -> list[int]:
-    done = []
+    done, gone = [], []
     with store.transaction():
         for job in _load(store, ids, "cancel", strict):
             changes = {
@@ -41,9 +41,11 @@ def cancel(
             }
             if store.update_jobs([Update(job.id, changes, statuses=(job.status,))]):
                 done.append(job.id)
+                gone.append((job, None))
                 store.append_logs([log_entry(job.id, now, "Job Cancelled", "warning")])
         if dependents and done:
             cancel_dependents(store, done, now, "an antecedent job was cancelled")
+        announce(store, "job.cancelled", gone)
     return done
 
 
@@ -226,6 +228,7 @@ def rescue_expired(store: Store, now: float, quarantine_after: int, limit: int =
                 store.append_logs([log_entry(job.id, now, message, level)])
                 if changes["status"] == model.FAILED:
                     cancel_dependents(store, [job.id], now, f"antecedent job {job.id} failed")
+                    announce(store, "job.failed", [(job, changes["failures"][-1]["error"])])
                 else:
                     queues.add(job.queue)
         if queues:

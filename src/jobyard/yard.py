@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
 import json
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar, overload
 
 from jobyard import lifecycle, manage, model
+from jobyard.collections import Collection
 from jobyard.config import Config, load_config
 from jobyard.errors import InvalidInput, NotFound, TypeDisabled, UnknownJobType
 from jobyard.handle import JobHandle
+from jobyard.jobsets import Jobset, create_jobset, load_jobset
 from jobyard.lifecycle import JobSpec
 from jobyard.model import Job, Repeat, Retry
 from jobyard.store import JobFilter, Store, open_store
@@ -34,6 +36,9 @@ class StoredType:
 class JobType:
     """A registered handler with its defaults. Call ``defer(**data)`` to enqueue."""
 
+    kind = "python"  # recorded in the store; script types (jobyard.scripts) say "script"
+    own_timeout = False  # True: the handler enforces the job's timeout itself (scripts)
+
     def __init__(
         self,
         yard: Yard,
@@ -47,6 +52,8 @@ class JobType:
         batch: int | None = None,
         schedule: str | None = None,
         on: str | list[str] | None = None,
+        timezone: str | None = None,
+        catchup: str | None = None,
     ) -> None:
         if batch is not None and (not isinstance(batch, int) or batch < 1):
             raise InvalidInput(f"batch must be a whole number >= 1, got {batch!r}")
@@ -61,12 +68,17 @@ class JobType:
         self.timeout = float(timeout) if timeout else None
         self.batch = batch
         self.schedule = schedule
+        self.timezone = timezone  # of the schedule (IANA name; default UTC)
+        self.catchup = catchup  # after downtime: "skip" (default) or "latest" (jobyard.scheduler)
         if schedule is not None:
             from jobyard.cron import validate_cron
 
-            validate_cron(schedule)
+            validate_cron(schedule, timezone)
+        if catchup not in (None, "skip", "latest"):
+            raise InvalidInput(f"catchup must be 'skip' or 'latest', got {catchup!r}")
         self.on: list[str] = [on] if isinstance(on, str) else list(on or [])
         self.is_async = inspect.iscoroutinefunction(func)
+        self.active = True  # False: workers stop claiming it (disabled in the store)
 
     def defer(self, **data: Any) -> JobHandle:
         return self.yard.enqueue(self.name, data)
@@ -100,7 +112,10 @@ class Yard:
     @property
     def store(self) -> Store:
         if self._store is None:
+            from jobyard.events import FinishHook
+
             self._store = open_store(self.config.db)
+            self._store.finished_hook = FinishHook(self)  # job.completed/failed/cancelled
         return self._store
 
     def close(self) -> None:
@@ -161,10 +176,17 @@ class Yard:
                 "enabled": 1,
                 "now": now,
                 "meta": self.store.encode_json(
-                    {"queue": t.queue, "schedule": t.schedule, "on": t.on}
+                    {
+                        "queue": t.queue,
+                        "schedule": t.schedule,
+                        "timezone": t.timezone,
+                        "catchup": t.catchup,
+                        "on": t.on,
+                    }
                 ),
             }
             for t in self.types.values()
+            if t.kind == "python"  # other kinds keep their own rows (scripts sync)
         ]
         self.store.executemany("upsert_type", rows)
 
@@ -177,6 +199,11 @@ class Yard:
             raise UnknownJobType(name, self.known_types())
         if stored is not None and not stored.enabled:
             raise TypeDisabled(name)
+        if stored is not None and stored.meta.get("deleted"):
+            raise InvalidInput(
+                f"job type {name!r} was deleted: its script is gone from the scripts "
+                "directory (put it back and run `jobyard scripts sync`)"
+            )
         return jt, stored
 
     # -- enqueue ----------------------------------------------------------------------------
@@ -288,6 +315,19 @@ class Yard:
             with self.store.using(conn):
                 return lifecycle.enqueue(self.store, specs, encoded, now)
         return lifecycle.enqueue(self.store, specs, encoded, now)
+
+    def collection(self, name: str) -> Collection:
+        """A named collection of items {id, status, data, created, updated} (Sooner's queue)."""
+        return Collection(self, name)
+
+    def create_jobset(self, kind: str, name: str, meta: dict[str, Any] | None = None) -> int:
+        """Record a jobset (jobs created together, with shared storage); returns its id.
+        Give the id to ``enqueue(..., jobset=id)``; inside a job ``job.shared`` is its storage."""
+        return create_jobset(self, kind, name, meta)
+
+    def jobset(self, jobset_id: int) -> Jobset:
+        """A jobset with its jobs, a status summary (``counts``, ``done``) and ``storage``."""
+        return load_jobset(self, jobset_id)
 
     def emit(self, event: str, data: Any = None) -> Any:
         """Record an event; every type listening on it (``on=``) gets a job with ``data``."""

@@ -60,7 +60,18 @@ def _result_json(result: Result) -> dict[str, Any]:
     help="Seconds between tries of a node that sets no RETRY_DELAY.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON, no live tree.")
+@click.option(
+    "--distributed",
+    is_flag=True,
+    help="Submit the graph as a jobset (one job per node) for the workers; print its id.",
+)
+@click.option(
+    "--wait", is_flag=True, help="With --distributed: show the run live until it is done."
+)
+@click.option("--queue", default=None, help="With --distributed: the queue of the node jobs.")
+@click.pass_context
 def converge_command(
+    ctx: click.Context,
     root_ref: str,
     params: tuple[str, ...],
     no_act: bool,
@@ -69,16 +80,29 @@ def converge_command(
     tries: float,
     retry_delay: float,
     as_json: bool,
+    distributed: bool,
+    wait: bool,
+    queue: str | None,
 ) -> None:
     """Check and run the graph under MODULE:ROOTCLASS until it converges.
 
     MODULE is a dotted module name or a path to a .py file; ROOTCLASS a DoJobber Job
     class or a jobyard Node. Each name=value is given to every Check and Run as a
     keyword argument (values are JSON when they parse as JSON, else strings).
-    Exit status: 0 when every node is true (with --no-act: when nothing would run), 1
-    otherwise, 2 when the graph cannot be loaded.
+    With --distributed the nodes run as jobs on the workers (which must be able to
+    import MODULE and know the converge.node type: app = ["jobyard.converge.app"]).
+    Exit status: 0 when every node is true (with --no-act: when nothing would run;
+    --distributed without --wait: once submitted), 1 otherwise, 2 when the graph cannot
+    be loaded.
     """
     args = parse_assignments(params)
+    if distributed:
+        _distributed(
+            ctx, root_ref, args, no_act, verbose or debug, tries, retry_delay, as_json, wait, queue
+        )
+        return
+    if wait or queue is not None:
+        raise click.UsageError("--wait and --queue go with --distributed")
     root = load_root(root_ref)
     graph, driver = graph_and_driver(root, args, tries, retry_delay)
     verbose_writer = VerboseWriter(verbose=verbose, debug=debug)
@@ -99,6 +123,55 @@ def converge_command(
         console.print(plan_summary(result) if no_act else run_summary(result))
     ok = result.success and not result.cleanup_errors
     click.get_current_context().exit(0 if ok else 1)
+
+
+def _distributed(
+    ctx: click.Context,
+    root_ref: str,
+    args: dict[str, Any],
+    no_act: bool,
+    verbose: bool,
+    tries: float,
+    retry_delay: float,
+    as_json: bool,
+    wait: bool,
+    queue: str | None,
+) -> None:
+    """``converge --distributed``: submit the jobset; with ``--wait`` follow it live."""
+    from jobyard.cli.common import get_yard
+    from jobyard.converge import distributed
+
+    if verbose:
+        raise click.UsageError(
+            "-v/-d print an in-process run; with --distributed see each node job's log"
+        )
+    yard = get_yard(ctx)
+    jobset = distributed.submit(
+        yard,
+        root_ref,
+        args,
+        default_tries=tries,
+        default_retry_delay=retry_delay,
+        no_act=no_act,
+        queue=queue,
+    )
+    if not wait:
+        click.echo(json.dumps({"jobset": jobset}) if as_json else str(jobset))
+        return
+    if as_json:
+        result = distributed.follow(yard, jobset, ())
+        click.echo(json.dumps({"jobset": jobset, **_result_json(result)}, indent=2))
+    else:
+        click.echo(f"jobset {jobset}", err=True)
+        console = Console()
+        tree = LiveTree(distributed.graph_of(yard, jobset), no_act=no_act)
+        with Live(console=console, refresh_per_second=8, get_renderable=tree.render):
+            result = distributed.follow(yard, jobset, [tree])
+            tree.finish()
+        if not console.is_terminal:
+            console.line()
+        console.print(plan_summary(result) if no_act else run_summary(result))
+    ctx.exit(0 if result.success else 1)
 
 
 @click.command("graph")

@@ -254,6 +254,9 @@ def types_cmd(ctx: click.Context, as_json: bool) -> None:
     names = sorted(set(rows) | set(yard.types))
     out = [
         {
+            # stored metadata first (scripts: description, group, schedule, on, worker,
+            # mutex, timeout, deleted, path, last_ran, last_status ...)
+            **(yard.store.decode_json(rows[n]["meta"]) or {} if n in rows else {}),
             "name": n,
             "kind": rows[n]["kind"] if n in rows else "python",
             "enabled": bool(rows[n]["enabled"]) if n in rows else True,
@@ -263,9 +266,22 @@ def types_cmd(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         print_json(out)
         return
-    table = Table("name", "kind", "enabled")
+    table = Table("name", "kind", "enabled", "schedule", "on", "worker", "last run")
+
+    def text(value: Any) -> str:
+        return ", ".join(map(str, value)) if isinstance(value, list) else str(value or "")
+
     for t in out:
-        table.add_row(str(t["name"]), str(t["kind"]), "yes" if t["enabled"] else "no")
+        last = f"{_when(t['last_ran'])} {t.get('last_status') or ''}" if t.get("last_ran") else ""
+        table.add_row(
+            str(t["name"]),
+            str(t["kind"]) + (" (deleted)" if t.get("deleted") else ""),
+            "yes" if t["enabled"] else "no",
+            text(t.get("schedule")),
+            text(t.get("on")),
+            text(t.get("worker")),
+            last,
+        )
     Console().print(table)
 
 

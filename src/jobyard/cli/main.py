@@ -9,7 +9,14 @@ import click
 from jobyard.errors import JobyardError
 
 # Each module defines click commands and a ``register(group)`` function.
-COMMAND_MODULES = ("jobyard.cli.jobs", "jobyard.cli.run", "jobyard.cli.converge")
+COMMAND_MODULES = (
+    "jobyard.cli.jobs",
+    "jobyard.cli.run",
+    "jobyard.cli.converge",
+    "jobyard.cli.events",
+    "jobyard.cli.collections",
+    "jobyard.cli.scripts",
+)
 
 
 class Group(click.Group):

@@ -15,6 +15,7 @@ import click
 from jobyard import manage
 from jobyard.cli.common import get_yard, load_app_module
 from jobyard.errors import InvalidInput
+from jobyard.scheduler import tick as fire_schedules
 from jobyard.yard import Yard
 
 
@@ -31,10 +32,13 @@ def worker(
     yard = get_yard(ctx)
     if concurrency < 1:
         raise InvalidInput("--concurrency must be >= 1")
-    if not yard.types:
+    from jobyard.scripts import load_script_types
+
+    load_script_types(yard)  # enabled scripts run too; more are picked up while running
+    if not yard.types and not any(t.kind == "script" for t in yard.stored_types().values()):
         raise InvalidInput(
             "no job types loaded: list your modules under app = [...] in jobyard.toml "
-            "or in env JOBYARD_APP"
+            "or in env JOBYARD_APP, or add scripts (jobyard scripts sync)"
         )
     qs = [q.strip() for q in queues.split(",") if q.strip()]
     w = yard.worker(
@@ -50,13 +54,14 @@ def worker(
 
 
 def housekeeping_loop(yard: Yard, stop: threading.Event, interval: float = 0.5) -> None:
-    """Scheduler duties: promote due jobs and rescue expired leases."""
+    """Scheduler duties: promote due jobs, rescue expired leases, fire cron schedules."""
     store = yard.store
     while not stop.is_set():
         now = time.time()
         try:
             manage.promote(store, now)
             manage.rescue_expired(store, now, yard.config.quarantine_after)
+            fire_schedules(yard, now)
         except Exception as exc:  # keep the duty alive through a passing database error
             click.echo(f"scheduler: {exc}", err=True)
         stop.wait(interval)
@@ -65,7 +70,7 @@ def housekeeping_loop(yard: Yard, stop: threading.Event, interval: float = 0.5) 
 @click.command()
 @click.pass_context
 def scheduler(ctx: click.Context) -> None:
-    """Run the scheduler duties (promotion, lease rescue) until SIGTERM."""
+    """Run the scheduler duties (promotion, lease rescue, cron schedules) until SIGTERM."""
     yard = get_yard(ctx)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

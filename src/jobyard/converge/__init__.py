@@ -8,6 +8,8 @@
 - :func:`build_graph` — the plain-data :class:`Graph` of any root (node order, deps,
   tries, retry delays), for other runners;
 - :mod:`jobyard.converge.graph` — DOT text and Graphviz rendering.
+- :mod:`jobyard.converge.distributed` — the same graph as a jobset, one job per node,
+  run by the workers (``jobyard converge --distributed``).
 """
 
 from jobyard.converge.graph import to_dot

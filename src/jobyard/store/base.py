@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from typing import Any
@@ -73,6 +73,9 @@ class Waiter(ABC):
 class Store(ABC):
     dialect: str
     placeholder: str  # how a named parameter is spelled, with {} for the name
+    # Told (inside the transaction) of jobs that finished: ("job.completed" | "job.failed" |
+    # "job.cancelled", [(job, result or error or None)]). The Yard sets it (events.FinishHook).
+    finished_hook: Callable[[str, Sequence[tuple[Job, Any]]], None] | None = None
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -343,8 +346,11 @@ class Store(ABC):
         self.executemany("insert_log", rows)
 
     def get_log(self, job_id: int) -> list[dict[str, Any]]:
+        """A job's log. Two entries are not stored but read off the job row, which saves a
+        write on the hottest paths: "Job Submitted" (its ``created`` time) and, once it is
+        completed, "Job Completed" (its ``finished`` time)."""
         rows = self.execute("get_log", {"job_id": job_id}).fetchall()
-        return [
+        entries = [
             {
                 "time": r[0],
                 "run": r[1],
@@ -354,6 +360,33 @@ class Store(ABC):
             }
             for r in rows
         ]
+        for job in self.get_jobs([job_id]):
+            entries.insert(
+                0,
+                {
+                    "time": job.created,
+                    "run": None,
+                    "level": "info",
+                    "message": "Job Submitted",
+                    "data": None,
+                },
+            )
+            if job.status == "completed" and job.finished is not None:
+                at = next(
+                    (i for i, e in enumerate(entries) if i and e["time"] >= job.finished),
+                    len(entries),
+                )
+                entries.insert(
+                    at,
+                    {
+                        "time": job.finished,
+                        "run": job.run_id,
+                        "level": "success",
+                        "message": "Job Completed",
+                        "data": None,
+                    },
+                )
+        return entries
 
     # -- wake-ups ----------------------------------------------------------------------------
 

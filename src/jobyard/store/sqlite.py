@@ -7,6 +7,7 @@ a waiting worker hears about a new job within microseconds without polling the f
 from __future__ import annotations
 
 import errno
+import fcntl
 import hashlib
 import itertools
 import json
@@ -15,6 +16,7 @@ import socket
 import sqlite3
 import tempfile
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -65,8 +67,9 @@ class SQLiteStore(Store):
         self._send_sock: socket.socket | None = None
         self._peers: list[str] = []
         self._peers_mtime = -1.0
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._ready = False
+        self._applied_on_open: list[str] = []
 
     def _open(self) -> sqlite3.Connection:
         uri = self._target.startswith("file:")
@@ -76,22 +79,47 @@ class SQLiteStore(Store):
             )
             conn.row_factory = sqlite3.Row
             if not uri:
-                conn.execute("PRAGMA journal_mode=WAL")
+                self._set_wal(conn)
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=30000")
             conn.execute("PRAGMA cache_size=-32000")
             conn.execute("PRAGMA temp_store=MEMORY")
+            conn.execute("PRAGMA wal_autocheckpoint=8000")  # fewer, larger checkpoints
         except sqlite3.Error as exc:
             raise DatabaseError(f"cannot open database {self.url!r}: {exc}") from None
         return conn
 
+    @staticmethod
+    def _set_wal(conn: sqlite3.Connection) -> None:
+        # Switching a new file to WAL needs a moment alone with it; when several processes
+        # open it at once the switch can meet "database is locked" without the busy handler.
+        for attempt in range(200):
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == 199:
+                    raise
+                time.sleep(0.01 + 0.002 * attempt)
+
+    def migrate(self) -> list[str]:
+        opening = not self._ready
+        applied = super().migrate()
+        # When this call opened the store, the first connection applied what was missing.
+        report, self._applied_on_open = self._applied_on_open, []
+        return report + applied if opening else applied
+
     def _connect(self) -> sqlite3.Connection:
         conn = self._open()
+        if self._anchor is None:
+            # One open file description per connection, so threads exclude each other too.
+            self._local.lockfd = os.open(self.wake_dir + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
         if not self._ready:
             with self._lock:
                 if not self._ready:
                     self._local.conn, self._local.depth, self._local.external = conn, 0, False
-                    self.migrate()  # the embedded store creates its schema on first use
+                    # The embedded store creates its schema on first use.
+                    self._applied_on_open = Store.migrate(self)
                     self._ready = True
         return conn
 
@@ -103,18 +131,46 @@ class SQLiteStore(Store):
     def _execute(self, sql: str, params: Mapping[str, Any]) -> Result:
         # Outside a transaction a statement autocommits on its own; no BEGIN needed, and
         # a plain read takes no write lock.
-        return self._run(self._conn(), sql, params)
+        conn = self._conn()
+        if self._local.depth or sql.lstrip()[:6].upper() == "SELECT":
+            return self._run(conn, sql, params)
+        self._writer_lock(True)
+        try:
+            return self._run(conn, sql, params)
+        finally:
+            self._writer_lock(False)
+
+    def _writer_lock(self, take: bool) -> None:
+        """Queue writers on a kernel lock before SQLite's own: SQLite's busy handler
+        sleeps 1-100 ms between retries, a blocked flock wakes the moment it is free."""
+        fd = getattr(self._local, "lockfd", None)
+        if fd is None:
+            if self._anchor is not None:  # in-memory: one process, a thread lock will do
+                (self._lock.acquire if take else self._lock.release)()
+            return
+        fcntl.flock(fd, fcntl.LOCK_EX if take else fcntl.LOCK_UN)
 
     def _begin(self, conn: sqlite3.Connection) -> None:
-        # IMMEDIATE takes the write lock up front: no deadlocking lock upgrades later.
-        conn.execute("BEGIN IMMEDIATE")
+        self._writer_lock(True)
+        try:
+            # IMMEDIATE takes the write lock up front: no deadlocking lock upgrades later.
+            conn.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._writer_lock(False)
+            raise
 
     def _commit(self, conn: sqlite3.Connection) -> None:
-        conn.execute("COMMIT")
+        try:
+            conn.execute("COMMIT")
+        finally:
+            self._writer_lock(False)
 
     def _rollback(self, conn: sqlite3.Connection) -> None:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
+        try:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        finally:
+            self._writer_lock(False)
 
     def _executemany(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> int:
         return int(self._conn().executemany(sql, rows).rowcount)
@@ -243,6 +299,10 @@ class SQLiteStore(Store):
 
     def close(self) -> None:
         super().close()
+        fd = getattr(self._local, "lockfd", None)
+        if fd is not None:
+            os.close(fd)
+            self._local.lockfd = None
         if self._send_sock is not None:
             self._send_sock.close()
             self._send_sock = None
@@ -259,11 +319,19 @@ class _SocketWaiter(Waiter):
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(self.path)
 
+    closed = False
+
     def wait(self, timeout: float) -> bool:
+        if self.closed:
+            return False
         self.sock.settimeout(max(timeout, 0.0))
         try:
             self.sock.recv(1024)
         except (TimeoutError, BlockingIOError):
+            return False
+        except OSError:
+            return False  # closed meanwhile
+        if self.closed:
             return False
         # Drain whatever else arrived: one wake-up is enough.
         self.sock.setblocking(False)
@@ -278,6 +346,13 @@ class _SocketWaiter(Waiter):
         return self.sock.fileno()
 
     def close(self) -> None:
+        # Wake a wait blocked in another thread first: closing alone would not end it.
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as poke:
+                poke.sendto(b"", self.path)
+        except OSError:
+            pass
+        self.closed = True
         self.sock.close()
         try:
             os.unlink(self.path)

@@ -30,6 +30,8 @@ def call_args(data: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
 
 
 def describe(exc: BaseException) -> str:
+    if getattr(exc, "plain", False) and str(exc):
+        return str(exc)  # an error whose message says it all (a script's exit status)
     text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     return text
 

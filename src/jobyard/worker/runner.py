@@ -24,6 +24,7 @@ from jobyard.context import JobContext
 from jobyard.errors import InvalidInput
 from jobyard.model import Job
 from jobyard.worker.execute import Outcome, run_async, run_batch, run_sync
+from jobyard.worker.threads import HandlerThreads
 
 if TYPE_CHECKING:
     from jobyard.yard import JobType, Yard
@@ -39,7 +40,7 @@ class Worker:
         name: str | None = None,
         queues: Sequence[str] = ("default",),
         concurrency: int = 4,
-        prefetch: int = 0,
+        prefetch: int | None = None,
         lease: float | None = None,
         heartbeat: float | None = None,
         poll: float = 1.0,
@@ -55,7 +56,9 @@ class Worker:
         # A worker also serves its own name's queue: types assigned to it land there.
         self.queues = list(dict.fromkeys([*queues, f"worker:{self.name}"]))
         self.concurrency = concurrency
-        self.prefetch = max(prefetch, 0)
+        # Claiming ahead amortises a transaction over many jobs (like Celery's prefetch
+        # multiplier); prefetched jobs keep their lease and are handed back at shutdown.
+        self.prefetch = 4 * concurrency if prefetch is None else max(prefetch, 0)
         self.lease = lease or yard.config.lease
         self.heartbeat = heartbeat or min(yard.config.heartbeat, self.lease / 3)
         self.poll = poll
@@ -77,7 +80,8 @@ class Worker:
         self._started = threading.Event()
         self._thread: threading.Thread | None = None
         self._db = ThreadPoolExecutor(1, thread_name_prefix="jobyard-db")
-        self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="jobyard-job")
+        self._threads: HandlerThreads | None = None
+        self._deadlines: dict[int, tuple[float, float]] = {}  # job id → (deadline, timeout)
 
     # -- public control (thread-safe) -------------------------------------------------------
 
@@ -153,18 +157,22 @@ class Worker:
         listening = threading.Thread(target=self._listen, args=(waiter,), daemon=True)
         listening.start()
         beats = asyncio.create_task(self._beat_loop())
+        self._threads = HandlerThreads(self.concurrency, self._loop, self._on_results)
+        watchdog = asyncio.create_task(self._watch_deadlines())
         self._started.set()
         try:
             await self._claim_loop()
             await self._drain()
         finally:
             beats.cancel()
+            watchdog.cancel()
             self._listen_stop = True
             waiter.close()
             await self._db_call(self._unregister)
             await self._db_call(store.close)
             self._db.shutdown(wait=True)
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            if self._threads is not None:
+                self._threads.close()
 
     _listen_stop = False
 
@@ -191,7 +199,7 @@ class Worker:
             self.name,
             uuid.uuid4().hex[:12],
             self.queues,
-            list(self.types),
+            [name for name, jt in self.types.items() if jt.active],
             limit,
             now,
             now + self.lease,
@@ -208,12 +216,15 @@ class Worker:
             self._wake.clear()
             self._start_queued()
             next_due = None
-            capacity = self._capacity()
-            if capacity > 0 and not self.paused and self.types:
-                jobs, next_due = await self._db_call(self._claim_batch, capacity)
-                jobs.sort(key=lambda j: (j.priority, j.after, j.id))
-                self.queued.extend(jobs)
-                self._start_queued()
+            limit = self._claim_limit()
+            if limit:
+                try:
+                    jobs, next_due = await self._db_call(self._claim_batch, limit)
+                except Exception:  # e.g. the database restarted: keep the worker alive
+                    log.exception("claiming jobs failed; retrying in %s s", self.poll)
+                    await asyncio.sleep(self.poll)
+                    continue
+                self._accept(jobs)
                 if jobs and self._capacity() > 0:
                     continue  # there may be more
             timeout = self.poll
@@ -223,6 +234,21 @@ class Worker:
                 await asyncio.wait_for(self._wake.wait(), timeout)
             except TimeoutError:
                 pass
+
+    def _claim_limit(self) -> int:
+        """How many jobs to claim now (0: not now). Refill in batches: with jobs still
+        queued locally, wait until the queue is half empty instead of claiming one job per
+        finished job."""
+        if self._stopping or self.paused or not self.types:
+            return 0
+        if len(self.queued) >= max(1, self.prefetch // 2):
+            return 0
+        return max(self._capacity(), 0)
+
+    def _accept(self, jobs: list[Job]) -> None:
+        jobs.sort(key=lambda j: (j.priority, j.after, j.id))
+        self.queued.extend(jobs)
+        self._start_queued()
 
     def _start_queued(self) -> None:
         if self._stopping in ("normal", "hard"):
@@ -241,10 +267,16 @@ class Worker:
             ctxs = [JobContext(self.yard, j, self.lease) for j in batch]
             for j, c in zip(batch, ctxs, strict=True):
                 self.running[j.id] = (j, c, None)
+            assert self._threads is not None
             if jt.batch:
-                self._spawn(self._run_batch(jt, batch, ctxs))
-            else:
+                self._threads.submit(tuple(j.id for j in batch), run_batch, jt.func, ctxs)
+            elif jt.is_async:
                 self._spawn(self._run_one(jt, job, ctxs[0]))
+            else:
+                timeout = None if jt.own_timeout else job.timeout or jt.timeout
+                if timeout:
+                    self._deadlines[job.id] = (time.monotonic() + timeout, timeout)
+                self._threads.submit(job.id, run_sync, jt.func, ctxs[0])
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
@@ -252,31 +284,50 @@ class Worker:
         task.add_done_callback(self._tasks.discard)
 
     async def _run_one(self, jt: JobType, job: Job, ctx: JobContext) -> None:
-        assert self._loop is not None
-        timeout = job.timeout or jt.timeout
-        if jt.is_async:
-            fut: asyncio.Future[Outcome] = asyncio.ensure_future(run_async(jt.func, ctx))
-        else:
-            fut = self._loop.run_in_executor(self._pool, run_sync, jt.func, ctx)
+        """An async handler, on the loop."""
+        timeout = None if jt.own_timeout else job.timeout or jt.timeout
+        fut: asyncio.Future[Outcome] = asyncio.ensure_future(run_async(jt.func, ctx))
         self.running[job.id] = (job, ctx, fut)
         try:
-            outcome = await asyncio.wait_for(asyncio.shield(fut), timeout)
+            outcome = await asyncio.wait_for(fut, timeout)
         except TimeoutError:
-            fut.cancel()  # async handlers stop; a thread runs on, its result is refused
             outcome = Outcome(False, error=f"timed out after {timeout:g} s")
         except asyncio.CancelledError:
             outcome = Outcome(False, error="cancelled")
-        self.running.pop(job.id, None)
-        self._finish(job, outcome)
+        if self.running.pop(job.id, None) is not None:
+            self._finish(job, outcome)
         if self._stopping != "hard":
             self._start_queued()
 
-    async def _run_batch(self, jt: JobType, jobs: list[Job], ctxs: list[JobContext]) -> None:
-        assert self._loop is not None
-        outcomes = await self._loop.run_in_executor(self._pool, run_batch, jt.func, ctxs)
-        for j, outcome in zip(jobs, outcomes, strict=True):
-            self.running.pop(j.id, None)
-            self._finish(j, outcome)
+    def _on_results(self, results: list[tuple[Any, Any]]) -> None:
+        """Outcomes from handler threads (one job's, or a batch's list)."""
+        for key, outcome in results:
+            pairs = zip(key, outcome, strict=True) if isinstance(key, tuple) else [(key, outcome)]
+            for job_id, one in pairs:
+                self._deadlines.pop(job_id, None)
+                entry = self.running.pop(job_id, None)
+                if entry is not None:  # else it timed out or was handed back meanwhile
+                    self._finish(entry[0], one)
+        if self._stopping != "hard":
+            self._start_queued()
+
+    async def _watch_deadlines(self) -> None:
+        """Fail sync jobs past their timeout; the thread runs on, its result is refused."""
+        while True:
+            await asyncio.sleep(0.05)
+            if not self._deadlines:
+                continue
+            now = time.monotonic()
+            for job_id, (deadline, timeout) in list(self._deadlines.items()):
+                if deadline <= now:
+                    del self._deadlines[job_id]
+                    entry = self.running.pop(job_id, None)
+                    if entry is not None:
+                        entry[1].cancelled = True
+                        self._finish(
+                            entry[0], Outcome(False, error=f"timed out after {timeout:g} s")
+                        )
+            self._start_queued()
 
     def _finish(self, job: Job, outcome: Outcome) -> None:
         if self._stopping == "hard" and job.id in self._handed_back:
@@ -292,19 +343,30 @@ class Worker:
         try:
             while self._finished:
                 batch, self._finished = self._finished, []
-                await self._db_call(self._record, batch)
+                # Claim the next jobs in the same transaction: one commit instead of two.
+                try:
+                    claimed = await self._db_call(self._record, batch, self._claim_limit())
+                except Exception:  # keep the outcomes and try again: a lease covers them
+                    log.exception("recording %d outcomes failed; retrying", len(batch))
+                    self._finished[:0] = batch
+                    await asyncio.sleep(self.poll)
+                    continue
                 self.done_count += len(batch)
+                if claimed:
+                    self._accept(claimed)
         finally:
             self._flushing = False
 
-    def _record(self, batch: list[tuple[Job, Outcome]]) -> None:
+    def _record(self, batch: list[tuple[Job, Outcome]], claim: int = 0) -> list[Job]:
         store, now = self.yard.store, time.time()
-        ok = [(job, o.result) for job, o in batch if o.ok]
-        if ok:
-            lifecycle.complete(store, ok, now)
-        for job, o in batch:
-            if not o.ok:
-                lifecycle.fail(store, job, o.error, now, fatal=o.fatal)
+        with store.transaction():
+            ok = [(job, o.result) for job, o in batch if o.ok]
+            if ok:
+                lifecycle.complete(store, ok, now)
+            for job, o in batch:
+                if not o.ok:
+                    lifecycle.fail(store, job, o.error, now, fatal=o.fatal)
+            return self._claim_batch(claim)[0] if claim else []
 
     async def _drain(self) -> None:
         """Shut down at the requested level; handed-back jobs keep their attempt."""
@@ -379,6 +441,7 @@ class Worker:
         )
         if self.housekeeping:
             manage.rescue_expired(store, now, self.yard.config.quarantine_after)
+        self._load_types()
 
     def _status(self) -> str:
         if self._stopping:
@@ -388,6 +451,7 @@ class Worker:
     def _register(self) -> None:
         store, now = self.yard.store, time.time()
         self.yard.sync_types()
+        self._load_types()
         store.execute(
             "upsert_worker",
             {
@@ -402,6 +466,14 @@ class Worker:
                 "status": "running",
             },
         )
+
+    def _load_types(self) -> None:
+        """Pick up script types and enable/disable changes from the store. Types are only
+        added (never removed) so that jobs already claimed still find their handler."""
+        from jobyard.scripts import load_script_types
+
+        load_script_types(self.yard)
+        self.types = {**self.types, **self.yard.types}
 
     def _unregister(self) -> None:
         self.yard.store.execute("delete_worker", {"name": self.name})

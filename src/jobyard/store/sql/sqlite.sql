@@ -50,7 +50,7 @@ LIMIT :limit
 UPDATE jobs
 SET status = 'running', worker = :worker, run_id = :run_id || '.' || id,
     attempts = attempts + 1, started = :now, updated = :now, lease_expires = :lease_expires
-WHERE id IN (SELECT value FROM json_each(:ids)) AND status = 'ready'
+WHERE id IN (SELECT value FROM json_each(:ids)) AND +status = 'ready'
 RETURNING *
 
 -- name: complete_simple
@@ -60,22 +60,25 @@ SET status = 'completed', result = :result, progress_completed = progress_total,
 WHERE id = :id AND run_id = :run_id AND status = 'running'
 
 -- name: promote_due
-UPDATE jobs SET status = 'ready', updated = :now
+UPDATE jobs INDEXED BY jobs_waiting SET status = 'ready', updated = :now
 WHERE status = 'waiting' AND after <= :now AND pending = 0
 RETURNING id, queue
 
 -- name: has_due
-SELECT 1 FROM jobs WHERE status = 'waiting' AND after <= :now AND pending = 0 LIMIT 1
+SELECT 1 FROM jobs INDEXED BY jobs_waiting
+WHERE status = 'waiting' AND after <= :now AND pending = 0 LIMIT 1
 
 -- name: next_due
-SELECT min(after) FROM jobs WHERE status = 'waiting' AND pending = 0
+SELECT after FROM jobs INDEXED BY jobs_waiting WHERE status = 'waiting' AND pending = 0
+ORDER BY after LIMIT 1
 
 -- name: extend_leases
 UPDATE jobs SET lease_expires = :lease_expires
 WHERE status = 'running' AND run_id IN (SELECT value FROM json_each(:run_ids))
 
 -- name: expired_leases
-SELECT * FROM jobs WHERE status = 'running' AND lease_expires < :now ORDER BY id LIMIT :limit
+SELECT * FROM jobs INDEXED BY jobs_running
+WHERE status = 'running' AND lease_expires < :now ORDER BY lease_expires LIMIT :limit
 
 -- name: dependents
 SELECT j.* FROM jobs j JOIN job_deps d ON d.job_id = j.id
@@ -142,3 +145,72 @@ RETURNING id
 -- name: list_events
 SELECT * FROM events WHERE (:name IS NULL OR name = :name) AND id > :after_id
 ORDER BY id LIMIT :limit
+
+-- name: recent_events
+SELECT * FROM events WHERE (:name IS NULL OR name = :name) ORDER BY id DESC LIMIT :limit
+
+-- Cron schedules (jobyard.scheduler): the (type, tick) primary key fires each tick once.
+
+-- name: insert_schedule_tick
+INSERT OR IGNORE INTO schedule_ticks (type, tick, created) VALUES (:type, :tick, :now)
+
+-- name: set_schedule_tick_job
+UPDATE schedule_ticks SET job_id = :job_id WHERE type = :type AND tick = :tick
+
+-- name: last_schedule_tick
+SELECT max(tick) FROM schedule_ticks WHERE type = :type
+
+-- name: prune_schedule_ticks
+DELETE FROM schedule_ticks WHERE tick < :before
+  AND tick < (SELECT max(t.tick) FROM schedule_ticks t WHERE t.type = schedule_ticks.type)
+
+-- Item collections (jobyard.collections); find and count are built there, per dialect.
+
+-- name: collection_insert
+INSERT INTO collection_items (collection, status, data, created, updated)
+VALUES (:collection, :status, :data, :now, :now)
+RETURNING *
+
+-- name: collection_get
+SELECT * FROM collection_items WHERE collection = :collection AND id = :id
+
+-- name: collection_update
+UPDATE collection_items
+SET status = coalesce(:status, status), data = coalesce(:data, data), updated = :now
+WHERE collection = :collection AND id = :id
+RETURNING *
+
+-- name: collection_delete
+DELETE FROM collection_items WHERE collection = :collection AND id = :id
+
+-- name: collection_names
+SELECT collection, status, count(*) AS items FROM collection_items
+GROUP BY collection, status ORDER BY collection, status
+
+-- Jobsets and their shared storage (jobyard.jobsets); values are JSON text.
+
+-- name: jobset_insert
+INSERT INTO jobsets (kind, name, meta, created) VALUES (:kind, :name, :meta, :now)
+RETURNING id
+
+-- name: jobset_get
+SELECT * FROM jobsets WHERE id = :id
+
+-- name: jobset_kv_get
+SELECT value FROM jobset_kv WHERE jobset = :jobset AND key = :key
+
+-- name: jobset_kv_all
+SELECT key, value FROM jobset_kv WHERE jobset = :jobset
+
+-- name: jobset_kv_count
+SELECT count(*) FROM jobset_kv WHERE jobset = :jobset
+
+-- name: jobset_kv_put
+INSERT INTO jobset_kv (jobset, key, value, updated) VALUES (:jobset, :key, :value, :now)
+ON CONFLICT (jobset, key) DO UPDATE SET value = excluded.value, updated = excluded.updated
+
+-- name: jobset_kv_delete
+DELETE FROM jobset_kv WHERE jobset = :jobset AND key = :key
+
+-- name: with_dependents
+SELECT id FROM jobs WHERE id IN (SELECT value FROM json_each(:ids)) AND has_dependents = 1

@@ -89,10 +89,3 @@ CREATE TABLE job_tombstones (
     removed REAL NOT NULL
 );
 
--- Every job's log starts with its submission; the database writes it in the same
--- statement, so a single enqueue is one autocommitted INSERT.
-CREATE TRIGGER jobs_submitted AFTER INSERT ON jobs
-BEGIN
-    INSERT INTO job_logs (job_id, time, level, message)
-    VALUES (new.id, new.created, 'info', 'Job Submitted');
-END;

@@ -1,0 +1,83 @@
+"""``collections`` and ``collection NAME``: the item collections jobs and scripts keep."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from jobyard.cli.common import get_yard, print_json
+from jobyard.collections import Collection, names
+
+
+@click.command("collections")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def collections_cmd(ctx: click.Context, as_json: bool) -> None:
+    """List the collections with their item counts (in all and per status)."""
+    found = names(get_yard(ctx, load_apps=False))
+    if as_json:
+        print_json(found)
+        return
+    table = Table("collection", "items", "by status")
+    for c in found:
+        by_status = ", ".join(f"{s} {n}" for s, n in c["statuses"].items())
+        table.add_row(c["name"], str(c["items"]), by_status)
+    Console().print(table)
+
+
+@click.command("collection")
+@click.argument("name")
+@click.option("--status", default=None, help="Only items of these statuses (comma-separated).")
+@click.option("--where", "wheres", multiple=True, help="field=value on the data (repeatable).")
+@click.option("--order-by", default="created", show_default=True, help="-updated, a field ...")
+@click.option("--limit", type=int, default=100, show_default=True)
+@click.option("--offset", type=int, default=0, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def collection_cmd(
+    ctx: click.Context,
+    name: str,
+    status: str | None,
+    wheres: tuple[str, ...],
+    order_by: str,
+    limit: int,
+    offset: int,
+    as_json: bool,
+) -> None:
+    """List the items of collection NAME (100 a page: --limit/--offset)."""
+    coll = Collection(get_yard(ctx, load_apps=False), name)
+    statuses = status.split(",") if status else None
+    where = {}
+    for pair in wheres:
+        key, _, raw = pair.partition("=")
+        try:
+            where[key] = json.loads(raw)
+        except ValueError:
+            where[key] = raw  # a bare word is a string
+    items = coll.find(statuses, where, order_by, limit, offset)
+    if as_json:
+        print_json([i.to_dict() for i in items])
+        return
+    total = coll.count(statuses, where)
+    table = Table("id", "status", "data", "created", "updated")
+    for i in items:
+        d = i.to_dict()
+        data = json.dumps(i.data, ensure_ascii=False)
+        table.add_row(
+            str(i.id),
+            i.status,
+            data if len(data) <= 80 else data[:77] + "...",
+            str(d["created"]),
+            str(d["updated"]),
+        )
+    Console().print(table)
+    shown = f"{offset + 1}-{offset + len(items)}" if items else "none"
+    click.echo(f"{shown} of {total} items", err=True)
+
+
+def register(group: click.Group) -> None:
+    for command in (collections_cmd, collection_cmd):
+        group.add_command(command)

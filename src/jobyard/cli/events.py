@@ -1,0 +1,105 @@
+"""``emit``, ``events`` and ``schedules``: what starts jobs besides ``submit``."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from jobyard import scheduler
+from jobyard.cli.common import get_yard, parse_json_option, print_json
+from jobyard.errors import InvalidInput
+from jobyard.events import emit as emit_event
+from jobyard.events import recent_events
+from jobyard.model import iso
+
+
+def _when(ts: float | None) -> str:
+    if ts is None:
+        return "-"
+    return datetime.fromtimestamp(ts, tz=UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+@click.command()
+@click.argument("event")
+@click.option("--data", "data_json", default=None, help="Event data as a JSON value.")
+@click.pass_context
+def emit(ctx: click.Context, event: str, data_json: str | None) -> None:
+    """Emit EVENT: every type listening on it gets a job with the data; prints their ids."""
+    yard = get_yard(ctx)
+    found = emit_event(yard, event, parse_json_option(data_json, "--data"))
+    for job_id in found.jobs:
+        click.echo(job_id)
+    if not found.jobs:
+        click.echo(f"event {found.id} recorded; no type listens on {event!r}", err=True)
+
+
+@click.command()
+@click.option("--name", default=None, help="Only events of this name.")
+@click.option("--limit", type=int, default=100, show_default=True, help="The latest N.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def events(ctx: click.Context, name: str | None, limit: int, as_json: bool) -> None:
+    """List the event log (latest last), with the jobs each event created."""
+    if limit < 1:
+        raise InvalidInput("--limit must be >= 1")
+    found = recent_events(get_yard(ctx, load_apps=False), name, limit)
+    if as_json:
+        print_json(
+            [
+                {
+                    "id": e.id,
+                    "time": iso(e.time),
+                    "name": e.name,
+                    "data": e.data,
+                    "source_job": e.source_job,
+                    "depth": e.depth,
+                    "jobs": e.jobs,
+                }
+                for e in found
+            ]
+        )
+        return
+    table = Table("id", "time", "name", "jobs", "source job", "depth", "data")
+    for e in found:
+        data = json.dumps(e.data, ensure_ascii=False)
+        table.add_row(
+            str(e.id),
+            _when(e.time),
+            e.name,
+            ",".join(map(str, e.jobs)) or "-",
+            str(e.source_job or "-"),
+            str(e.depth),
+            data if len(data) <= 60 else data[:57] + "...",
+        )
+    Console().print(table)
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def schedules(ctx: click.Context, as_json: bool) -> None:
+    """List scheduled types: cron, time zone, catch-up policy, last and next tick."""
+    rows = scheduler.status(get_yard(ctx))
+    if as_json:
+        print_json([{**r, "last": iso(r["last"]), "next": iso(r["next"])} for r in rows])
+        return
+    table = Table("type", "schedule", "timezone", "catchup", "last tick", "next tick")
+    for r in rows:
+        table.add_row(
+            r["type"],
+            r["schedule"],
+            r["timezone"] or "UTC",
+            r["catchup"],
+            _when(r["last"]),
+            _when(r["next"]),
+        )
+    Console().print(table)
+
+
+def register(group: click.Group) -> None:
+    for command in (emit, events, schedules):
+        group.add_command(command)

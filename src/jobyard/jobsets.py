@@ -1,0 +1,203 @@
+"""Jobsets: jobs created together, and the key/value storage their jobs share.
+
+A jobset is a row ``(id, kind, name, meta, created)``; its jobs name it in their ``jobset``
+field (``yard.enqueue(..., jobset=id)``). ``kind`` says what made it (``converge``,
+``batch``, ``anyjob`` ...), ``meta`` is free JSON for that maker.
+
+Jobset storage is a table of ``(jobset, key) → JSON value`` rows, seen as a
+:class:`JobsetStorage` mapping: ``job.shared`` inside a running job,
+``yard.jobset(id).storage`` outside. Every read goes to the store and every write is an
+upsert committed at once (or with the caller's ``store.transaction()``), so jobs on any
+worker process see each other's writes. There is no locking: two jobs writing one key
+concurrently — the last write wins. Keep a key per writer, or a key per job, when that
+matters.
+
+Values are JSON (``None``, booleans, numbers, strings, lists, dicts with string keys); on
+PostgreSQL they are JSONB, which does not keep the order of a dict's keys.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from jobyard import model
+from jobyard.errors import InvalidInput, NotFound
+from jobyard.model import Job, iso
+
+if TYPE_CHECKING:
+    from jobyard.store.base import Store
+    from jobyard.yard import Yard
+
+__all__ = ["UNFINISHED", "Jobset", "JobsetStorage", "create_jobset", "load_jobset"]
+
+#: statuses of a job that may still run; a jobset is done when none of its jobs has one
+UNFINISHED = frozenset({model.WAITING, model.READY, model.RUNNING, model.PAUSED})
+_MAX_KEY = 1000
+
+
+def encode_value(value: Any, what: str, limit: int) -> str:
+    """``value`` as compact JSON text, or InvalidInput saying why it cannot be stored."""
+    try:
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"{what} is not JSON-serialisable: {exc}") from None
+    if "\\u0000" in text:
+        raise InvalidInput(f"{what} cannot hold NUL characters (\\u0000)")
+    if len(text) > limit:
+        raise InvalidInput(f"{what} is {len(text)} bytes, over the limit of {limit}")
+    return text
+
+
+def _jobset_id(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidInput(f"invalid jobset id {value!r}: ids are whole numbers >= 1")
+    return value
+
+
+def _key(key: Any) -> str:
+    if not isinstance(key, str):
+        raise InvalidInput(f"jobset storage keys are strings, got {type(key).__name__} {key!r}")
+    if not key or len(key) > _MAX_KEY or "\x00" in key:
+        raise InvalidInput(
+            f"invalid jobset storage key {key!r}: 1 to {_MAX_KEY} characters, no NUL"
+        )
+    return key
+
+
+class JobsetStorage(MutableMapping[str, Any]):
+    """The shared storage of one jobset, read from and written to the store at once."""
+
+    def __init__(self, store: Store, jobset: int, limit: int = 1_000_000) -> None:
+        self.store = store
+        self.jobset = _jobset_id(jobset)
+        self.limit = limit
+
+    def __repr__(self) -> str:
+        return f"<JobsetStorage of jobset {self.jobset}>"
+
+    def _params(self, key: str) -> dict[str, Any]:
+        return {"jobset": self.jobset, "key": _key(key)}
+
+    def __getitem__(self, key: str) -> Any:
+        row = self.store.execute("jobset_kv_get", self._params(key)).fetchone()
+        if row is None:
+            raise KeyError(key)
+        return self.store.decode_json(row[0])
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.put_many({key: value})
+
+    def __delitem__(self, key: str) -> None:
+        if self.store.execute("jobset_kv_delete", self._params(key)).rowcount != 1:
+            raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self.snapshot()))
+
+    def __len__(self) -> int:
+        row = self.store.execute("jobset_kv_count", {"jobset": self.jobset}).fetchone()
+        return int(row[0])
+
+    def snapshot(self) -> dict[str, Any]:
+        """Every key and value, read in one statement (keys sorted)."""
+        rows = self.store.execute("jobset_kv_all", {"jobset": self.jobset}).fetchall()
+        decode = self.store.decode_json
+        return {str(r[0]): decode(r[1]) for r in sorted(rows, key=lambda r: str(r[0]))}
+
+    def put_many(self, values: Mapping[str, Any]) -> None:
+        """Upsert several keys in one transaction (each value checked first)."""
+        now = time.time()
+        rows = [
+            {
+                **self._params(key),
+                "value": encode_value(value, f"jobset storage value {key!r}", self.limit),
+                "now": now,
+            }
+            for key, value in values.items()
+        ]
+        self.store.executemany("jobset_kv_put", rows)
+
+    def delete_many(self, keys: Iterable[str]) -> int:
+        """Remove keys (missing ones are ignored); returns how many were there."""
+        rows = [self._params(key) for key in keys]
+        return self.store.executemany("jobset_kv_delete", rows) if rows else 0
+
+
+@dataclass
+class Jobset:
+    """A jobset as read from the store, with its jobs (by id) and a status summary."""
+
+    id: int
+    kind: str
+    name: str
+    meta: dict[str, Any]
+    created: float
+    jobs: list[Job]
+    storage: JobsetStorage = field(repr=False, compare=False)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """How many of its jobs have each status (every status is listed)."""
+        found = dict.fromkeys(model.STATUSES, 0)
+        for job in self.jobs:
+            found[job.status] = found.get(job.status, 0) + 1
+        return found
+
+    @property
+    def done(self) -> bool:
+        """No job is waiting, ready, running or paused."""
+        return not any(job.status in UNFINISHED for job in self.jobs)
+
+    @property
+    def succeeded(self) -> bool:
+        """Done, and every job completed."""
+        return all(job.status == model.COMPLETED for job in self.jobs)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "name": self.name,
+            "meta": self.meta,
+            "created": iso(self.created),
+            "counts": self.counts,
+            "done": self.done,
+            "jobs": [job.id for job in self.jobs],
+        }
+
+
+def create_jobset(yard: Yard, kind: str, name: str, meta: Mapping[str, Any] | None = None) -> int:
+    """Record a new jobset; returns its id (joins the caller's ``store.transaction()``)."""
+    for what, text in (("kind", kind), ("name", name)):
+        if not isinstance(text, str) or not text or len(text) > _MAX_KEY or "\x00" in text:
+            raise InvalidInput(f"invalid jobset {what} {text!r}: 1 to {_MAX_KEY} characters")
+    if meta is not None and not isinstance(meta, Mapping):
+        raise InvalidInput("jobset meta must be a mapping")
+    encoded = encode_value(dict(meta or {}), "jobset meta", yard.config.max_data_bytes)
+    row = yard.store.execute(
+        "jobset_insert", {"kind": kind, "name": name, "meta": encoded, "now": time.time()}
+    ).fetchone()
+    return int(row[0])
+
+
+def load_jobset(yard: Yard, jobset_id: int) -> Jobset:
+    """The jobset with its jobs (oldest first); NotFound if there is no such jobset."""
+    jobset_id = _jobset_id(jobset_id)
+    store = yard.store
+    row = store.execute("jobset_get", {"id": jobset_id}).fetchone()
+    if row is None:
+        raise NotFound(f"no jobset with id {jobset_id}")
+    jobs = sorted(yard.jobs(jobset=jobset_id, limit=None), key=lambda job: job.id)
+    return Jobset(
+        id=jobset_id,
+        kind=str(row["kind"]),
+        name=str(row["name"]),
+        meta=store.decode_json(row["meta"]) or {},
+        created=float(row["created"]),
+        jobs=jobs,
+        storage=JobsetStorage(store, jobset_id, yard.config.max_data_bytes),
+    )

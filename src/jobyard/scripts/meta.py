@@ -1,0 +1,229 @@
+"""Script type metadata: its fields, the script header, and reading/writing the store.
+
+A script type is a row of ``job_types`` with kind ``script``; its ``meta`` JSON holds the
+effective settings (``description, group, schedule, on, worker, mutex, timeout``), the
+bookkeeping (``path, sha, deleted, last_ran, last_status``) and where settings came from:
+``header`` (the ``# jobyard: key = value`` lines, read at sync) and ``overrides`` (set with
+``jobyard type set``). Effective = defaults, then header, then overrides.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from jobyard.errors import InvalidInput, UnknownJobType
+
+if TYPE_CHECKING:
+    from jobyard.yard import StoredType, Yard
+
+KIND = "script"
+FIELDS = ("description", "group", "schedule", "timezone", "on", "worker", "mutex", "timeout")
+DEFAULTS: dict[str, Any] = {
+    "description": "",
+    "group": "",
+    "schedule": None,
+    "timezone": None,
+    "on": [],
+    "worker": None,
+    "mutex": True,
+    "timeout": None,
+}
+HEADER_LINES = 64  # the header is looked for in the first lines of a script only
+HEADER_BYTES = 16_384
+_HEADER = re.compile(r"^\s*(?:#|//)\s*jobyard:\s*(.*?)\s*$")
+_ASSIGN = re.compile(r"^([A-Za-z_]+)\s*=\s*(.*)$")
+_WORDISH = re.compile(r"^[^\s,]+$")
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+
+
+def check_field(name: str, value: Any) -> Any:
+    """Validate and normalise one setting; InvalidInput names the setting at fault."""
+    if name in ("description", "group"):
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            raise InvalidInput(f"{name} must be text, got {value!r}")
+        return value.strip()
+    if name == "schedule":
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        from jobyard.cron import validate_cron
+
+        try:
+            validate_cron(value)
+        except InvalidInput as exc:
+            raise InvalidInput(f"schedule: {exc}") from None
+        return str(value).strip()
+    if name == "timezone":
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        from jobyard.cron import validate_cron
+
+        if not isinstance(value, str):
+            raise InvalidInput(f"timezone must be an IANA zone name, got {value!r}")
+        try:
+            validate_cron("* * * * *", value.strip())
+        except InvalidInput as exc:
+            raise InvalidInput(f"timezone: {exc}") from None
+        return value.strip()
+    if name == "on":
+        items = value.split(",") if isinstance(value, str) else value
+        if items is None:
+            return []
+        if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+            raise InvalidInput(f"on must be event names separated by commas, got {value!r}")
+        events = list(dict.fromkeys(i.strip() for i in items if i.strip()))
+        for event in events:
+            if "\n" in event:
+                raise InvalidInput(f"on: bad event name {event!r}")
+        return events
+    if name == "worker":
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if not isinstance(value, str) or not _WORDISH.match(value.strip()):
+            raise InvalidInput(f"worker must be a worker name without spaces, got {value!r}")
+        return value.strip()
+    if name == "mutex":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in _TRUE or text in _FALSE:
+            return text in _TRUE
+        raise InvalidInput(f"mutex must be true or false, got {value!r}")
+    if name == "timeout":
+        if value is None:
+            return None
+        number = value
+        if isinstance(value, str):
+            try:
+                number = float(value)
+            except ValueError:
+                raise InvalidInput(f"timeout must be seconds (0 = none), got {value!r}") from None
+        if isinstance(number, bool) or not isinstance(number, int | float) or not number >= 0:
+            raise InvalidInput(f"timeout must be seconds >= 0 (0 = none), got {value!r}")
+        return float(number) or None
+    raise InvalidInput(f"unknown script setting {name!r}; known: {', '.join(FIELDS)}")
+
+
+def parse_header(text: str) -> tuple[dict[str, Any], list[str]]:
+    """Read ``# jobyard: key = value`` (or ``// jobyard: ...``) lines; return (values, warnings).
+
+    A bad line or value is reported as a warning and left out; the script still syncs."""
+    values: dict[str, Any] = {}
+    warnings: list[str] = []
+    for number, line in enumerate(text.splitlines()[:HEADER_LINES], start=1):
+        found = _HEADER.match(line)
+        if not found:
+            continue
+        assign = _ASSIGN.match(found.group(1))
+        if not assign:
+            warnings.append(f"line {number}: expected 'jobyard: key = value'")
+            continue
+        key, raw = assign.group(1).lower(), assign.group(2).strip()
+        if key not in FIELDS:
+            warnings.append(f"line {number}: unknown key {key!r}; known: {', '.join(FIELDS)}")
+            continue
+        try:
+            values[key] = check_field(key, raw)
+        except InvalidInput as exc:
+            warnings.append(f"line {number}: {exc}")
+    return values, warnings
+
+
+def compose(meta: dict[str, Any]) -> dict[str, Any]:
+    """Recompute the effective settings of ``meta`` from defaults, header and overrides."""
+    header = dict(meta.get("header") or {})
+    overrides = dict(meta.get("overrides") or {})
+    out = {**meta, **DEFAULTS, **header, **overrides}
+    out["header"], out["overrides"] = header, overrides
+    out.setdefault("deleted", False)
+    out.setdefault("last_ran", None)
+    out.setdefault("last_status", None)
+    return out
+
+
+def get_type(yard: Yard, name: str) -> StoredType | None:
+    return yard.stored_types(refresh=True).get(name)
+
+
+def write_type(yard: Yard, name: str, meta: dict[str, Any], enabled: bool = False) -> None:
+    """Insert or update a script row; ``enabled`` counts only when the row is new."""
+    import time
+
+    store = yard.store
+    store.execute(
+        "upsert_type",
+        {
+            "name": name,
+            "kind": KIND,
+            "enabled": int(enabled),
+            "now": time.time(),
+            "meta": store.encode_json(meta),
+        },
+    )
+
+
+def update_meta(
+    yard: Yard, name: str, change: Callable[[dict[str, Any]], dict[str, Any]]
+) -> dict[str, Any] | None:
+    """Read-modify-write one script type's meta in a transaction; None if it is gone."""
+    with yard.store.transaction():
+        st = get_type(yard, name)
+        if st is None or st.kind != KIND:
+            return None
+        meta = change(dict(st.meta))
+        write_type(yard, name, meta)
+    yard.stored_types(refresh=True)
+    return meta
+
+
+def set_type(yard: Yard, name: str, changes: dict[str, Any], reset: bool = False) -> dict[str, Any]:
+    """Override settings of a script type (``jobyard type set``); returns the new meta.
+
+    ``reset`` first drops every earlier override, so the script header applies again."""
+    checked = {key: check_field(key, value) for key, value in changes.items()}
+    st = get_type(yard, name)
+    if st is None:
+        if name in yard.types:
+            raise InvalidInput(_python_only(name, "python"))
+        raise UnknownJobType(name, yard.known_types(refresh=True))
+    if st.kind != KIND:
+        raise InvalidInput(_python_only(name, st.kind))
+
+    def apply(meta: dict[str, Any]) -> dict[str, Any]:
+        overrides = {} if reset else dict(meta.get("overrides") or {})
+        overrides.update(checked)
+        return compose({**meta, "overrides": overrides})
+
+    meta = update_meta(yard, name, apply)
+    if meta is None:  # removed between the two reads
+        raise UnknownJobType(name, yard.known_types(refresh=True))
+    return meta
+
+
+def _python_only(name: str, kind: str) -> str:
+    return (
+        f"job type {name!r} is a {kind} type: set its options where it is defined "
+        "(@yard.job(...)); `jobyard type set` changes script types only"
+    )
+
+
+def set_enabled(yard: Yard, name: str, enabled: bool) -> StoredType:
+    """Enable or disable any stored type (script or Python); returns the updated row."""
+    import time
+
+    st = get_type(yard, name)
+    if st is None and name in yard.types:
+        yard.sync_types()  # a Python type no worker has recorded yet
+        st = get_type(yard, name)
+    if st is None:
+        raise UnknownJobType(name, yard.known_types(refresh=True))
+    yard.store.execute(
+        "set_type_enabled", {"name": name, "enabled": int(enabled), "now": time.time()}
+    )
+    found = get_type(yard, name)
+    assert found is not None
+    return found

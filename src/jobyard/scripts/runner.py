@@ -1,0 +1,282 @@
+"""Running one script job: a subprocess in its own process group, output streamed to the
+job log, calls from stderr and a per-run unix socket, timeout and cancellation.
+
+argv is ``[path, DATA, SOCKET]`` (DATA = the job data as JSON); the environment adds
+``JOBYARD_JOB_ID``, ``JOBYARD_DATA``, ``JOBYARD_SOCKET`` and ``JOBYARD_SITE`` (if any).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import json
+import logging
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from typing import Any
+
+from jobyard import model
+from jobyard.context import JobContext
+from jobyard.errors import JobyardError
+from jobyard.scripts.calls import MAX_REQUEST, Calls
+from jobyard.scripts.output import Limits, Sink, decode, lines
+
+log = logging.getLogger("jobyard.scripts")
+DRAIN = 0.5  # seconds the output may trail the script's exit before leftovers are killed
+
+
+class ScriptFailed(JobyardError):
+    """A script run failed; the job's error is exactly this message (retries apply)."""
+
+    plain = True  # the worker records str(exc), without the class name
+
+
+# On Linux the script is started through a tiny launcher that asks the kernel to kill it
+# when its worker dies (PR_SET_PDEATHSIG survives exec), then execs the script: a kill -9
+# of a worker leaves no script running on. (A preexec_fn would do the same, but it runs
+# Python code in the forked child of a threaded process: with PostgreSQL, that broke the
+# worker's database connections.)
+_LAUNCHER = """\
+import ctypes, os, signal, sys
+ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+for name in ("SIGPIPE", "SIGXFSZ"):  # Python ignores these; a script must not inherit that
+    signal.signal(getattr(signal, name), signal.SIG_DFL)
+if os.getppid() != int(sys.argv[1]):
+    os._exit(137)  # the worker died already
+try:
+    os.execv(sys.argv[2], sys.argv[2:])
+except OSError as exc:
+    sys.stderr.write(f"cannot run script {sys.argv[2]}: {exc.strerror or exc}\\n")
+    os._exit(126)
+"""
+
+
+def _command(path: str, *args: str) -> list[str]:
+    if sys.platform.startswith("linux") and sys.executable:
+        return [sys.executable, "-I", "-S", "-c", _LAUNCHER, str(os.getpid()), path, *args]
+    return [path, *args]
+
+
+def _killpg(pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
+
+
+async def stop_group(proc: asyncio.subprocess.Process, grace: float) -> None:
+    """SIGTERM the whole process group, then SIGKILL it after ``grace`` seconds."""
+    _killpg(proc.pid, signal.SIGTERM)
+    try:
+        await asyncio.wait_for(asyncio.shield(proc.wait()), grace)
+    except TimeoutError:
+        pass
+    _killpg(proc.pid, signal.SIGKILL)
+    await proc.wait()
+
+
+def _check_path(path: Any) -> str:
+    if not isinstance(path, str) or not path:
+        raise ScriptFailed("this script type has no path; run `jobyard scripts sync`")
+    if not os.path.exists(path):
+        raise ScriptFailed(f"script {path} does not exist (deleted? run `jobyard scripts sync`)")
+    if not os.path.isfile(path) or not os.access(path, os.X_OK):
+        raise ScriptFailed(f"script {path} is not an executable file (chmod +x it)")
+    return path
+
+
+def _environment(ctx: JobContext, data: str, socket_path: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("JOBYARD_SITE", None)
+    env.update(
+        JOBYARD_JOB_ID=str(ctx.job.id),
+        JOBYARD_TYPE=ctx.job.type,
+        JOBYARD_ATTEMPT=str(ctx.job.attempts),
+        JOBYARD_DATA=data,
+        JOBYARD_SOCKET=socket_path,
+    )
+    env.setdefault("PYTHONUNBUFFERED", "1")  # Python scripts' output arrives live
+    if ctx.job.site:
+        env["JOBYARD_SITE"] = str(ctx.job.site)
+    here = os.path.dirname(sys.executable)  # so `#!/usr/bin/env python3` finds jobyard
+    if here and here not in env.get("PATH", "").split(os.pathsep):
+        env["PATH"] = here + os.pathsep + env.get("PATH", "")
+    return env
+
+
+def _encode(data: Any) -> str:
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates cannot go into argv: escape everything
+        text = json.dumps(data, separators=(",", ":"))
+    return text
+
+
+def _socket_folder() -> str:
+    folder = tempfile.mkdtemp(prefix="jobyard-run-")
+    if len(folder) > 90:  # a unix socket path must stay under ~107 bytes
+        shutil.rmtree(folder, ignore_errors=True)
+        folder = tempfile.mkdtemp(prefix="jobyard-run-", dir="/tmp")
+    return folder
+
+
+def _exit_message(code: int) -> str:
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = str(-code)
+        return f"script killed by signal {name}"
+    return f"script exited with status {code}"
+
+
+async def run_script(ctx: JobContext, meta: dict[str, Any], limits: Limits) -> Any:
+    """Run the script of ``meta`` for the job of ``ctx``; return its result() value."""
+    path = _check_path(meta.get("path"))
+    data = _encode(ctx.data)
+    timeout = ctx.job.timeout or meta.get("timeout") or None
+    sink = Sink(ctx, limits)
+    calls = Calls(ctx, sink)
+    folder = _socket_folder()
+    socket_path = os.path.join(folder, "rpc.sock")
+    try:
+        server = await asyncio.start_unix_server(calls.serve, path=socket_path, limit=MAX_REQUEST)
+    except OSError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise ScriptFailed(f"cannot open the run's socket {socket_path}: {exc}") from None
+    proc: asyncio.subprocess.Process | None = None
+    readers: list[asyncio.Future[None]] = []
+    status, started = model.FAILED, time.time()
+    guarded = True
+    try:
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *_command(path, data, socket_path),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env=_environment(ctx, data, socket_path),
+                cwd=os.path.dirname(path),
+                start_new_session=True,
+            )
+        except OSError as exc:
+            if exc.errno == errno.E2BIG:
+                raise ScriptFailed(
+                    f"job data is too large to pass to a script ({len(data)} bytes; "
+                    "argv and environment take at most 128 KB)"
+                ) from None
+            raise ScriptFailed(f"cannot run script {path}: {exc.strerror or exc}") from None
+        sink.note(f"script started: {path} (pid {proc.pid})", data={"pid": proc.pid})
+        sink.start()
+        assert proc.stdout is not None and proc.stderr is not None
+        readers = [
+            asyncio.ensure_future(_stdout(proc.stdout, sink)),
+            asyncio.ensure_future(_stderr(proc.stderr, calls)),
+        ]
+        try:
+            outcome = await _wait(proc, sink, timeout)
+        except asyncio.CancelledError:  # the worker's: the job was cancelled (or shutdown)
+            status, guarded = model.CANCELLED, False
+            await stop_group(proc, limits.grace)
+            await _drain(proc, readers)
+            sink.note("killed by user", "warning")
+            raise
+        if outcome == "timeout":
+            assert timeout is not None
+            await stop_group(proc, limits.grace)
+            await _drain(proc, readers)
+            sink.note(f"killed by timeout ({timeout:g} s)", "danger")
+            raise ScriptFailed(f"killed by timeout ({timeout:g} s)")
+        if outcome == "lost":  # noticed by a log write before the worker's heartbeat did
+            status, guarded = model.CANCELLED, False
+            await stop_group(proc, limits.grace)
+            await _drain(proc, readers)
+            sink.note("killed by user", "warning")
+            raise ScriptFailed("killed by user")
+        await _drain(proc, readers)
+        code = proc.returncode
+        assert code is not None
+        elapsed = {"exit_code": code, "pid": proc.pid, "seconds": round(time.time() - started, 3)}
+        if code == 0:
+            sink.note(_exit_message(code), "success", elapsed)
+            status = model.COMPLETED
+            return calls.result
+        sink.note(_exit_message(code), "danger", elapsed)
+        raise ScriptFailed(_exit_message(code))
+    finally:
+        if proc is not None and proc.returncode is None:
+            _killpg(proc.pid, signal.SIGKILL)  # never leave a script behind
+        for reader in readers:
+            reader.cancel()
+        server.close()
+        calls.close_clients()
+        shutil.rmtree(folder, ignore_errors=True)
+        await _finish(ctx, sink, guarded, status, started, proc is not None)
+
+
+async def _wait(proc: asyncio.subprocess.Process, sink: Sink, timeout: float | None) -> str:
+    """Wait for the script to exit: "exited", "timeout", or "lost" (the run is not ours)."""
+    exited = asyncio.ensure_future(proc.wait())
+    lost = asyncio.ensure_future(sink.lost.wait())
+    try:
+        done, _ = await asyncio.wait(
+            {exited, lost}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+    finally:
+        lost.cancel()
+        if not exited.done():
+            exited.cancel()
+    if exited in done:
+        return "exited"
+    return "lost" if lost in done else "timeout"
+
+
+async def _drain(proc: asyncio.subprocess.Process, readers: list[asyncio.Future[None]]) -> None:
+    """Let the output catch up; then kill whatever the script left running in its group."""
+    _, pending = await asyncio.wait(readers, timeout=DRAIN)
+    _killpg(proc.pid, signal.SIGKILL)
+    if pending:
+        await asyncio.wait(pending, timeout=DRAIN)
+
+
+async def _stdout(stream: asyncio.StreamReader, sink: Sink) -> None:
+    async for when, raw in lines(stream):
+        sink.output(decode(raw), when=when)
+
+
+async def _stderr(stream: asyncio.StreamReader, calls: Calls) -> None:
+    async for when, raw in lines(stream):
+        await calls.stderr_line(when, raw)
+
+
+async def _finish(
+    ctx: JobContext, sink: Sink, guarded: bool, status: str, started: float, ran: bool
+) -> None:
+    """Write the last output, then the type's last_ran/last_status."""
+    if not guarded:
+        # Cancelled: the run is no longer ours; its last lines are still worth keeping,
+        # but only if the job was really cancelled (not taken over by another worker).
+        jobs = await asyncio.to_thread(ctx.yard.store.get_jobs, [ctx.job.id])
+        guarded = not jobs or jobs[0].status != model.CANCELLED
+    try:
+        await sink.close(guarded)
+    except Exception:
+        log.exception("writing the last output of job %s failed", ctx.job.id)
+    if not ran:
+        return
+    from jobyard.scripts.meta import update_meta
+
+    def mark(meta: dict[str, Any]) -> dict[str, Any]:
+        return {**meta, "last_ran": started, "last_status": status}
+
+    try:
+        await asyncio.to_thread(update_meta, ctx.yard, ctx.job.type, mark)
+    except Exception:
+        log.exception("recording the last run of type %s failed", ctx.job.type)
+
+
+__all__ = ["ScriptFailed", "decode", "run_script"]

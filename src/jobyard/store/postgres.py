@@ -1,0 +1,532 @@
+"""PostgreSQL backend: many machines on one database.
+
+- Every thread has its own autocommit connection: a statement outside
+  ``store.transaction()`` is its own transaction; inside, ``BEGIN``/``COMMIT`` group them.
+  ``store.using(conn)`` runs on the caller's psycopg connection, inside its transaction.
+- The first connection applies missing migrations (as SQLite does), under an advisory lock
+  so that processes starting together do not race; ``jobyard db migrate`` does it upfront.
+- Claims take rows with ``FOR UPDATE SKIP LOCKED``: concurrent workers never wait for one
+  another and never take the same job.
+- Reads of jobs made inside a transaction (``get_jobs``, ``get_dependents``) lock the rows
+  they return until commit, so the policy's read-then-write steps are serialised per job as
+  SQLite's single writer serialises them (two antecedents finishing at once both resolve
+  their common dependent; a dependent enqueued while its antecedent completes is seen).
+- Bulk inserts (``insert_jobs``, ``executemany`` of a plain INSERT) go through ``COPY``;
+  job ids are drawn from the identity sequence first, so they come back in order.
+- Wake-ups are ``NOTIFY jobyard, 'queue,queue'`` sent on the current connection, so they
+  are delivered at commit (also at the commit of a caller's transaction); a waiter holds
+  its own connection doing ``LISTEN``.
+- JSON columns are ``json`` (kept verbatim): job data arrives as JSON text from the Yard,
+  everything else as :class:`psycopg.types.json.Json`; reads come back decoded.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from functools import partial
+from operator import itemgetter
+from typing import Any, NamedTuple
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import pq
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.rows import BaseRowFactory, RowMaker, no_result
+from psycopg.types.json import Json
+
+from jobyard.errors import DatabaseError
+from jobyard.model import Job
+from jobyard.store.base import Result, Store, Waiter, dumps
+
+CHANNEL = "jobyard"
+MIGRATION_LOCK = 7_306_086_468_415_616_114  # pg_advisory_xact_lock key: "jobyard" migrations
+LOCK_ROWS = " FOR NO KEY UPDATE"
+COPY_MIN_ROWS = 50  # below this a pipelined executemany is as fast as COPY
+_MAX_PAYLOAD = 7000  # NOTIFY payloads must stay under 8000 bytes
+_PLAIN_INSERT = re.compile(
+    r"^INSERT INTO (\w+) \(([^)]*)\)\s*VALUES \((.*)\)(?:\s*RETURNING \w+)?$",
+    re.IGNORECASE | re.DOTALL,
+)
+_PARAM = re.compile(r"^%\((\w+)\)s(?:::(\w+))?$")
+_JSON_TYPES = frozenset({"json", "jsonb"})
+
+NOTIFY_SQL = f"SELECT pg_notify('{CHANNEL}', %(payload)s)"
+LISTEN_SQL = f"LISTEN {CHANNEL}"
+LOCK_MIGRATIONS_SQL = "SELECT pg_advisory_xact_lock(%(key)s)"
+CREATE_MIGRATIONS_SQL = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)"
+)
+JOB_IDS_SQL = "SELECT nextval(pg_get_serial_sequence('jobs', 'id')) FROM generate_series(1, %(n)s)"
+
+
+class Row:
+    """A result row readable by position (``row[0]``) and by column name (``row["id"]``),
+    like :class:`sqlite3.Row`: ``keys()`` gives the names, iteration the values."""
+
+    __slots__ = ("_index", "_values")
+
+    def __init__(self, index: dict[str, int], values: Sequence[Any]) -> None:
+        self._index = index
+        self._values = values
+
+    def __getitem__(self, key: int | str) -> Any:
+        if isinstance(key, str):
+            return self._values[self._index[key]]
+        return self._values[key]
+
+    def keys(self) -> list[str]:
+        return list(self._index)
+
+    def items(self) -> Iterator[tuple[str, Any]]:
+        return zip(self._index, self._values, strict=True)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Row):
+            return self.keys() == other.keys() and tuple(self) == tuple(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Row({dict(self.items())!r})"
+
+
+def _row_factory(cursor: Any) -> RowMaker[Row]:
+    desc = cursor.description
+    if desc is None:
+        return no_result
+    index = {column.name: i for i, column in enumerate(desc)}
+    return partial(Row, index)
+
+
+ROWS: BaseRowFactory[Row] = _row_factory
+
+
+def mask_url(url: str) -> str:
+    """The URL with any password replaced by ``***``."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return re.sub(r":[^:@/]*@", ":***@", url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        if ":" in userinfo:
+            netloc = f"{userinfo.split(':', 1)[0]}:***@{host}"
+    query = re.sub(r"(?i)\b(password=)[^&]*", r"\1***", parts.query)
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().replace("FATAL:  ", "")
+    text = re.sub(r"^connection failed: ", "", text)
+    return re.sub(r"\s*\n\s*", " ", text)
+
+
+class CopyPlan(NamedTuple):
+    """How a plain one-row INSERT runs as COPY: the statement, the parameter feeding each
+    column, and the columns whose parameter is JSON (cast ``::json``/``::jsonb``)."""
+
+    sql: str
+    names: tuple[str, ...]
+    json_columns: tuple[int, ...]
+
+    def rows(self, rows: Iterable[Mapping[str, Any]]) -> Iterator[list[Any]]:
+        """Rows as COPY values. JSON parameters become their text here, once per object:
+        bulk rows share their ``props``/``depends`` objects, and dumping is the costly part."""
+        get = itemgetter(*self.names)
+        texts: dict[int, Any] = {}
+        for row in rows:
+            values = list(get(row)) if len(self.names) > 1 else [get(row)]
+            for i in self.json_columns:
+                value = values[i]
+                if isinstance(value, Json):
+                    text = texts.get(id(value))
+                    if text is None:
+                        text = texts[id(value)] = dumps(value.obj)
+                    values[i] = text
+            yield values
+
+
+class _Closer:
+    """Closes a thread's connection when the thread's locals are dropped."""
+
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.conn = conn
+
+    def __del__(self) -> None:
+        try:
+            self.conn.close()
+        except Exception:
+            pass
+
+
+class PostgresStore(Store):
+    dialect = "postgres"
+    placeholder = "%({})s"
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.masked_url = mask_url(url)
+        try:
+            options = conninfo_to_dict(url)
+        except psycopg.Error as exc:
+            raise DatabaseError(
+                f"cannot open database {self.masked_url!r}: {_reason(exc)}"
+            ) from None
+        extra: dict[str, Any] = {}
+        if "application_name" not in options:
+            extra["application_name"] = "jobyard"
+        if "connect_timeout" not in options:
+            extra["connect_timeout"] = 10
+        self._conninfo = make_conninfo(url, **extra)
+        self._lock = threading.Lock()
+        self._ready = False
+        self._auto_applied: list[str] = []
+        self._copy_plans: dict[str, CopyPlan | None] = {}
+
+    # -- connections and transactions ------------------------------------------------------
+
+    def open_connection(self) -> psycopg.Connection[Any]:
+        """A new autocommit connection, or :class:`DatabaseError` saying why not."""
+        try:
+            return psycopg.connect(self._conninfo, autocommit=True)
+        except psycopg.Error as exc:
+            raise DatabaseError(
+                f"cannot open database {self.masked_url!r}: {_reason(exc)}"
+            ) from None
+
+    def _conn(self) -> Any:
+        conn = getattr(self._local, "conn", None)
+        # A connection the server dropped is replaced, unless a transaction was under way.
+        if conn is not None and conn.closed and not self._local.external and not self._local.depth:
+            self._local.conn = None
+        return super()._conn()
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        conn = self.open_connection()
+        # Closed when the thread ends (its thread-locals are dropped), not left to psycopg's
+        # "deleted while still open" warning: worker handler threads never call close().
+        self._local.closer = _Closer(conn)
+        if not self._ready:
+            with self._lock:
+                if not self._ready:
+                    self._local.conn, self._local.depth, self._local.external = conn, 0, False
+                    try:
+                        # Like SQLite: the schema exists once the store is used.
+                        self._auto_applied = super().migrate()
+                    except BaseException:
+                        self._local.conn = None
+                        conn.close()
+                        raise
+                    self._ready = True
+        return conn
+
+    @contextmanager
+    def using(self, conn: Any) -> Iterator[None]:
+        """Run primitives on the caller's psycopg connection, inside its transaction.
+
+        Nothing commits: the work is kept only if the caller commits. On an autocommit
+        connection outside a transaction the primitives still run atomically."""
+        if not self._ready:
+            self._conn()  # create the schema first, on a connection of our own
+        idle = pq.TransactionStatus.IDLE
+        if (
+            isinstance(conn, psycopg.Connection)
+            and conn.autocommit
+            and conn.info.transaction_status == idle
+        ):
+            with conn.transaction(), super().using(conn):
+                yield
+        else:
+            with super().using(conn):
+                yield
+
+    def _begin(self, conn: psycopg.Connection[Any]) -> None:
+        conn.execute("BEGIN")
+
+    def _commit(self, conn: psycopg.Connection[Any]) -> None:
+        conn.execute("COMMIT")
+
+    def _rollback(self, conn: psycopg.Connection[Any]) -> None:
+        if conn.closed:
+            return
+        try:
+            conn.execute("ROLLBACK")
+        except psycopg.Error:
+            pass  # the connection broke: the server has rolled back already
+
+    def _execute(self, sql: str, params: Mapping[str, Any]) -> Result:
+        # The connection autocommits: outside a transaction a statement is its own one.
+        return self._run(self._conn(), sql, params)
+
+    def _run(self, conn: Any, sql: str, params: Mapping[str, Any]) -> Result:
+        with conn.cursor(row_factory=ROWS) as cur:
+            cur.execute(sql, params or None)
+            rows = cur.fetchall() if cur.description else []
+            return Result(rows, cur.rowcount, None)
+
+    def _executemany(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> int:
+        conn = self._conn()
+        plan = self._copy_plan(sql) if len(rows) >= COPY_MIN_ROWS else None
+        with conn.cursor() as cur:
+            if plan is None:
+                cur.executemany(sql, rows)  # pipelined: one round trip for all
+                return int(cur.rowcount)
+            with cur.copy(plan.sql) as copy:
+                for values in plan.rows(rows):
+                    copy.write_row(values)
+            return len(rows)
+
+    def _copy_plan(self, sql: str) -> CopyPlan | None:
+        """The COPY form of a plain one-row INSERT ... VALUES with one parameter per
+        column; None for any other statement."""
+        if sql not in self._copy_plans:
+            plan = None
+            match = _PLAIN_INSERT.match(sql.strip())
+            if match:
+                table, columns, values = match.groups()
+                cols = [c.strip() for c in columns.split(",")]
+                params = [_PARAM.match(v.strip()) for v in values.split(",")]
+                if len(cols) == len(params) and all(params):
+                    found = [m for m in params if m]
+                    plan = CopyPlan(
+                        f"COPY {table} ({', '.join(cols)}) FROM STDIN",
+                        tuple(m.group(1) for m in found),
+                        tuple(i for i, m in enumerate(found) if m.group(2) in _JSON_TYPES),
+                    )
+            self._copy_plans[sql] = plan
+        return self._copy_plans[sql]
+
+    # -- codec -------------------------------------------------------------------------------
+
+    def encode_json(self, value: Any) -> Any:
+        return Json(value, dumps)
+
+    def decode_json(self, value: Any) -> Any:
+        return value  # psycopg has already decoded json columns
+
+    def list_param(self, values: Sequence[Any]) -> Any:
+        return list(values)
+
+    def _in_list(self, column: str, param: str) -> str:
+        return f"{column} = ANY(%({param})s)"
+
+    # -- migrations --------------------------------------------------------------------------
+
+    def migrate(self) -> list[str]:
+        self._conn()  # the first connection applies what is missing: report those too
+        applied, self._auto_applied = self._auto_applied, []
+        return applied + super().migrate()
+
+    def applied_migrations(self) -> set[int]:
+        found = self._execute("SELECT to_regclass('schema_migrations')", {}).fetchone()
+        if found[0] is None:
+            with self.transaction():
+                self._lock_migrations()  # concurrent CREATE TABLE IF NOT EXISTS can collide
+                self._execute(CREATE_MIGRATIONS_SQL, {})
+        rows = self._execute("SELECT version FROM schema_migrations", {}).fetchall()
+        return {int(r[0]) for r in rows}
+
+    def _lock_migrations(self) -> None:
+        self._execute(LOCK_MIGRATIONS_SQL, {"key": MIGRATION_LOCK})
+
+    def _run_script(self, sql: str) -> None:
+        self._conn().execute(sql)  # no parameters: several statements in one go
+
+    # -- primitives --------------------------------------------------------------------------
+
+    def insert_jobs(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        if not rows:
+            return []
+        sql = self._queries["insert_job"]
+        if len(rows) == 1:  # one statement: atomic on its own, in a transaction or not
+            return [int(self._execute(sql, rows[0]).fetchone()[0])]
+        plan = self._copy_plan(sql) if len(rows) >= COPY_MIN_ROWS else None
+        with self.transaction():
+            conn = self._conn()
+            if plan is None:
+                ids = []
+                with conn.cursor() as cur:
+                    cur.executemany(sql, rows, returning=True)
+                    while True:
+                        ids.append(int(cur.fetchone()[0]))
+                        if not cur.nextset():
+                            break
+                return ids
+            # COPY, with ids drawn from the identity sequence first: they come back in
+            # the order of the rows.
+            fetched = self._run(conn, JOB_IDS_SQL, {"n": len(rows)}).fetchall()
+            ids = sorted(int(r[0]) for r in fetched)
+            copy_sql = plan.sql.replace(" (", " (id, ", 1)
+            with conn.cursor() as cur, cur.copy(copy_sql) as copy:
+                for job_id, values in zip(ids, plan.rows(rows), strict=True):
+                    values.insert(0, job_id)
+                    copy.write_row(values)
+        return ids
+
+    def get_jobs(self, ids: Sequence[int]) -> list[Job]:
+        if not ids:
+            return []
+        rows = self._execute(
+            self._locking("get_jobs"), {"ids": self.list_param(list(ids))}
+        ).fetchall()
+        by_id = {job.id: job for job in map(self.row_to_job, rows)}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def get_dependents(self, ids: Sequence[int]) -> list[Job]:
+        sql = self._locking("dependents")
+        if sql.endswith(LOCK_ROWS):
+            sql += " OF j"
+        rows = self._execute(sql, {"ids": self.list_param(list(ids))}).fetchall()
+        return [self.row_to_job(r) for r in rows]
+
+    def _locking(self, name: str) -> str:
+        """The named query, locking the rows it reads when inside a transaction."""
+        sql = self._queries[name]
+        if getattr(self._local, "depth", 0) > 0:
+            sql += LOCK_ROWS
+        return sql
+
+    # -- wake-ups ----------------------------------------------------------------------------
+
+    def notify(self, queues: Sequence[str]) -> None:
+        payload = ",".join(queues)
+        if len(payload.encode()) > _MAX_PAYLOAD:
+            payload = "*"
+        self._execute(NOTIFY_SQL, {"payload": payload})
+
+    def waiter(self, queues: Sequence[str]) -> Waiter:
+        return ListenWaiter(self, queues)
+
+
+class ListenWaiter(Waiter):
+    """``LISTEN`` on a connection of its own; wakes for notifications naming its queues.
+
+    ``close()`` may be called from another thread while ``wait()`` blocks: it returns at
+    once. A dropped connection is reopened (and reported as a wake-up, since
+    notifications may have been missed meanwhile)."""
+
+    def __init__(self, store: PostgresStore, queues: Sequence[str]) -> None:
+        self._store = store
+        self._queues = frozenset(queues)
+        self._lock = threading.Lock()
+        self._closed = False
+        self._waiting = False
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
+        try:
+            self._conn: psycopg.Connection[Any] | None = self._listen()
+        except BaseException:
+            os.close(self._wake_r)
+            os.close(self._wake_w)
+            raise
+
+    def _listen(self) -> psycopg.Connection[Any]:
+        conn = self._store.open_connection()
+        try:
+            conn.execute(LISTEN_SQL)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _wanted(self, payload: str) -> bool:
+        if payload == "*" or not self._queues:
+            return True
+        return any(q in self._queues for q in payload.split(","))
+
+    def wait(self, timeout: float) -> bool:
+        deadline = time.monotonic() + max(timeout, 0.0)
+        with self._lock:
+            if self._closed:
+                return False
+            self._waiting = True
+        try:
+            return self._wait(deadline)
+        finally:
+            with self._lock:
+                self._waiting = False
+                if self._closed:
+                    self._release()
+
+    def _wait(self, deadline: float) -> bool:
+        while True:
+            conn = self._conn
+            if conn is None:
+                try:
+                    self._conn = self._listen()
+                except DatabaseError:
+                    self._sleep(deadline)
+                    return False
+                return True  # notifications sent while we were away are lost: look anyway
+            try:
+                if self._drain(conn.pgconn):
+                    return True
+            except psycopg.Error:
+                conn.close()
+                self._conn = None
+                continue
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            poller = select.poll()
+            poller.register(conn.pgconn.socket, select.POLLIN)
+            poller.register(self._wake_r, select.POLLIN)
+            events = poller.poll(remaining * 1000)
+            if any(fd == self._wake_r for fd, _ in events):
+                return False  # closed from another thread
+
+    def _drain(self, pgconn: pq.abc.PGconn) -> bool:
+        """Read what has arrived; True if a notification concerns our queues."""
+        pgconn.consume_input()
+        wanted = False
+        while (note := pgconn.notifies()) is not None:
+            if note.relname.decode() == CHANNEL and self._wanted(note.extra.decode()):
+                wanted = True
+        return wanted
+
+    def _sleep(self, deadline: float) -> None:
+        """Wait out the deadline (the database is unreachable), unless closed meanwhile."""
+        remaining = deadline - time.monotonic()
+        if remaining > 0:
+            poller = select.poll()
+            poller.register(self._wake_r, select.POLLIN)
+            poller.poll(remaining * 1000)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self._waiting:
+                try:
+                    os.write(self._wake_w, b"x")  # the waiting thread releases everything
+                except OSError:
+                    pass
+                return
+            self._release()
+
+    def _release(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        for fd in (self._wake_r, self._wake_w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass

@@ -1,0 +1,257 @@
+-- Named queries for PostgreSQL. Every dialect file defines the same names.
+-- Parameters use %(name)s; list parameters are Python lists read with = ANY(%(name)s).
+-- A plain string parameter reaches the server untyped, so it is cast where the context
+-- leaves its type open. JSON parameters arrive either as JSON text (job data, encoded by
+-- the Yard) or as psycopg Json values (everything encoded by PostgresStore.encode_json);
+-- both are stored verbatim in `json` columns.
+
+-- name: insert_job
+-- Bulk inserts reuse this column list for COPY (PostgresStore.insert_jobs): keep it one
+-- plain INSERT ... VALUES with one parameter per column.
+INSERT INTO jobs (type, queue, status, priority, data, props, progress_total, retries,
+    retry_limit, retry_wait, retry_backoff, retry_until, repeats, repeated, repeat_wait,
+    repeat_schedule, repeat_timezone, repeat_until, after, depends, pending, jobset, site,
+    timeout, created, updated)
+VALUES (%(type)s, %(queue)s, %(status)s, %(priority)s, %(data)s::json, %(props)s::json,
+    %(progress_total)s, %(retries)s, %(retry_limit)s, %(retry_wait)s, %(retry_backoff)s,
+    %(retry_until)s, %(repeats)s, %(repeated)s, %(repeat_wait)s, %(repeat_schedule)s,
+    %(repeat_timezone)s, %(repeat_until)s, %(after)s, %(depends)s::json, %(pending)s,
+    %(jobset)s, %(site)s, %(timeout)s, %(created)s, %(updated)s)
+RETURNING id
+
+-- name: insert_dep
+INSERT INTO job_deps (job_id, dep_id) VALUES (%(job_id)s, %(dep_id)s) ON CONFLICT DO NOTHING
+
+-- name: mark_has_dependents
+UPDATE jobs SET has_dependents = 1 WHERE id = ANY(%(ids)s) AND has_dependents = 0
+
+-- name: insert_log
+INSERT INTO job_logs (job_id, time, run_id, level, message, data)
+VALUES (%(job_id)s, %(time)s, %(run_id)s, %(level)s, %(message)s, %(data)s::json)
+
+-- name: get_log
+SELECT time, run_id, level, message, data FROM job_logs WHERE job_id = %(job_id)s ORDER BY id
+
+-- name: get_jobs
+-- Inside a transaction PostgresStore appends a row lock (see LOCK_ROWS there).
+SELECT * FROM jobs WHERE id = ANY(%(ids)s) ORDER BY id
+
+-- name: claim
+-- Per queue, walk the jobs_ready index in claim order and lock the first free rows
+-- (SKIP LOCKED: concurrent claimers neither wait for each other nor take the same job);
+-- then keep the best across queues. No sort of the whole backlog, however long it is.
+WITH picked AS (
+    SELECT c.id FROM (SELECT DISTINCT unnest(%(queues)s::text[]) AS name) q
+    CROSS JOIN LATERAL (
+        SELECT id, priority, after FROM jobs
+        WHERE status = 'ready' AND queue = q.name AND after <= %(now)s
+          AND (%(any_type)s OR type = ANY(%(types)s::text[]))
+        ORDER BY priority, after, id
+        LIMIT %(limit)s
+        FOR UPDATE SKIP LOCKED) c
+    ORDER BY c.priority, c.after, c.id
+    LIMIT %(limit)s),
+claimed AS (
+    UPDATE jobs j
+    SET status = 'running', worker = %(worker)s, run_id = %(run_id)s::text || '.' || j.id,
+        attempts = j.attempts + 1, started = %(now)s, updated = %(now)s,
+        lease_expires = %(lease_expires)s
+    FROM picked WHERE j.id = picked.id
+    RETURNING j.*)
+SELECT * FROM claimed ORDER BY priority, after, id
+
+-- name: claim_candidates
+-- One queue's first ready jobs in claim order (SQLite's claim merges these per queue;
+-- PostgreSQL's claim above does it in one statement).
+SELECT priority, after, id AS sort_id, id FROM jobs
+WHERE status = 'ready' AND queue = %(queue)s AND after <= %(now)s
+  AND (%(any_type)s OR type = ANY(%(types)s::text[]))
+ORDER BY priority, after, id
+LIMIT %(limit)s
+
+-- name: claim_ids
+UPDATE jobs
+SET status = 'running', worker = %(worker)s, run_id = %(run_id)s::text || '.' || id,
+    attempts = attempts + 1, started = %(now)s, updated = %(now)s,
+    lease_expires = %(lease_expires)s
+WHERE id = ANY(%(ids)s) AND status = 'ready'
+RETURNING *
+
+-- name: complete_simple
+UPDATE jobs
+SET status = 'completed', result = %(result)s::json, progress_completed = progress_total,
+    finished = %(now)s, updated = %(now)s, lease_expires = NULL
+WHERE id = %(id)s AND run_id = %(run_id)s AND status = 'running'
+
+-- name: promote_due
+-- Rows another process is promoting right now are skipped, not waited for.
+WITH due AS (
+    SELECT id FROM jobs
+    WHERE status = 'waiting' AND after <= %(now)s AND pending = 0
+    FOR UPDATE SKIP LOCKED)
+UPDATE jobs j SET status = 'ready', updated = %(now)s
+FROM due WHERE j.id = due.id
+RETURNING j.id, j.queue
+
+-- name: has_due
+SELECT 1 FROM jobs WHERE status = 'waiting' AND after <= %(now)s AND pending = 0 LIMIT 1
+
+-- name: next_due
+SELECT after FROM jobs WHERE status = 'waiting' AND pending = 0 ORDER BY after LIMIT 1
+
+-- name: extend_leases
+UPDATE jobs SET lease_expires = %(lease_expires)s
+WHERE status = 'running' AND run_id = ANY(%(run_ids)s::text[])
+
+-- name: expired_leases
+SELECT * FROM jobs WHERE status = 'running' AND lease_expires < %(now)s
+ORDER BY lease_expires LIMIT %(limit)s
+
+-- name: dependents
+-- Inside a transaction PostgresStore appends a row lock (see LOCK_ROWS there).
+SELECT j.* FROM jobs j JOIN job_deps d ON d.job_id = j.id
+WHERE d.dep_id = ANY(%(ids)s) ORDER BY j.id
+
+-- name: delete_deps
+DELETE FROM job_deps WHERE job_id = ANY(%(ids)s)
+
+-- name: delete_logs
+DELETE FROM job_logs WHERE job_id = ANY(%(ids)s)
+
+-- name: upsert_worker
+INSERT INTO workers (name, host, pid, queues, concurrency, started, heartbeat, running, status)
+VALUES (%(name)s, %(host)s, %(pid)s, %(queues)s::json, %(concurrency)s, %(started)s,
+    %(heartbeat)s, %(running)s::json, %(status)s)
+ON CONFLICT (name) DO UPDATE SET host = EXCLUDED.host, pid = EXCLUDED.pid,
+    queues = EXCLUDED.queues, concurrency = EXCLUDED.concurrency, started = EXCLUDED.started,
+    heartbeat = EXCLUDED.heartbeat, running = EXCLUDED.running, status = EXCLUDED.status
+
+-- name: heartbeat_worker
+UPDATE workers SET heartbeat = %(heartbeat)s, running = %(running)s::json, status = %(status)s
+WHERE name = %(name)s
+
+-- name: list_workers
+SELECT * FROM workers ORDER BY name
+
+-- name: delete_worker
+DELETE FROM workers WHERE name = %(name)s
+
+-- name: upsert_type
+INSERT INTO job_types (name, kind, enabled, meta, created, updated)
+VALUES (%(name)s, %(kind)s, %(enabled)s, %(meta)s::json, %(now)s, %(now)s)
+ON CONFLICT (name) DO UPDATE SET kind = EXCLUDED.kind, meta = EXCLUDED.meta,
+    updated = EXCLUDED.updated
+
+-- name: list_types
+SELECT * FROM job_types ORDER BY name
+
+-- name: set_type_enabled
+UPDATE job_types SET enabled = %(enabled)s, updated = %(now)s WHERE name = %(name)s
+
+-- name: insert_tombstone
+INSERT INTO job_tombstones (id, removed) VALUES (%(id)s, %(now)s) ON CONFLICT DO NOTHING
+
+-- name: tombstones
+SELECT id FROM job_tombstones WHERE id = ANY(%(ids)s)
+
+-- name: touch_running
+UPDATE jobs
+SET updated = %(now)s, lease_expires = greatest(coalesce(lease_expires, 0), %(lease_expires)s)
+WHERE id = %(id)s AND run_id = %(run_id)s AND status = 'running'
+
+-- name: set_progress
+UPDATE jobs SET progress_completed = %(completed)s, progress_total = %(total)s,
+    updated = %(now)s,
+    lease_expires = greatest(coalesce(lease_expires, 0), %(lease_expires)s)
+WHERE id = %(id)s AND run_id = %(run_id)s AND status = 'running'
+
+-- name: running_runs
+SELECT run_id FROM jobs WHERE status = 'running' AND run_id = ANY(%(run_ids)s::text[])
+
+-- name: insert_event
+INSERT INTO events (time, name, data, source_job, depth, jobs)
+VALUES (%(time)s, %(name)s, %(data)s::json, %(source_job)s, %(depth)s, %(jobs)s::json)
+RETURNING id
+
+-- name: list_events
+SELECT * FROM events WHERE (%(name)s::text IS NULL OR name = %(name)s::text)
+  AND id > %(after_id)s
+ORDER BY id LIMIT %(limit)s
+
+-- name: recent_events
+SELECT * FROM events WHERE (%(name)s::text IS NULL OR name = %(name)s::text)
+ORDER BY id DESC LIMIT %(limit)s
+
+-- Cron schedules (jobyard.scheduler): the (type, tick) primary key fires each tick once.
+-- Two schedulers inserting the same tick: the second waits for the first to commit, then
+-- inserts nothing (rowcount 0) and so creates no job.
+
+-- name: insert_schedule_tick
+INSERT INTO schedule_ticks (type, tick, created) VALUES (%(type)s, %(tick)s, %(now)s)
+ON CONFLICT DO NOTHING
+
+-- name: set_schedule_tick_job
+UPDATE schedule_ticks SET job_id = %(job_id)s WHERE type = %(type)s AND tick = %(tick)s
+
+-- name: last_schedule_tick
+SELECT max(tick) FROM schedule_ticks WHERE type = %(type)s
+
+-- name: prune_schedule_ticks
+DELETE FROM schedule_ticks WHERE tick < %(before)s
+  AND tick < (SELECT max(t.tick) FROM schedule_ticks t WHERE t.type = schedule_ticks.type)
+
+-- Item collections (jobyard.collections); find and count are built there, per dialect.
+-- data is JSONB: JSON text parameters are cast with ::jsonb.
+
+-- name: collection_insert
+INSERT INTO collection_items (collection, status, data, created, updated)
+VALUES (%(collection)s, %(status)s, %(data)s::jsonb, %(now)s, %(now)s)
+RETURNING *
+
+-- name: collection_get
+SELECT * FROM collection_items WHERE collection = %(collection)s AND id = %(id)s
+
+-- name: collection_update
+UPDATE collection_items
+SET status = coalesce(%(status)s::text, status), data = coalesce(%(data)s::jsonb, data),
+    updated = %(now)s
+WHERE collection = %(collection)s AND id = %(id)s
+RETURNING *
+
+-- name: collection_delete
+DELETE FROM collection_items WHERE collection = %(collection)s AND id = %(id)s
+
+-- name: collection_names
+SELECT collection, status, count(*) AS items FROM collection_items
+GROUP BY collection, status ORDER BY collection, status
+
+-- Jobsets and their shared storage (jobyard.jobsets); meta and values are JSONB, given as
+-- JSON text and cast with ::jsonb.
+
+-- name: jobset_insert
+INSERT INTO jobsets (kind, name, meta, created)
+VALUES (%(kind)s, %(name)s, %(meta)s::jsonb, %(now)s)
+RETURNING id
+
+-- name: jobset_get
+SELECT * FROM jobsets WHERE id = %(id)s
+
+-- name: jobset_kv_get
+SELECT value FROM jobset_kv WHERE jobset = %(jobset)s AND key = %(key)s
+
+-- name: jobset_kv_all
+SELECT key, value FROM jobset_kv WHERE jobset = %(jobset)s
+
+-- name: jobset_kv_count
+SELECT count(*) FROM jobset_kv WHERE jobset = %(jobset)s
+
+-- name: jobset_kv_put
+INSERT INTO jobset_kv (jobset, key, value, updated)
+VALUES (%(jobset)s, %(key)s, %(value)s::jsonb, %(now)s)
+ON CONFLICT (jobset, key) DO UPDATE SET value = EXCLUDED.value, updated = EXCLUDED.updated
+
+-- name: jobset_kv_delete
+DELETE FROM jobset_kv WHERE jobset = %(jobset)s AND key = %(key)s
+
+-- name: with_dependents
+SELECT id FROM jobs WHERE id = ANY(%(ids)s) AND has_dependents = 1
