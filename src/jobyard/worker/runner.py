@@ -370,13 +370,12 @@ class Worker:
 
     async def _drain(self) -> None:
         """Shut down at the requested level; handed-back jobs keep their attempt."""
-        level = self._stopping or "normal"
-        if level in ("normal", "hard") and self.queued:
-            back, self.queued = list(self.queued), deque()
-            await self._db_call(
-                manage.hand_back, self.yard.store, back, time.time(), "worker shutdown"
-            )
-        while self.running or self.queued:
+        while True:
+            # A flush that was under way when the stop came may still bring claimed jobs:
+            # give back whatever is queued on every pass, not just the first.
+            await self._hand_back_queued()
+            if not self.running and not self.queued:
+                break
             if self._stopping == "hard":
                 break
             self._start_queued()
@@ -400,6 +399,14 @@ class Worker:
             await asyncio.sleep(0.01)
             if not self._flushing and self._finished:
                 await self._flush()
+        await self._hand_back_queued()
+
+    async def _hand_back_queued(self) -> None:
+        if self.queued and (self._stopping or "normal") in ("normal", "hard"):
+            back, self.queued = list(self.queued), deque()
+            await self._db_call(
+                manage.hand_back, self.yard.store, back, time.time(), "worker shutdown"
+            )
 
     # -- heartbeats, registry, housekeeping ---------------------------------------------------
 
