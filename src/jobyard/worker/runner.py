@@ -76,6 +76,7 @@ class Worker:
         self._finished: list[tuple[Job, Outcome]] = []
         self._flushing = False
         self._handed_back: set[int] = set()
+        self._promote_after = 0.0
         self._tasks: set[asyncio.Future[Any]] = set()
         self._started = threading.Event()
         self._thread: threading.Thread | None = None
@@ -193,8 +194,11 @@ class Worker:
 
     def _claim_batch(self, limit: int) -> tuple[list[Job], float | None]:
         store, now = self.yard.store, time.time()
-        if self.housekeeping:
+        if self.housekeeping and now >= self._promote_after:
+            # Promotion costs a query: while busy, look at most 5 times a second; when idle
+            # the loop knows the next due time and comes back exactly then.
             manage.promote(store, now)
+            self._promote_after = now + 0.2
         jobs = store.claim(
             self.name,
             uuid.uuid4().hex[:12],
@@ -208,6 +212,8 @@ class Worker:
         if not jobs:
             row = store.execute("next_due").fetchone()
             next_due = row[0] if row else None
+            if next_due is not None:
+                self._promote_after = min(self._promote_after, next_due)
         return jobs, next_due
 
     async def _claim_loop(self) -> None:
