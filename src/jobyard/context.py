@@ -1,4 +1,4 @@
-"""What a running handler sees as ``job``: its data, log, progress and emit."""
+"""What a running handler sees as ``job``: its data, log, progress, emit and shared."""
 
 from __future__ import annotations
 

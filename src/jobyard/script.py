@@ -20,7 +20,16 @@ import socket
 import sys
 from typing import Any
 
-__all__ = ["ScriptCallError", "call", "data", "emit", "log", "progress", "result"]
+__all__ = [
+    "ScriptCallError",
+    "call",
+    "collection",
+    "data",
+    "emit",
+    "log",
+    "progress",
+    "result",
+]
 
 
 class ScriptCallError(RuntimeError):
@@ -93,6 +102,41 @@ def emit(event: str, payload: Any = None) -> Any:
 
 def log(message: str, level: str = "info") -> None:
     call("log", message, level)
+
+
+class collection:  # lower case: reads like Sooner's queue("name")
+    """A named item collection (needs the socket: answers come back over it).
+
+    ``script.collection("profiles").insert({"name": "x"}, "new")``, ``.get(id)``,
+    ``.update(id, status=..., data=...)``, ``.delete(id)``,
+    ``.find(status=..., where={...}, order_by=..., limit=..., offset=...)``, ``.count(...)``.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def _call(self, method: str, *args: Any) -> Any:
+        if not _channel.open():
+            raise ScriptCallError("collections need the worker's socket (JOBYARD_SOCKET)")
+        return _channel.send("collection", [self.name, method, *args])
+
+    def insert(self, data: Any, status: str = "new") -> Any:
+        return self._call("insert", data, status)
+
+    def get(self, item_id: int) -> Any:
+        return self._call("get", item_id)
+
+    def update(self, item_id: int, **changes: Any) -> Any:
+        return self._call("update", item_id, changes)
+
+    def delete(self, item_id: int) -> Any:
+        return self._call("delete", item_id)
+
+    def find(self, **options: Any) -> Any:
+        return self._call("find", options)
+
+    def count(self, **options: Any) -> Any:
+        return self._call("count", options)
 
 
 def result(value: Any) -> None:

@@ -312,3 +312,32 @@ def _alive(pid: int) -> bool:
             return fh.read().split(")")[-1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_scripts_use_item_collections(yard: Yard, make: Make, worker: Any) -> None:
+    repo = str(Path(__file__).resolve().parents[2] / "src")
+    python = make(
+        "profiles.py",
+        f"import sys; sys.path.insert(0, {repo!r})\n"
+        "from jobyard import script\n"
+        "people = script.collection('profiles')\n"
+        "first = people.insert({'name': 'ada', 'age': 36})\n"
+        "people.insert({'name': 'bob', 'age': 20}, 'done')\n"
+        "people.update(first['id'], status='checked')\n"
+        "found = people.find(where={'name': 'ada'})\n"
+        "script.result({'found': [i['data']['name'] for i in found],\n"
+        "               'status': found[0]['status'], 'count': people.count()})\n",
+        shell=sys.executable,
+    )
+    bash = make(
+        "more_profiles.sh",
+        """echo '>>> jobyard.collection("profiles", "insert", {"name": "cy"}, "new")' >&2\n""",
+    )
+    h = yard.enqueue(python)
+    job = finished(yard, h.id)
+    assert job.status == "completed", messages(yard, h.id)
+    assert job.result == {"found": ["ada"], "status": "checked", "count": 2}
+    b = yard.enqueue(bash)
+    assert finished(yard, b.id).status == "completed"
+    names = sorted(i.data["name"] for i in yard.collection("profiles").find())
+    assert names == ["ada", "bob", "cy"]

@@ -56,6 +56,9 @@ def _timeout(value: float | None) -> float | None:
 @click.option("--worker", default=None, help="Run only on the worker of this name.")
 @click.option("--timeout", type=float, default=None, help="Seconds before it is killed; 0 = none.")
 @click.option("--timezone", default=None, help="IANA zone of the schedule (default UTC).")
+@click.option(
+    "--catchup", default=None, help="After downtime: skip missed ticks (default) or run the latest."
+)
 @click.option("--description", default=None)
 @click.option("--group", default=None)
 @click.option("--mutex/--no-mutex", default=None, help="Skip a run while another one is busy.")
@@ -73,7 +76,7 @@ def set_cmd(ctx: click.Context, /, name: str, reset: bool, as_json: bool, **opti
         _timeout(changes["timeout"])
     if not changes and not reset:
         raise InvalidInput(
-            "nothing to set: give --schedule, --timezone, --on, --worker, --timeout, "
+            "nothing to set: give --schedule, --timezone, --catchup, --on, --worker, --timeout, "
             "--description, --group, --mutex/--no-mutex or --reset"
         )
     meta = set_type(get_yard(ctx), name, changes, reset=reset)

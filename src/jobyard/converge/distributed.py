@@ -19,10 +19,10 @@ the CLI does: the graph module must be importable by the workers — on their
 ``PYTHONPATH`` or listed in ``app``), rebuilding the graph and running **one** try of that
 node with :func:`jobyard.converge.runner.attempt` (so ``DummyJob``, ``RunonlyJob``,
 native ``Group`` and ``Action`` behave as in-process). The check (or recheck) result
-becomes the job result; a failed try raises, so the queue retries the job after
-``RETRY_DELAY`` and fails it once its tries are spent, with the node's exception in the
-job's ``failures`` (``"PermissionError: vault sealed"``). Each try also writes DoJobber's
-verbose lines to the job log.
+becomes the job result (its ``repr`` when it is not JSON); a failed try raises, so the
+queue retries the job after ``RETRY_DELAY`` and fails it once its tries are spent, with
+the node's exception in the job's ``failures`` (``"PermissionError: vault sealed"``).
+Each try also writes DoJobber's verbose lines to the job log.
 
 ``global_storage`` (``self.shared`` for native nodes) is the jobset's storage
 (:mod:`jobyard.jobsets`): a try starts from a copy of every key, and afterwards writes back
@@ -246,7 +246,10 @@ def _jsonable(value: Any) -> Any:
 
 
 def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=repr)
+    try:
+        return json.dumps(value, sort_keys=True, default=repr)
+    except (TypeError, ValueError):  # e.g. a dict mixing str and int keys
+        return repr(value)
 
 
 def _write_back(storage: JobsetStorage, before: dict[str, Any], after: dict[str, Any]) -> None:

@@ -36,6 +36,13 @@ class Calls:
         if name == "result":
             self.result = args[0]
             return None
+        if name == "collection":
+            from jobyard.collections import script_call
+
+            try:
+                return await asyncio.to_thread(script_call, self.ctx.yard, args)
+            except JobyardError as exc:
+                raise CallError(str(exc)) from None
         # emit: listeners get jobs now, in the store; this may take a moment
         try:
             event = await asyncio.to_thread(self.ctx.emit, args[0], args[1])

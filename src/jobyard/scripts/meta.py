@@ -19,12 +19,23 @@ if TYPE_CHECKING:
     from jobyard.yard import StoredType, Yard
 
 KIND = "script"
-FIELDS = ("description", "group", "schedule", "timezone", "on", "worker", "mutex", "timeout")
+FIELDS = (
+    "description",
+    "group",
+    "schedule",
+    "timezone",
+    "catchup",
+    "on",
+    "worker",
+    "mutex",
+    "timeout",
+)
 DEFAULTS: dict[str, Any] = {
     "description": "",
     "group": "",
     "schedule": None,
     "timezone": None,
+    "catchup": None,
     "on": [],
     "worker": None,
     "mutex": True,
@@ -69,6 +80,12 @@ def check_field(name: str, value: Any) -> Any:
         except InvalidInput as exc:
             raise InvalidInput(f"timezone: {exc}") from None
         return value.strip()
+    if name == "catchup":
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if value not in ("skip", "latest"):
+            raise InvalidInput(f"catchup must be 'skip' or 'latest', got {value!r}")
+        return value
     if name == "on":
         items = value.split(",") if isinstance(value, str) else value
         if items is None:

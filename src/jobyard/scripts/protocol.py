@@ -15,7 +15,7 @@ from jobyard import model
 
 PREFIXES = (">>> jobyard.", ">>> sooner.")
 _CALL = re.compile(r"^>>> (?:jobyard|sooner)\.([A-Za-z_][A-Za-z0-9_]*)\((.*)\)\s*$", re.S)
-CALLS = ("progress", "emit", "log", "result")
+CALLS = ("progress", "emit", "log", "result", "collection")
 
 
 class CallError(Exception):
@@ -112,6 +112,10 @@ def check(name: str, args: list[Any]) -> Call:
     if name == "result":
         _arity(name, args, 1, 1)
         return Call(name, [args[0]])
+    if name == "collection":  # [name, method, arguments...]: checked by collections.script_call
+        if len(args) < 2 or not isinstance(args[0], str) or not isinstance(args[1], str):
+            raise CallError("collection() needs a collection name and a method")
+        return Call(name, args)
     raise CallError(f"unknown call {name!r}: use {', '.join(CALLS)}")
 
 
