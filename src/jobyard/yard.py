@@ -104,6 +104,7 @@ class Yard:
         self.types: dict[str, JobType] = {}
         self._store: Store | None = None
         self._stored_types: tuple[float, dict[str, StoredType]] = (0.0, {})
+        self._spec_cache: dict[str, tuple[float, JobSpec]] = {}
 
     @property
     def url(self) -> str:
@@ -294,7 +295,17 @@ class Yard:
     ) -> JobHandle:
         """Create one job. With ``conn`` (PostgreSQL), it joins the caller's transaction."""
         now = time.time()
-        spec = self._spec(type_name, data, options, now)
+        if options:
+            spec = self._spec(type_name, data, options, now)
+        else:
+            # No options: the spec depends only on the type, valid as long as the cached
+            # stored types it was checked against (the same few seconds).
+            cached = self._spec_cache.get(type_name)
+            if cached is None or cached[0] != self._stored_types[0]:
+                spec = self._spec(type_name, None, {}, now)
+                self._spec_cache[type_name] = (self._stored_types[0], spec)
+            else:
+                spec = cached[1]
         encoded = self._encode(data)
         if conn is not None:
             with self.store.using(conn):

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from typing import Any
 
-from jobyard.model import Job
+from jobyard.model import STATUSES, Job
 from jobyard.store import queries
 
 JSON_COLUMNS = frozenset({"data", "props", "result", "depends", "resolved", "failures"})
@@ -82,6 +82,8 @@ class Store(ABC):
         self._local = threading.local()
         self._queries = queries.load(self.dialect)
         self._layouts: dict[int, list[tuple[int, str, bool]]] = {}
+        self.empty_object = self.encode_json({})  # encoded once: the common case
+        self.empty_list = self.encode_json([])
 
     # -- connections and transactions ------------------------------------------------------
 
@@ -248,6 +250,11 @@ class Store(ABC):
         p = self.placeholder.format
         for key in ("ids", "status", "type", "queue"):
             values = getattr(flt, key)
+            if key == "status" and values and len(values) == 1 and values[0] in STATUSES:
+                # A literal (from the fixed list of statuses) lets the planner use the
+                # status's partial index; a bound parameter would not.
+                where.append(f"status = '{values[0]}'")
+                continue
             if values:
                 column = "id" if key == "ids" else key
                 where.append(self._in_list(column, key))

@@ -19,6 +19,9 @@ VALUES (%(type)s, %(queue)s, %(status)s, %(priority)s, %(data)s::json, %(props)s
     %(jobset)s, %(site)s, %(timeout)s, %(created)s, %(updated)s)
 RETURNING id
 
+-- name: next_job_id
+SELECT coalesce(max(id), 0) + 1 FROM jobs
+
 -- name: insert_dep
 INSERT INTO job_deps (job_id, dep_id) VALUES (%(job_id)s, %(dep_id)s) ON CONFLICT DO NOTHING
 

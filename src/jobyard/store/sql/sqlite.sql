@@ -2,14 +2,20 @@
 -- Parameters use :name; list parameters are JSON arrays read with json_each.
 
 -- name: insert_job
-INSERT INTO jobs (type, queue, status, priority, data, props, progress_total, retries, retry_limit,
+INSERT INTO jobs (id, type, queue, status, priority, data, props, progress_total, retries, retry_limit,
     retry_wait, retry_backoff, retry_until, repeats, repeated, repeat_wait, repeat_schedule,
     repeat_timezone, repeat_until, after, depends, pending, jobset, site, timeout, created,
     updated)
-VALUES (:type, :queue, :status, :priority, :data, :props, :progress_total, :retries, :retry_limit,
+VALUES ((SELECT coalesce(max(m), 0) + 1 FROM (
+        SELECT max(id) AS m FROM jobs UNION ALL SELECT max(id) FROM job_tombstones)),
+    :type, :queue, :status, :priority, :data, :props, :progress_total, :retries, :retry_limit,
     :retry_wait, :retry_backoff, :retry_until, :repeats, :repeated, :repeat_wait,
     :repeat_schedule, :repeat_timezone, :repeat_until, :after, :depends, :pending, :jobset,
     :site, :timeout, :created, :updated)
+
+-- name: next_job_id
+SELECT coalesce(max(m), 0) + 1 FROM (
+    SELECT max(id) AS m FROM jobs UNION ALL SELECT max(id) FROM job_tombstones)
 
 -- name: insert_dep
 INSERT OR IGNORE INTO job_deps (job_id, dep_id) VALUES (:job_id, :dep_id)

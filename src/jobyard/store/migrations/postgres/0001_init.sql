@@ -46,7 +46,12 @@ CREATE TABLE jobs (
 CREATE INDEX jobs_ready ON jobs (queue, priority, after, id) WHERE status = 'ready';
 CREATE INDEX jobs_waiting ON jobs (after) WHERE status = 'waiting';
 CREATE INDEX jobs_running ON jobs (lease_expires) WHERE status = 'running';
-CREATE INDEX jobs_status_type ON jobs (status, type);
+-- Lookups by status use partial indexes: an insert touches only jobs_ready, and each
+-- change of status only the indexes of the statuses it leaves and enters.
+CREATE INDEX jobs_completed ON jobs (id) WHERE status = 'completed';
+CREATE INDEX jobs_failed ON jobs (id) WHERE status = 'failed';
+CREATE INDEX jobs_cancelled ON jobs (id) WHERE status = 'cancelled';
+CREATE INDEX jobs_paused ON jobs (id) WHERE status = 'paused';
 CREATE INDEX jobs_jobset ON jobs (jobset) WHERE jobset IS NOT NULL;
 
 CREATE TABLE job_deps (
