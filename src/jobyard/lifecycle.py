@@ -196,64 +196,23 @@ def complete(store: Store, done: Sequence[tuple[Job, Any]], now: float) -> list[
     """Mark running jobs completed (with their results); returns the ids that were still
     running under the given run (a late call after a lost lease is refused)."""
     done = sorted(done, key=lambda pair: pair[0].id)  # lock rows in id order: no deadlocks
-    simple = [(j, r) for j, r in done if not j.repeats and not j.has_dependents]
-    involved = [(j, r) for j, r in done if j.repeats or j.has_dependents]
-    finished: list[int] = []
-    announced: list[tuple[Job, Any]] = []
     logs: list[dict[str, Any]] = []
     with store.transaction():
-        if simple:
-            rows = [
-                {"id": j.id, "run_id": j.run_id, "result": store.encode_json(r), "now": now}
-                for j, r in simple
-            ]
-            changed = store.executemany("complete_simple", rows)
-            if changed == len(simple):
-                ok = simple
-            else:  # some runs were no longer ours: find which updates took
-                current = {j.id: j for j in store.get_jobs([j.id for j, _ in simple])}
-                ok = [
-                    (j, r)
-                    for j, r in simple
-                    if current.get(j.id) is not None
-                    and current[j.id].run_id == j.run_id
-                    and current[j.id].status == model.COMPLETED
-                    and current[j.id].finished == now
-                ]
-            for j, _ in ok:
-                finished.append(j.id)
-            announced.extend(ok)
-            if ok:
-                # A dependent may have been added while the job ran: ask the row, not the
-                # copy read at claim time.
-                late = store.execute(
-                    "with_dependents", {"ids": store.list_param([j.id for j, _ in ok])}
-                ).fetchall()
-                for row in late:
-                    _resolve_dependents(store, int(row[0]), now, logs)
-        for job, result in involved:
-            cur = store.execute(
-                "complete_simple",
-                {
-                    "id": job.id,
-                    "run_id": job.run_id,
-                    "result": store.encode_json(result),
-                    "now": now,
-                },
-            )
-            if cur.rowcount != 1:
-                continue
-            finished.append(job.id)
-            announced.append((job, result))
-            due = next_repeat_time(job, now)
-            if due is not None:
-                new_id = _repeat_copy(store, job, due, now)
-                logs.append(log_entry(job.id, now, f"Job Rescheduled as job {new_id}"))
-            if job.has_dependents:
+        # has_dependents comes from the row, not the copy read at claim time: a dependent
+        # may have been added while the job ran.
+        completed = dict(store.complete_many([(j.id, j.run_id, r) for j, r in done], now))
+        announced = [(j, r) for j, r in done if j.id in completed]
+        for job, _ in announced:
+            if job.repeats:
+                due = next_repeat_time(job, now)
+                if due is not None:
+                    new_id = _repeat_copy(store, job, due, now)
+                    logs.append(log_entry(job.id, now, f"Job Rescheduled as job {new_id}"))
+            if completed[job.id]:
                 _resolve_dependents(store, job.id, now, logs)
         store.append_logs(logs)
         announce(store, "job.completed", announced)
-    return finished
+    return [j.id for j, _ in announced]
 
 
 def announce(store: Store, event: str, jobs: Sequence[tuple[Job, Any]]) -> None:

@@ -301,6 +301,27 @@ class Store(ABC):
                     done.append(upd.id)
         return done
 
+    def complete_many(
+        self, rows: Sequence[tuple[int, str | None, Any]], now: float
+    ) -> list[tuple[int, bool]]:
+        """Complete running jobs ``(id, run_id, result)`` still under that run, in one
+        statement; return ``(id, has_dependents)`` for each one completed."""
+        if not rows:
+            return []
+        found = self.execute("complete_many", self._complete_params(rows, now)).fetchall()
+        return [(int(r[0]), bool(r[1])) for r in found]
+
+    def _complete_params(
+        self, rows: Sequence[tuple[int, str | None, Any]], now: float
+    ) -> dict[str, Any]:
+        results = [dumps(result) for _, _, result in rows]
+        return {
+            "ids": self.list_param([i for i, _, _ in rows]),
+            "run_ids": self.list_param([run for _, run, _ in rows]),
+            "results": self.list_param(results),
+            "now": now,
+        }
+
     def delete_jobs(self, ids: Sequence[int], statuses: Sequence[str]) -> list[int]:
         if not ids:
             return []

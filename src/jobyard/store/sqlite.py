@@ -231,6 +231,12 @@ class SQLiteStore(Store):
             last = int(conn.execute("SELECT last_insert_rowid()").fetchone()[0])
         return list(range(last - len(rows) + 1, last + 1))
 
+    def _complete_params(
+        self, rows: Sequence[tuple[int, str | None, Any]], now: float
+    ) -> dict[str, Any]:
+        triples = [[i, run, self.encode_json(result)] for i, run, result in rows]
+        return {"rows": json.dumps(triples), "now": now}
+
     def claim(
         self,
         worker: str,

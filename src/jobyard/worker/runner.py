@@ -58,7 +58,12 @@ class Worker:
         self.concurrency = concurrency
         # Claiming ahead amortises a transaction over many jobs (like Celery's prefetch
         # multiplier); prefetched jobs keep their lease and are handed back at shutdown.
+        # Left unset, it adapts: about 50 ms of work queued locally, from concurrency (slow
+        # jobs stay available to other workers) up to 32 x concurrency (tiny jobs).
         self.prefetch = 4 * concurrency if prefetch is None else max(prefetch, 0)
+        self._auto_prefetch = prefetch is None
+        self._avg_duration = 0.0  # EWMA of handler seconds
+        self._start_times: dict[int, float] = {}
         self.lease = lease or yard.config.lease
         self.heartbeat = heartbeat or min(yard.config.heartbeat, self.lease / 3)
         self.poll = poll
@@ -247,6 +252,9 @@ class Worker:
         finished job."""
         if self._stopping or self.paused or not self.types:
             return 0
+        if self._auto_prefetch and self._avg_duration > 0:
+            wanted = int(0.05 * self.concurrency / self._avg_duration)
+            self.prefetch = min(max(wanted, self.concurrency), 32 * self.concurrency)
         if len(self.queued) >= max(1, self.prefetch // 2):
             return 0
         return max(self._capacity(), 0)
@@ -271,6 +279,9 @@ class Worker:
                 batch.append(mate)
             # Count the slot now, not when the task first runs, or we'd overfill.
             ctxs = [JobContext(self.yard, j, self.lease) for j in batch]
+            started = time.monotonic()
+            for j in batch:
+                self._start_times[j.id] = started
             for j, c in zip(batch, ctxs, strict=True):
                 self.running[j.id] = (j, c, None)
             assert self._threads is not None
@@ -336,6 +347,12 @@ class Worker:
             self._start_queued()
 
     def _finish(self, job: Job, outcome: Outcome) -> None:
+        started = self._start_times.pop(job.id, None)
+        if started is not None:
+            took = time.monotonic() - started
+            self._avg_duration = (
+                took if not self._avg_duration else (0.9 * self._avg_duration + 0.1 * took)
+            )
         if self._stopping == "hard" and job.id in self._handed_back:
             return
         self._finished.append((job, outcome))

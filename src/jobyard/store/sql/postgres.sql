@@ -256,5 +256,11 @@ ON CONFLICT (jobset, key) DO UPDATE SET value = EXCLUDED.value, updated = EXCLUD
 -- name: jobset_kv_delete
 DELETE FROM jobset_kv WHERE jobset = %(jobset)s AND key = %(key)s
 
--- name: with_dependents
-SELECT id FROM jobs WHERE id = ANY(%(ids)s) AND has_dependents = 1
+-- name: complete_many
+-- A whole batch in one statement: the i-th id, run id and result go together.
+UPDATE jobs j
+SET status = 'completed', result = v.result::json, progress_completed = j.progress_total,
+    finished = %(now)s, updated = %(now)s, lease_expires = NULL
+FROM unnest(%(ids)s::bigint[], %(run_ids)s::text[], %(results)s::text[]) AS v(id, run_id, result)
+WHERE j.id = v.id AND j.run_id = v.run_id AND j.status = 'running'
+RETURNING j.id, j.has_dependents

@@ -218,5 +218,13 @@ ON CONFLICT (jobset, key) DO UPDATE SET value = excluded.value, updated = exclud
 -- name: jobset_kv_delete
 DELETE FROM jobset_kv WHERE jobset = :jobset AND key = :key
 
--- name: with_dependents
-SELECT id FROM jobs WHERE id IN (SELECT value FROM json_each(:ids)) AND has_dependents = 1
+-- name: complete_many
+-- A whole batch in one statement; :rows is a JSON list of [id, run_id, result JSON text].
+UPDATE jobs
+SET status = 'completed', result = v.result, progress_completed = progress_total,
+    finished = :now, updated = :now, lease_expires = NULL
+FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS run_id,
+             json_extract(value, '$[2]') AS result
+      FROM json_each(:rows)) AS v
+WHERE jobs.id = v.id AND jobs.run_id = v.run_id AND jobs.status = 'running'
+RETURNING jobs.id, jobs.has_dependents
