@@ -388,6 +388,9 @@ class PostgresStore(Store):
         by_id = {job.id: job for job in map(self.row_to_job, rows)}
         return [by_id[i] for i in ids if i in by_id]
 
+    def _relax_durability(self) -> None:
+        self._execute("SET LOCAL synchronous_commit = off", {})
+
     def get_dependents(self, ids: Sequence[int]) -> list[Job]:
         sql = self._locking("dependents")
         if sql.endswith(LOCK_ROWS):

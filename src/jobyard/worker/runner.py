@@ -197,7 +197,7 @@ class Worker:
     def _capacity(self) -> int:
         return self.concurrency + self.prefetch - len(self.running) - len(self.queued)
 
-    def _claim_batch(self, limit: int) -> tuple[list[Job], float | None]:
+    def _claim_batch(self, limit: int, durable: bool = False) -> tuple[list[Job], float | None]:
         store, now = self.yard.store, time.time()
         if self.housekeeping and now >= self._promote_after:
             # Promotion costs a query: while busy, look at most 5 times a second; when idle
@@ -212,6 +212,7 @@ class Worker:
             limit,
             now,
             now + self.lease,
+            durable,
         )
         next_due = None
         if not jobs:
@@ -389,7 +390,8 @@ class Worker:
             for job, o in batch:
                 if not o.ok:
                     lifecycle.fail(store, job, o.error, now, fatal=o.fatal)
-            return self._claim_batch(claim)[0] if claim else []
+            # Durable: this transaction also records outcomes.
+            return self._claim_batch(claim, durable=True)[0] if claim else []
 
     async def _drain(self) -> None:
         """Shut down at the requested level; handed-back jobs keep their attempt."""
