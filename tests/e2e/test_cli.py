@@ -163,3 +163,20 @@ def test_db_migrate_and_up(env: dict[str, str], tmp_path: Path) -> None:
         up.send_signal(signal.SIGTERM)
         up.wait(60)
     time.sleep(0)
+
+
+def test_manage_many_by_filter(env: dict[str, str]) -> None:
+    ids = [
+        run(env, "submit", "add", f"a={i}", "b=0", "--delay", "600").stdout.strip()
+        for i in range(3)
+    ]
+    paused = json.loads(run(env, "job", "pause", "--status", "waiting", "--json").stdout)
+    assert sorted(paused["ids"]) == sorted(map(int, ids))
+    out = run(env, "job", "cancel", "--type", "add", "--json")
+    assert sorted(json.loads(out.stdout)["ids"]) == sorted(map(int, ids))
+    assert run(env, "job", "remove", "--status", "cancelled").returncode == 0
+    assert json.loads(run(env, "jobs", "--json").stdout) == []
+    both = run(env, "job", "cancel", "1", "--status", "failed")
+    assert both.returncode == 2 and "not both" in both.stderr
+    neither = run(env, "job", "cancel")
+    assert neither.returncode == 2 and "which jobs?" in neither.stderr

@@ -216,25 +216,46 @@ def show_log(ctx: click.Context, job_id: int, as_json: bool) -> None:
 
 def _manage(operation: str) -> click.Command:
     @click.command(operation)
-    @click.argument("ids")
+    @click.argument("ids", required=False)
+    @click.option("--status", "f_status", default=None, help="Every job in this status.")
+    @click.option("--type", "f_type", default=None, help="Every job of this type.")
     @click.option("--json", "as_json", is_flag=True)
     @click.pass_context
-    def command(ctx: click.Context, /, ids: str, as_json: bool, **kw: Any) -> None:
+    def command(
+        ctx: click.Context,
+        /,
+        ids: str | None,
+        f_status: str | None,
+        f_type: str | None,
+        as_json: bool,
+        **kw: Any,
+    ) -> None:
         yard = get_yard(ctx, load_apps=False)
-        found = _ids(ids)
-        target: Any = found[0] if len(found) == 1 else found
+        if ids is not None and (f_status or f_type):
+            raise InvalidInput("give job ids or --status/--type, not both")
+        if ids is None:
+            if not (f_status or f_type):
+                raise InvalidInput("which jobs? give ids (3,4,5) or --status/--type")
+            found = yard.matching(status=f_status, type=f_type)
+            target: Any = found  # by filter: jobs in a wrong status are passed over
+        else:
+            found = _ids(ids)
+            target = found[0] if len(found) == 1 else found
         if operation == "rerun":
             handles = [yard.rerun(i) for i in found]
             done = [h.id for h in handles]
         else:
-            done = getattr(yard, operation)(target, **kw)
+            done = getattr(yard, operation)(target, **kw) if found else []
         if as_json:
             print_json({"operation": operation, "ids": done})
         else:
             verb = "rerun as" if operation == "rerun" else f"{operation}:"
             click.echo(f"{verb} {', '.join(map(str, done)) or 'nothing (wrong status)'}")
 
-    command.help = f"{operation.capitalize()} the job(s) IDS (comma-separated)."
+    command.help = (
+        f"{operation.capitalize()} the job(s) IDS (comma-separated), or every job matching "
+        "--status/--type."
+    )
     if operation == "restart":
         command = click.option("--retries", type=int, default=1, show_default=True)(command)
     return command
