@@ -180,3 +180,16 @@ def test_manage_many_by_filter(env: dict[str, str]) -> None:
     assert both.returncode == 2 and "not both" in both.stderr
     neither = run(env, "job", "cancel")
     assert neither.returncode == 2 and "which jobs?" in neither.stderr
+
+
+def test_workers_registry(env: dict[str, str], worker: subprocess.Popen[str]) -> None:
+    def listed() -> list[dict[str, object]]:
+        out = run(env, "workers", "--json")
+        assert out.returncode == 0, out.stderr
+        found: list[dict[str, object]] = json.loads(out.stdout)
+        return found
+
+    until(lambda: any(w["name"] == "e2e" for w in listed()), timeout=20)
+    (me,) = [w for w in listed() if w["name"] == "e2e"]
+    assert me["pid"] == worker.pid and me["alive"] is True
+    assert "default" in me["queues"]  # type: ignore[operator]

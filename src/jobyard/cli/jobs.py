@@ -306,8 +306,50 @@ def types_cmd(ctx: click.Context, as_json: bool) -> None:
     Console().print(table)
 
 
+@click.command("workers")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def workers_cmd(ctx: click.Context, as_json: bool) -> None:
+    """Workers that are registered: their queues, heartbeat and the jobs they run."""
+    yard = get_yard(ctx, load_apps=False)
+    store, now = yard.store, time.time()
+    rows = []
+    for r in store.execute("list_workers").fetchall():
+        age = now - float(r["heartbeat"])
+        rows.append(
+            {
+                "name": r["name"],
+                "host": r["host"],
+                "pid": r["pid"],
+                "queues": store.decode_json(r["queues"]),
+                "concurrency": r["concurrency"],
+                "status": r["status"],
+                "heartbeat_age": round(age, 1),
+                "alive": age < 3 * yard.config.lease,
+                "running": store.decode_json(r["running"]),
+            }
+        )
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("name", "host", "pid", "queues", "c", "status", "heartbeat", "running")
+    for w in rows:
+        state = w["status"] if w["alive"] else "[red]gone?[/]"
+        table.add_row(
+            str(w["name"]),
+            str(w["host"]),
+            str(w["pid"]),
+            ",".join(w["queues"]),
+            str(w["concurrency"]),
+            state,
+            f"{w['heartbeat_age']}s ago",
+            ",".join(map(str, w["running"])) or "-",
+        )
+    Console().print(table)
+
+
 def register(group: click.Group) -> None:
-    for command in (submit, jobs_cmd, job_group, types_cmd):
+    for command in (submit, jobs_cmd, job_group, types_cmd, workers_cmd):
         group.add_command(command)
 
 
