@@ -1,0 +1,29 @@
+"""Start one jobyard worker process for the benchmark (independent of jobyard's CLI).
+
+python bench/jobyard_worker.py --db URL --name w1 --concurrency 4
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from common import ensure_import_paths
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--db", required=True, help="database URL")
+    parser.add_argument("--name", default="bench-worker")
+    parser.add_argument("--concurrency", "-c", type=int, default=4)
+    parser.add_argument("--queue", default="default")
+    args = parser.parse_args()
+
+    ensure_import_paths()
+    from tasks_jobyard import build_yard
+
+    yard = build_yard(args.db)
+    yard.run_worker(name=args.name, queues=[args.queue], concurrency=args.concurrency)
+
+
+if __name__ == "__main__":
+    main()
