@@ -85,38 +85,29 @@ def emit(
 def list_events(
     yard: Yard, name: str | None = None, after_id: int = 0, limit: int = 100
 ) -> list[Event]:
-    store = yard.store
-    rows = store.execute("list_events", {"name": name, "after_id": after_id, "limit": limit})
-    return [
-        Event(
-            int(r["id"]),
-            float(r["time"]),
-            str(r["name"]),
-            store.decode_json(r["data"]),
-            r["source_job"],
-            int(r["depth"]),
-            store.decode_json(r["jobs"]),
-        )
-        for r in rows.fetchall()
-    ]
+    rows = yard.store.execute(
+        "list_events", {"name": name, "after_id": after_id, "limit": limit}
+    ).fetchall()
+    return [_event(yard, r) for r in rows]
+
+
+def _event(yard: Yard, row: Any) -> Event:
+    decode = yard.store.decode_json
+    return Event(
+        int(row["id"]),
+        float(row["time"]),
+        str(row["name"]),
+        decode(row["data"]),
+        row["source_job"],
+        int(row["depth"]),
+        decode(row["jobs"]),
+    )
 
 
 def recent_events(yard: Yard, name: str | None = None, limit: int = 100) -> list[Event]:
     """The latest ``limit`` events (of one name if given), oldest first."""
-    store = yard.store
-    rows = store.execute("recent_events", {"name": name, "limit": limit}).fetchall()
-    return [
-        Event(
-            int(r["id"]),
-            float(r["time"]),
-            str(r["name"]),
-            store.decode_json(r["data"]),
-            r["source_job"],
-            int(r["depth"]),
-            store.decode_json(r["jobs"]),
-        )
-        for r in reversed(rows)
-    ]
+    rows = yard.store.execute("recent_events", {"name": name, "limit": limit}).fetchall()
+    return [_event(yard, r) for r in reversed(rows)]
 
 
 def listened(yard: Yard) -> frozenset[str]:
