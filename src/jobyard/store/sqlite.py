@@ -360,13 +360,14 @@ class _SocketWaiter(Waiter):
         return self.sock.fileno()
 
     def close(self) -> None:
-        # Wake a wait blocked in another thread first: closing alone would not end it.
+        # Mark it closed, then wake a wait blocked in another thread: closing the socket
+        # alone would not end that wait.
+        self.closed = True
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as poke:
                 poke.sendto(b"", self.path)
         except OSError:
             pass
-        self.closed = True
         self.sock.close()
         try:
             os.unlink(self.path)
