@@ -97,11 +97,7 @@ def enqueue(
             if base is None:
                 base = shared[id(spec)] = _row(store, spec, _status(spec, now), now, None)
             rows.append({**base, "data": data})
-        ids = store.insert_jobs(rows)
-        ready = sorted({r["queue"] for r in rows if r["status"] == model.READY})
-        if ready:
-            store.notify(ready)
-        return ids
+        return store.insert_and_notify(rows)
     with store.transaction():
         antecedents = {j.id: j for j in store.get_jobs(all_deps)} if all_deps else {}
         if all_deps:
@@ -139,7 +135,7 @@ def enqueue(
             rows.append(row)
             resolved_by_index[index] = resolved
         ids = store.insert_jobs(rows)
-        logs = []  # "Job Submitted" is written by the store with each insert
+        logs = []  # "Job Submitted" is read off each job's created time
         deps_rows = []
         for index, job_id in enumerate(ids):
             if resolved_by_index[index]:

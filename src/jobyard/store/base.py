@@ -238,6 +238,14 @@ class Store(ABC):
     def insert_jobs(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
         """Insert job rows (JSON columns already encoded); return their ids in order."""
 
+    def insert_and_notify(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Insert job rows and wake the workers of the ready ones' queues."""
+        ids = self.insert_jobs(rows)
+        ready = sorted({str(r["queue"]) for r in rows if r["status"] == "ready"})
+        if ready:
+            self.notify(ready)
+        return ids
+
     def get_jobs(self, ids: Sequence[int]) -> list[Job]:
         if not ids:
             return []
@@ -348,10 +356,8 @@ class Store(ABC):
         limit: int,
         now: float,
         lease_expires: float,
-        durable: bool = True,
     ) -> list[Job]:
-        """Claim ready jobs. ``durable=False`` lets a backend skip waiting for the disk at
-        commit: a claim lost in a database crash only puts the job back to ready."""
+        """Claim ready jobs (one statement: atomic with or without a transaction)."""
         params = {
             "worker": worker,
             "run_id": run_id,
@@ -362,14 +368,18 @@ class Store(ABC):
             "now": now,
             "lease_expires": lease_expires,
         }
-        with self.transaction():
-            if not durable:
-                self._relax_durability()
-            rows = self.execute("claim", params).fetchall()
+        rows = self.execute("claim", params).fetchall()
         return [self.row_to_job(r) for r in rows]
 
-    def _relax_durability(self) -> None:
-        """Inside a transaction: let its commit return before the disk has it."""
+    def relax_durability(self) -> None:
+        """For this thread's connection: commits need not wait for the disk. For the
+        housekeeping a worker does (claims, promotions, leases, rescues), where a commit
+        lost in a database crash is done again. See ``require_durability``."""
+        return None
+
+    def require_durability(self) -> None:
+        """Inside a transaction: this commit waits for the disk, whatever the session says
+        (outcomes of jobs)."""
         return None
 
     def get_dependents(self, ids: Sequence[int]) -> list[Job]:

@@ -181,6 +181,10 @@ class PostgresStore(Store):
 
     def __init__(self, url: str) -> None:
         super().__init__(url)
+        self._insert_notify = (
+            f"WITH inserted AS ({self._queries['insert_job']}) "
+            f"SELECT id, pg_notify('{CHANNEL}', %(queue)s) FROM inserted"
+        )
         self.masked_url = mask_url(url)
         try:
             options = conninfo_to_dict(url)
@@ -379,6 +383,14 @@ class PostgresStore(Store):
                     copy.write_row(values)
         return ids
 
+    def insert_and_notify(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        if len(rows) == 1 and rows[0]["status"] == "ready":
+            # One round trip: the insert and its NOTIFY in one statement (delivered at its
+            # commit, or the caller's).
+            row = self._execute(self._insert_notify, rows[0]).fetchone()
+            return [int(row[0])]
+        return super().insert_and_notify(rows)
+
     def get_jobs(self, ids: Sequence[int]) -> list[Job]:
         if not ids:
             return []
@@ -388,8 +400,11 @@ class PostgresStore(Store):
         by_id = {job.id: job for job in map(self.row_to_job, rows)}
         return [by_id[i] for i in ids if i in by_id]
 
-    def _relax_durability(self) -> None:
-        self._execute("SET LOCAL synchronous_commit = off", {})
+    def relax_durability(self) -> None:
+        self._execute("SET synchronous_commit = off", {})
+
+    def require_durability(self) -> None:
+        self._execute("SET LOCAL synchronous_commit = on", {})
 
     def get_dependents(self, ids: Sequence[int]) -> list[Job]:
         sql = self._locking("dependents")

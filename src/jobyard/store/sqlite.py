@@ -246,7 +246,6 @@ class SQLiteStore(Store):
         limit: int,
         now: float,
         lease_expires: float,
-        durable: bool = True,
     ) -> list[Job]:
         # One ordered index walk per queue (an IN list would sort every ready job), merged
         # here; the write lock taken by BEGIN IMMEDIATE makes pick-then-update atomic.

@@ -197,7 +197,7 @@ class Worker:
     def _capacity(self) -> int:
         return self.concurrency + self.prefetch - len(self.running) - len(self.queued)
 
-    def _claim_batch(self, limit: int, durable: bool = False) -> tuple[list[Job], float | None]:
+    def _claim_batch(self, limit: int) -> tuple[list[Job], float | None]:
         store, now = self.yard.store, time.time()
         if self.housekeeping and now >= self._promote_after:
             # Promotion costs a query: while busy, look at most 5 times a second; when idle
@@ -212,7 +212,6 @@ class Worker:
             limit,
             now,
             now + self.lease,
-            durable,
         )
         next_due = None
         if not jobs:
@@ -384,14 +383,14 @@ class Worker:
     def _record(self, batch: list[tuple[Job, Outcome]], claim: int = 0) -> list[Job]:
         store, now = self.yard.store, time.time()
         with store.transaction():
+            store.require_durability()  # outcomes must survive a database crash
             ok = [(job, o.result) for job, o in batch if o.ok]
             if ok:
                 lifecycle.complete(store, ok, now)
             for job, o in batch:
                 if not o.ok:
                     lifecycle.fail(store, job, o.error, now, fatal=o.fatal)
-            # Durable: this transaction also records outcomes.
-            return self._claim_batch(claim, durable=True)[0] if claim else []
+            return self._claim_batch(claim)[0] if claim else []
 
     async def _drain(self) -> None:
         """Shut down at the requested level; handed-back jobs keep their attempt."""
@@ -482,6 +481,9 @@ class Worker:
 
     def _register(self) -> None:
         store, now = self.yard.store, time.time()
+        # This (database thread's) connection claims, promotes and renews leases: none of
+        # that needs to wait for the disk; _record asks for it where it matters.
+        store.relax_durability()
         self.yard.sync_types()
         self._load_types()
         store.execute(
