@@ -12,12 +12,14 @@ import hashlib
 import itertools
 import json
 import os
+import re
 import socket
 import sqlite3
 import tempfile
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from jobyard.errors import DatabaseError
@@ -71,8 +73,10 @@ class SQLiteStore(Store):
         self._ready = False
         self._applied_on_open: list[str] = []
         insert = self._queries["insert_job"]
+        named = insert[insert.index(":type,") :]
+        self._insert_values = itemgetter(*re.findall(r":(\w+)", named))
         self._insert_numbered = (
-            insert[: insert.index("VALUES (")] + "VALUES (:id, " + insert[insert.index(":type,") :]
+            insert[: insert.index("VALUES (")] + "VALUES (?, " + re.sub(r":\w+", "?", named)
         )
 
     def _open(self) -> sqlite3.Connection:
@@ -225,7 +229,9 @@ class SQLiteStore(Store):
         with self.transaction():
             # Number the rows here once, rather than a max() lookup per row.
             first = int(conn.execute(self._queries["next_job_id"]).fetchone()[0])
-            numbered = [{**row, "id": first + i} for i, row in enumerate(rows)]
+            # Positional parameters: sqlite3 binds them much faster than names.
+            values = self._insert_values
+            numbered = [(first + i, *values(row)) for i, row in enumerate(rows)]
             conn.executemany(self._insert_numbered, numbered)
             # Under the write lock each row takes max(id) + 1: consecutive ids.
             last = int(conn.execute("SELECT last_insert_rowid()").fetchone()[0])
