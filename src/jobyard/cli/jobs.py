@@ -155,7 +155,9 @@ def jobs_cmd(
     if as_json:
         print_json([j.to_dict() for j in found])
         return
-    table = Table("id", "type", "queue", "status", "priority", "progress", "attempts", "created")
+    table = Table(box=None, header_style="bold")
+    for name in ("id", "type", "queue", "status", "priority", "done", "tries", "created"):
+        table.add_column(name, no_wrap=True)
     for j in found:
         style = STATUS_STYLE.get(j.status, "")
         table.add_row(
@@ -166,7 +168,7 @@ def jobs_cmd(
             model.priority_name(j.priority),
             f"{j.percent:.0f}%",
             str(j.attempts),
-            _when(j.created),
+            _when(j.created)[5:16],  # month-day hour:minute: the table fits 80 columns
         )
     Console().print(table)
 
