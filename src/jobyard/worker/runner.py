@@ -23,6 +23,7 @@ from jobyard import lifecycle, manage
 from jobyard.context import JobContext
 from jobyard.errors import InvalidInput
 from jobyard.model import Job
+from jobyard.worker import registry
 from jobyard.worker.execute import Outcome, run_async, run_batch, run_sync
 from jobyard.worker.threads import HandlerThreads
 
@@ -158,7 +159,7 @@ class Worker:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 self._loop.add_signal_handler(sig, self._on_signal)
         store = self.yard.store
-        await self._db_call(self._register)
+        await self._db_call(registry.register, self)
         waiter = store.waiter(self.queues)
         listening = threading.Thread(target=self._listen, args=(waiter,), daemon=True)
         listening.start()
@@ -174,7 +175,7 @@ class Worker:
             watchdog.cancel()
             self._listen_stop = True
             waiter.close()
-            await self._db_call(self._unregister)
+            await self._db_call(registry.unregister, self)
             await self._db_call(store.close)
             self._db.shutdown(wait=True)
             if self._threads is not None:
@@ -438,76 +439,6 @@ class Worker:
         while True:
             await asyncio.sleep(self.heartbeat)
             try:
-                await self._db_call(self._beat)
+                await self._db_call(registry.beat, self)
             except Exception:  # a failed beat must not kill the worker; the next one retries
                 log.exception("heartbeat failed")
-
-    def _beat(self) -> None:
-        store, now = self.yard.store, time.time()
-        runs = [j.run_id for j in (*self.queued, *(r[0] for r in self.running.values()))]
-        if runs:
-            store.execute(
-                "extend_leases",
-                {"run_ids": store.list_param(runs), "lease_expires": now + self.lease},
-            )
-            alive = {
-                r[0]
-                for r in store.execute(
-                    "running_runs", {"run_ids": store.list_param(runs)}
-                ).fetchall()
-            }
-            for job, ctx, fut in list(self.running.values()):
-                if job.run_id not in alive and not ctx.cancelled:
-                    ctx.cancelled = True  # cancelled or rescued elsewhere: stop if we can
-                    if fut is not None and self._loop is not None:
-                        self._loop.call_soon_threadsafe(fut.cancel)
-        store.execute(
-            "heartbeat_worker",
-            {
-                "name": self.name,
-                "heartbeat": now,
-                "status": self._status(),
-                "running": store.encode_json(sorted(self.running)),
-            },
-        )
-        if self.housekeeping:
-            manage.rescue_expired(store, now, self.yard.config.quarantine_after)
-        self._load_types()
-
-    def _status(self) -> str:
-        if self._stopping:
-            return "stopping"
-        return "paused" if self.paused else "running"
-
-    def _register(self) -> None:
-        store, now = self.yard.store, time.time()
-        # This (database thread's) connection claims, promotes and renews leases: none of
-        # that needs to wait for the disk; _record asks for it where it matters.
-        store.relax_durability()
-        self.yard.sync_types()
-        self._load_types()
-        store.execute(
-            "upsert_worker",
-            {
-                "name": self.name,
-                "host": socket.gethostname(),
-                "pid": os.getpid(),
-                "queues": store.encode_json(self.queues),
-                "concurrency": self.concurrency,
-                "started": now,
-                "heartbeat": now,
-                "running": store.encode_json([]),
-                "status": "running",
-            },
-        )
-
-    def _load_types(self) -> None:
-        """Pick up script types and enable/disable changes from the store. Types are only
-        added (never removed) so that jobs already claimed still find their handler."""
-        from jobyard.scripts import load_script_types
-
-        load_script_types(self.yard)
-        self.types = {**self.types, **self.yard.types}
-
-    def _unregister(self) -> None:
-        self.yard.store.execute("delete_worker", {"name": self.name})
