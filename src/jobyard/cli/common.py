@@ -47,17 +47,11 @@ def get_yard(ctx: click.Context, load_apps: bool = True) -> Yard:
 
 
 def parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
-    """``name=value`` pairs; a value that reads as JSON (5, true, [1]) is taken as such."""
-    params: dict[str, Any] = {}
-    for pair in pairs:
-        name, sep, raw = pair.partition("=")
-        if not sep or not name.isidentifier():
-            raise InvalidInput(f"bad parameter {pair!r}: write name=value")
-        try:
-            params[name] = json.loads(raw)
-        except ValueError:
-            params[name] = raw
-    return params
+    """``name=value`` pairs; a value that reads as JSON (5, true, [1]) is taken as such.
+    The same rule as ``jobyard converge``'s arguments."""
+    from jobyard.converge.resolve import parse_assignments
+
+    return parse_assignments(pairs)
 
 
 def parse_json_option(text: str | None, what: str) -> Any:

@@ -104,7 +104,9 @@ def parse_assignments(items: tuple[str, ...] | list[str]) -> dict[str, Any]:
     for item in items:
         name, sep, raw = item.partition("=")
         if not sep or not name.isidentifier():
-            raise InvalidInput(f"expected name=value with a Python identifier name, got {item!r}")
+            raise InvalidInput(
+                f"bad parameter {item!r}: expected name=value with a Python identifier name"
+            )
         try:
             parsed[name] = json.loads(raw)
         except ValueError:
