@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -13,31 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import until
+from tests.helpers import cli_env, run_cli, until
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "JOBYARD_DB": f"sqlite:///{tmp_path / 'cli.db'}",
-        "JOBYARD_APP": "tests.e2e.cli_app",
-        "PYTHONPATH": str(ROOT),
-        "COLUMNS": "200",
-    }
+    return cli_env(tmp_path / "cli.db", "tests.e2e.cli_app")
 
 
-def run(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "jobyard", *args],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+run = run_cli
 
 
 @pytest.fixture
