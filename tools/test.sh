@@ -2,7 +2,7 @@
 # Set up, then run every check: lint, format, types, and all test layers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash tools/setup.sh
 PY=.venv/bin/python
 echo "== ruff"; "$PY" -m ruff check src tests examples bench
 echo "== ruff format"; "$PY" -m ruff format --check src tests examples

@@ -2,5 +2,5 @@
 # Set up (if needed), then run `jobyard up` on the embedded SQLite with the example jobs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash tools/setup.sh
 exec .venv/bin/jobyard up "$@"
