@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import click
-from rich.console import Console
 from rich.table import Table
 
+from jobyard.cli import render
 from jobyard.cli.common import get_yard, print_json
 from jobyard.collections import Collection, names
 
@@ -25,7 +25,7 @@ def collections_cmd(ctx: click.Context, as_json: bool) -> None:
     for c in found:
         by_status = ", ".join(f"{s} {n}" for s, n in c["statuses"].items())
         table.add_row(c["name"], str(c["items"]), by_status)
-    Console().print(table)
+    render.console().print(table)
 
 
 @click.command("collection")
@@ -73,7 +73,7 @@ def collection_cmd(
             str(d["created"]),
             str(d["updated"]),
         )
-    Console().print(table)
+    render.console().print(table)
     shown = f"{offset + 1}-{offset + len(items)}" if items else "none"
     click.echo(f"{shown} of {total} items", err=True)
 

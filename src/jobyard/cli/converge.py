@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.live import Live
 
+from jobyard.cli import render
 from jobyard.converge.display import LiveTree, describe_error, plan_summary, run_summary
 from jobyard.converge.graph import format_for, to_dot, write_file
 from jobyard.converge.resolve import load_root, parse_assignments
@@ -110,7 +110,7 @@ def converge_command(
         result = run_graph(graph, driver, args=args, no_act=no_act, listeners=[verbose_writer])
         click.echo(json.dumps(_result_json(result), indent=2))
     else:
-        console = Console()
+        console = render.console()
         tree = LiveTree(graph, no_act=no_act)
         # The tree is rendered at each refresh (8 per second), not at each event.
         with Live(console=console, refresh_per_second=8, get_renderable=tree.render):
@@ -163,7 +163,7 @@ def _distributed(
         click.echo(json.dumps({"jobset": jobset, **_result_json(result)}, indent=2))
     else:
         click.echo(f"jobset {jobset}", err=True)
-        console = Console()
+        console = render.console()
         tree = LiveTree(distributed.graph_of(yard, jobset), no_act=no_act)
         with Live(console=console, refresh_per_second=8, get_renderable=tree.render):
             result = distributed.follow(yard, jobset, [tree])

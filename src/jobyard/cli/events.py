@@ -6,10 +6,10 @@ import json
 from datetime import UTC, datetime
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from jobyard import scheduler
+from jobyard.cli import render
 from jobyard.cli.common import get_yard, parse_json_option, print_json
 from jobyard.errors import InvalidInput
 from jobyard.events import emit as emit_event
@@ -75,7 +75,7 @@ def events(ctx: click.Context, name: str | None, limit: int, as_json: bool) -> N
             str(e.depth),
             data if len(data) <= 60 else data[:57] + "...",
         )
-    Console().print(table)
+    render.console().print(table)
 
 
 @click.command()
@@ -97,7 +97,7 @@ def schedules(ctx: click.Context, as_json: bool) -> None:
             _when(r["last"]),
             _when(r["next"]),
         )
-    Console().print(table)
+    render.console().print(table)
 
 
 def register(group: click.Group) -> None:

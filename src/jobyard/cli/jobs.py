@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from jobyard import model
+from jobyard.cli import render
 from jobyard.cli.common import get_yard, parse_json_option, parse_params, print_json
 from jobyard.errors import InvalidInput
 from jobyard.model import Job
@@ -107,7 +107,7 @@ def _count(text: str) -> int:
 
 
 def _wait(yard: Any, job_id: int) -> int:
-    console = Console(stderr=True)
+    console = render.console(stderr=True)
     with Progress(
         TextColumn("job {task.fields[job]} [bold]{task.fields[status]}"),
         BarColumn(),
@@ -164,13 +164,13 @@ def jobs_cmd(
             str(j.id),
             j.type,
             j.queue,
-            f"[{style}]{j.status}[/]",
+            render.styled(j.status, style),
             model.priority_name(j.priority),
             f"{j.percent:.0f}%",
             str(j.attempts),
             _when(j.created)[5:16],  # month-day hour:minute: the table fits 80 columns
         )
-    Console().print(table)
+    render.console().print(table)
 
 
 @click.group("job")
@@ -190,8 +190,8 @@ def show(ctx: click.Context, job_id: int, as_json: bool) -> None:
         return
     table = Table(show_header=False)
     for key, value in job.to_dict().items():
-        table.add_row(key, str(value))
-    Console().print(table)
+        table.add_row(key, render.value(value))
+    render.console().print(table)
 
 
 @job_group.command("log")
@@ -206,12 +206,13 @@ def show_log(ctx: click.Context, job_id: int, as_json: bool) -> None:
     if as_json:
         print_json([{**e, "time": model.iso(e["time"])} for e in entries])
         return
-    console = Console(highlight=False)
+    console = render.console()
     styles = {"success": "green", "warning": "yellow", "danger": "red", "error": "red"}
     for e in entries:
         console.print(
-            f"{_when(e['time'])} [{styles.get(e['level'], '')}]{e['level']:<7}[/] {e['message']}",
-            markup=True,
+            render.styled(f"{_when(e['time'])} ")
+            + render.styled(f"{e['level']:<7}", styles.get(e["level"], ""))
+            + render.styled(f" {e['message']}"),
             soft_wrap=True,
         )
 
@@ -305,7 +306,7 @@ def types_cmd(ctx: click.Context, as_json: bool) -> None:
             text(t.get("worker")),
             last,
         )
-    Console().print(table)
+    render.console().print(table)
 
 
 @click.command("workers")
@@ -336,7 +337,7 @@ def workers_cmd(ctx: click.Context, as_json: bool) -> None:
         return
     table = Table("name", "host", "pid", "queues", "c", "status", "heartbeat", "running")
     for w in rows:
-        state = w["status"] if w["alive"] else "[red]gone?[/]"
+        state = render.styled(str(w["status"])) if w["alive"] else render.styled("gone?", "red")
         table.add_row(
             str(w["name"]),
             str(w["host"]),
@@ -347,7 +348,7 @@ def workers_cmd(ctx: click.Context, as_json: bool) -> None:
             f"{w['heartbeat_age']}s ago",
             ",".join(map(str, w["running"])) or "-",
         )
-    Console().print(table)
+    render.console().print(table)
 
 
 def register(group: click.Group) -> None:

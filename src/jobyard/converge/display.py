@@ -146,7 +146,8 @@ def run_summary(result: Result) -> RenderableType:
             lines.append(Text(f"  blocked: {_names(result.blocked)}", style="dim"))
     for name, error in result.cleanup_errors:
         lines.append(
-            Text.from_markup(f"  [red]cleanup of {escape(name)} failed[/]: {describe_error(error)}")
+            Text.from_markup(f"  [red]cleanup of {escape(name)} failed[/]: ")
+            + Text(describe_error(error))
         )
     return RenderGroup(*lines)
 
