@@ -1,4 +1,9 @@
-"""Job types for the chaos tests: each run appends "job_id pid attempt" to a file."""
+"""Job types for the chaos tests.
+
+Each run appends ``start <job id> <pid> <attempt>`` before its work and ``end ...`` after it
+to a file of its own process (``$CHAOS_DIR/<pid>.log``): a start without an end is a run
+that a kill interrupted.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +16,20 @@ from jobyard.context import JobContext
 yard = Yard()
 
 
-@yard.job
-def chaos(job: JobContext, ms: int = 20) -> int:
-    time.sleep(ms / 1000)
-    line = f"{job.id} {os.getpid()} {job.attempt}\n"
-    fd = os.open(os.environ["CHAOS_LOG"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+def _note(event: str, job: JobContext) -> None:
+    pid = os.getpid()
+    path = os.path.join(os.environ["CHAOS_DIR"], f"{pid}.log")
+    line = f"{event} {job.id} {pid} {job.attempt}\n"
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
-        os.write(fd, line.encode())  # one small O_APPEND write: atomic between processes
+        os.write(fd, line.encode())  # one small O_APPEND write: never torn by a kill
     finally:
         os.close(fd)
+
+
+@yard.job
+def chaos(job: JobContext, ms: int = 20) -> int:
+    _note("start", job)
+    time.sleep(ms / 1000)
+    _note("end", job)
     return job.id
