@@ -13,6 +13,9 @@ from __future__ import annotations
 
 from typing import Final
 
+# Counts and priorities live in 32-bit columns on PostgreSQL (INTEGER), ids in 64-bit ones.
+INT32_MIN: Final = -(2**31)
+INT32_MAX: Final = 2**31 - 1
 INT64_MIN: Final = -(2**63)
 INT64_MAX: Final = 2**63 - 1
 TS_MIN: Final = 0.0  # 1970-01-01T00:00:00Z
@@ -25,3 +28,8 @@ NUL_SHOWN: Final = "\\x00"
 def scrub_nul(text: str) -> str:
     """Handler-produced text made storable everywhere: NUL becomes the visible ``\\x00``."""
     return text.replace(NUL, NUL_SHOWN) if NUL in text else text
+
+
+def in_window(ts: float) -> bool:
+    """A timestamp both backends and ``datetime`` can hold."""
+    return TS_MIN <= ts <= TS_MAX

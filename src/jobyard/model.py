@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
 from jobyard.errors import InvalidInput
+from jobyard.limits import INT32_MAX, INT32_MIN, TS_MAX, TS_MIN, in_window
 
 WAITING: Final = "waiting"
 PAUSED: Final = "paused"
@@ -53,16 +54,21 @@ def parse_priority(value: int | str) -> int:
     """A priority name or integer → int (lower runs first)."""
     if isinstance(value, bool):
         raise InvalidInput(f"invalid priority {value!r}")
-    if isinstance(value, int):
-        return value
+    number: int | None = value if isinstance(value, int) else None
     if isinstance(value, str):
         text = value.strip().lower()
         if text in PRIORITIES:
             return PRIORITIES[text]
         try:
-            return int(text)
+            number = int(text)
         except ValueError:
             pass
+    if number is not None:
+        if INT32_MIN <= number <= INT32_MAX:
+            return number
+        raise InvalidInput(
+            f"invalid priority {value!r}: give a whole number from {INT32_MIN} to {INT32_MAX}"
+        )
     names = ", ".join(PRIORITIES)
     raise InvalidInput(f"invalid priority {value!r}: use one of {names} or an integer")
 
@@ -86,7 +92,7 @@ def _count(value: object, what: str) -> int:
         raise InvalidInput(
             f"invalid {what} {value!r}: use a whole number >= 0 or 'forever'"
         ) from None
-    if number < 0 or number != int(number):
+    if not math.isfinite(number) or number < 0 or number != int(number) or number > INT32_MAX:
         raise InvalidInput(f"invalid {what} {value!r}: use a whole number >= 0 or 'forever'")
     return int(number)
 
@@ -104,26 +110,33 @@ def to_timestamp(value: object, what: str) -> float:
     if isinstance(value, bool):
         raise InvalidInput(f"invalid {what} {value!r}")
     if isinstance(value, int | float):
-        if not math.isfinite(value):
-            raise InvalidInput(f"invalid {what} {value!r}")
+        if not math.isfinite(value) or not in_window(float(value)):
+            raise InvalidInput(f"invalid {what} {value!r}: give a time between 1970 and 9999")
         return float(value)
     if isinstance(value, str):
         try:
             value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
+        except (ValueError, OverflowError):
             raise InvalidInput(
                 f"invalid {what} {value!r}: use ISO 8601, e.g. 2026-01-31T12:00:00+00:00"
             ) from None
     if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.astimezone()  # naive = local time, like the rest of the shell world
-        return float(value.timestamp())
+        try:
+            if value.tzinfo is None:
+                value = value.astimezone()  # naive = local time, like the rest of the shell world
+            ts = float(value.timestamp())
+        except (OverflowError, OSError, ValueError):
+            ts = math.nan
+        if not in_window(ts):  # False for nan too
+            raise InvalidInput(f"invalid {what} {value!r}: give a time between 1970 and 9999")
+        return ts
     raise InvalidInput(f"invalid {what} {value!r}: use a datetime or ISO 8601 string")
 
 
 def iso(ts: float | None) -> str | None:
-    if ts is None:
-        return None
+    if ts is None or not math.isfinite(ts):
+        return None  # a row written before values were checked must not break a listing
+    ts = min(max(ts, TS_MIN), TS_MAX)
     return datetime.fromtimestamp(ts, tz=UTC).isoformat(timespec="milliseconds")
 
 

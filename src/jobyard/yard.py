@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from jobyard.errors import InvalidInput, NotFound, TypeDisabled, UnknownJobType
 from jobyard.handle import JobHandle
 from jobyard.jobsets import Jobset, create_jobset, load_jobset
 from jobyard.lifecycle import JobSpec
+from jobyard.limits import INT64_MAX, in_window
 from jobyard.model import Job, Repeat, Retry
 from jobyard.store import JobFilter, Store, open_store
 
@@ -57,7 +59,12 @@ class JobType:
     ) -> None:
         if batch is not None and (not isinstance(batch, int) or batch < 1):
             raise InvalidInput(f"batch must be a whole number >= 1, got {batch!r}")
-        if timeout is not None and (not isinstance(timeout, int | float) or timeout <= 0):
+        if timeout is not None and (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int | float)
+            or not math.isfinite(timeout)
+            or timeout <= 0
+        ):
             raise InvalidInput(f"timeout must be a number of seconds > 0, got {timeout!r}")
         self.yard = yard
         self.name = name
@@ -266,8 +273,17 @@ class Yard:
         if delay is not None and after is not None:
             raise InvalidInput("give delay or after, not both")
         if delay is not None:
-            if isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0:
-                raise InvalidInput(f"invalid delay {delay!r}: give seconds >= 0")
+            if (
+                isinstance(delay, bool)
+                or not isinstance(delay, int | float)
+                or not math.isfinite(delay)
+                or delay < 0
+                or not in_window(now + float(delay))
+            ):
+                raise InvalidInput(
+                    f"invalid delay {delay!r}: give a finite number of seconds >= 0"
+                    " that ends before the year 9999"
+                )
             spec.after = now + float(delay)
         elif after is not None:
             spec.after = model.to_timestamp(after, "after")
@@ -282,12 +298,19 @@ class Yard:
         spec.props = props
         timeout = options.get("timeout", jt.timeout if jt else None)
         if timeout is not None and (
-            isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int | float)
+            or not math.isfinite(timeout)
+            or timeout <= 0
         ):
             raise InvalidInput(f"invalid timeout {timeout!r}: give seconds > 0")
         spec.timeout = timeout
-        spec.jobset = options.get("jobset")
-        spec.site = options.get("site")
+        jobset = options.get("jobset")
+        spec.jobset = None if jobset is None else _int_id(jobset, "jobset id")
+        site = options.get("site")
+        if site is not None and (not isinstance(site, str) or not 0 < len(site) <= 200):
+            raise InvalidInput(f"invalid site {site!r}: give a site name (1 to 200 characters)")
+        spec.site = site
         return spec
 
     def enqueue(
@@ -448,13 +471,13 @@ class Yard:
         self.worker(**options).run()
 
 
-def _int_id(value: Any) -> int:
-    if isinstance(value, bool):
-        raise InvalidInput(f"invalid job id {value!r}")
+def _int_id(value: Any, what: str = "job id") -> int:
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise InvalidInput(f"invalid {what} {value!r}: ids are whole numbers")
     try:
         number = int(value)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"invalid job id {value!r}: ids are whole numbers") from None
-    if number < 1:
-        raise InvalidInput(f"invalid job id {value!r}: ids are whole numbers >= 1")
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidInput(f"invalid {what} {value!r}: ids are whole numbers") from None
+    if number < 1 or number > INT64_MAX:
+        raise InvalidInput(f"invalid {what} {value!r}: ids are whole numbers from 1 to {INT64_MAX}")
     return number

@@ -178,3 +178,21 @@ def test_workers_registry(env: dict[str, str], worker: subprocess.Popen[str]) ->
     (me,) = [w for w in listed() if w["name"] == "e2e"]
     assert me["pid"] == worker.pid and me["alive"] is True
     assert "default" in me["queues"]  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        ("--priority", "99999999999999999999"),
+        ("--delay", "nan"),
+        ("--delay", "inf"),
+        ("--retries", "inf"),
+    ],
+)
+def test_numbers_out_of_range_exit_2_with_one_line(
+    env: dict[str, str], option: tuple[str, str]
+) -> None:
+    out = run(env, "submit", "add", "a=1", "b=2", *option)
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.startswith("jobyard: error: ") and out.stderr.count("\n") == 1
+    assert json.loads(run(env, "jobs", "--json").stdout) == []
