@@ -17,7 +17,7 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 # The PostgreSQL tests need a server on 127.0.0.1:5432 (trust auth, database "test");
-# start the machine's cluster if it is installed but stopped.
+# start the machine's cluster if it is installed but stopped (a running one is left alone).
 if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -h 127.0.0.1 -q; then
     if command -v pg_ctlcluster >/dev/null 2>&1; then
         for version in $(ls /etc/postgresql 2>/dev/null); do
@@ -25,6 +25,8 @@ if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -h 127.0.0.1 -q; then
         done
     fi
 fi
+# Then create the test role and database if missing (never reconfigures the server).
+bash tools/setup_pg.sh
 
 PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
