@@ -22,7 +22,7 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'jobyard.db'}"
 
 
-pytest_plugins = ["tests.pgfixtures"]
+pytest_plugins = ["tests.pgfixtures", "tests.faultpg"]
 
 
 @pytest.fixture
