@@ -196,3 +196,25 @@ def test_numbers_out_of_range_exit_2_with_one_line(
     assert out.returncode == 2, out.stderr
     assert out.stderr.startswith("jobyard: error: ") and out.stderr.count("\n") == 1
     assert json.loads(run(env, "jobs", "--json").stdout) == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("jobs", "--limit", "x"),
+        ("up", "-c", "0"),
+        ("up", "--workers", "0"),
+        ("up", "--bind", "nonsense"),
+        ("up", "--bind", "127.0.0.1:70000"),
+        ("worker", "--prefetch", "-1"),
+        ("worker", "-c", "0"),
+        ("submit", "add", "--depends", "1,,2"),
+        ("job", "restart", "4,x"),
+        ("nosuch",),
+    ],
+)
+def test_usage_errors_are_one_line_exit_2(env: dict[str, str], args: tuple[str, ...]) -> None:
+    out = run(env, *args, timeout=20)
+    assert out.returncode == 2, (out.stdout, out.stderr)
+    assert out.stderr.startswith("jobyard: error: ") and out.stderr.count("\n") == 1, out.stderr
+    assert "Traceback" not in out.stderr

@@ -35,10 +35,10 @@ def _when(ts: float | None) -> str:
 
 
 def _ids(text: str) -> list[int]:
-    try:
-        return [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise InvalidInput(f"bad job id list {text!r}: write ids like 3,4,5") from None
+    parts = [part.strip() for part in text.split(",")]
+    if not all(p.isascii() and p.isdigit() and 1 <= int(p) < 2**63 for p in parts):
+        raise InvalidInput(f"bad job id list {text!r}: write ids like 3,4,5")
+    return [int(p) for p in parts]
 
 
 @click.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -21,6 +22,29 @@ COMMAND_MODULES = (
 
 class Group(click.Group):
     """A click group that turns a user mistake into one clear line and exit code 2."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        # Usage errors become the same one line as every other user mistake (click's own
+        # form is three lines: usage, a hint, the error).
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("jobyard: aborted", err=True)
+            sys.exit(1)
+        except click.UsageError as exc:
+            if isinstance(exc, click.exceptions.NoArgsIsHelpError):
+                click.echo(exc.ctx.get_help() if exc.ctx else str(exc), err=True)
+                sys.exit(2)
+            click.echo(f"jobyard: error: {exc.format_message()}", err=True)
+            sys.exit(2)
+        except click.ClickException as exc:
+            click.echo(f"jobyard: error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        # Without standalone mode click hands back ctx.exit(N) as N (commands return None).
+        sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx: click.Context) -> object:
         try:

@@ -22,8 +22,13 @@ from jobyard.yard import Yard
 @click.command()
 @click.option("-n", "--name", default=None, help="Worker name (default: host-pid).")
 @click.option("-q", "--queues", default="default", show_default=True, help="Comma-separated.")
-@click.option("-c", "--concurrency", type=int, default=4, show_default=True)
-@click.option("--prefetch", type=int, default=None, help="Jobs claimed ahead (default 4 x c).")
+@click.option("-c", "--concurrency", type=click.IntRange(1, 1024), default=4, show_default=True)
+@click.option(
+    "--prefetch",
+    type=click.IntRange(0, 100_000),
+    default=None,
+    help="Jobs claimed ahead (default 4 x c).",
+)
 @click.pass_context
 def worker(
     ctx: click.Context, name: str | None, queues: str, concurrency: int, prefetch: int | None
@@ -80,17 +85,17 @@ def scheduler(ctx: click.Context) -> None:
 
 @click.command()
 @click.option("--bind", default=None, help="HOST:PORT for the web UI (default 127.0.0.1:8080).")
-@click.option("--workers", "n_workers", type=int, default=2, show_default=True)
-@click.option("-c", "--concurrency", type=int, default=4, show_default=True)
+@click.option("--workers", "n_workers", type=click.IntRange(1, 256), default=2, show_default=True)
+@click.option("-c", "--concurrency", type=click.IntRange(1, 1024), default=4, show_default=True)
 @click.option("--no-examples", is_flag=True, help="Do not load or seed the example jobs.")
 @click.pass_context
 def up(
     ctx: click.Context, bind: str | None, n_workers: int, concurrency: int, no_examples: bool
 ) -> None:
     """All in one: scheduler duties plus N worker processes, with the example jobs."""
+    if bind is not None:
+        parse_bind(bind)  # refused before anything starts
     yard = get_yard(ctx)
-    if n_workers < 1:
-        raise InvalidInput("--workers must be >= 1")
     apps = list(yard.config.app)
     if not no_examples:
         load_app_module(yard, "jobyard.demo")
@@ -154,6 +159,17 @@ def migrate(ctx: click.Context) -> None:
     yard = get_yard(ctx, load_apps=False)
     applied = yard.migrate()
     click.echo("applied: " + ", ".join(applied) if applied else "schema is up to date")
+
+
+def parse_bind(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` or ``[IPV6]:PORT`` with a port from 1 to 65535."""
+    host, sep, port = text.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not sep or not host or not port.isascii() or not port.isdigit():
+        raise InvalidInput(f"bad --bind {text!r}: give HOST:PORT, e.g. 127.0.0.1:8080")
+    if not 1 <= int(port) <= 65535:
+        raise InvalidInput(f"bad --bind {text!r}: the port must be from 1 to 65535")
+    return host, int(port)
 
 
 def register(group: click.Group) -> None:
