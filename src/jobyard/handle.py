@@ -62,8 +62,10 @@ class JobHandle:
     def failures(self) -> list[dict[str, Any]]:
         return self.refresh().failures
 
-    def log(self) -> list[dict[str, Any]]:
-        return self.yard.store.get_log(self.id)
+    @property
+    def log(self) -> LogEntries:
+        """The job's log entries, like ``result`` and ``failures`` (``log()`` works too)."""
+        return LogEntries(self.yard.store.get_log(self.id))
 
     def wait(
         self, timeout: float | None = None, raise_on_failure: bool = False, poll: float = 0.01
@@ -105,3 +107,10 @@ class JobHandle:
 
     def remove(self) -> None:
         self.yard.remove(self.id)
+
+
+class LogEntries(list[dict[str, Any]]):
+    """A job's log: a list, and callable so the older ``handle.log()`` form keeps working."""
+
+    def __call__(self) -> LogEntries:
+        return self

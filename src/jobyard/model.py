@@ -274,9 +274,12 @@ class Job:
 
     @property
     def percent(self) -> float:
+        if self.status == COMPLETED:
+            return 100.0  # whatever the handler reported, e.g. progress(5, 0)
         if not self.progress_total:
-            return 0.0
-        return round(100.0 * self.progress_completed / self.progress_total, 2)
+            return 100.0 if self.progress_completed > 0 else 0.0
+        share = 100.0 * self.progress_completed / self.progress_total
+        return round(min(max(share, 0.0), 100.0), 2)
 
     @property
     def error(self) -> str | None:

@@ -49,3 +49,33 @@ def test_extreme_but_valid_numbers_round_trip(yard: Yard) -> None:
     handle = yard.enqueue("noop", {}, priority=2**31 - 1, delay=86400 * 365 * 100)
     assert handle.refresh().priority == 2**31 - 1
     assert [j.to_dict()["id"] for j in yard.jobs()] == [handle.id]
+
+
+def test_progress_with_total_zero_reads_100_percent_when_completed(yard: Yard) -> None:
+    @yard.job
+    def zero(job: Any) -> None:
+        job.progress(5, 0)
+
+    handle = zero.defer()
+    worker = yard.worker(concurrency=1).start()
+    try:
+        job = handle.wait(timeout=30).refresh()
+    finally:
+        worker.stop()
+    assert job.status == "completed" and job.percent == 100.0
+    assert handle.progress["percent"] == 100.0
+
+
+def test_handle_log_is_a_property_and_still_callable(yard: Yard) -> None:
+    @yard.job
+    def talk(job: Any) -> None:
+        job.log("hello", level="warning")
+
+    handle = talk.defer()
+    worker = yard.worker(concurrency=1).start()
+    try:
+        handle.wait(timeout=30)
+    finally:
+        worker.stop()
+    assert [e["message"] for e in handle.log if e["level"] == "warning"] == ["hello"]
+    assert handle.log() == handle.log
