@@ -2,7 +2,7 @@
 
     from jobyard import script
 
-    data = script.data()                 # the job data (argv[1] / JOBYARD_DATA)
+    data = script.data()                 # the job data (JOBYARD_DATA; stdin has it too)
     script.progress(5, 10)
     script.log("halfway", "success")
     script.emit("backup.done", {"size": 42})
@@ -83,8 +83,11 @@ def call(name: str, *args: Any) -> Any:
 
 
 def data() -> Any:
-    """The job data: argv[1] as the worker passes it (or env JOBYARD_DATA)."""
-    text = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("JOBYARD_DATA", "null")
+    """The job data: env JOBYARD_DATA as the worker passes it (the same JSON is on stdin);
+    for a script run by hand without it, argv[1] (or null)."""
+    text = os.environ.get("JOBYARD_DATA")
+    if text is None:
+        text = sys.argv[1] if len(sys.argv) > 1 else "null"
     return json.loads(text)
 
 

@@ -29,7 +29,7 @@ def project(tmp_path: Path) -> Iterator[Project]:
 
 BASH = """\
 # jobyard: description = counts to ten
-echo "data: $1"
+echo "data: $(cat)"
 echo ">>> jobyard.progress(5, 10)" >&2
 echo ">>> jobyard.emit(\\"counted\\", {\\"by\\": \\"bash\\"})" >&2
 echo ">>> jobyard.result(10)" >&2
@@ -58,7 +58,8 @@ sub call {
     my $reply = <$sock>;
     return $reply;
 }
-print "perl data $ARGV[0]\n";
+my $data = <STDIN>;
+print "perl data $data";
 my $reply = call('{"call": "progress", "args": [3, 4]}');
 print "reply $reply";
 call('{"call": "result", "args": ["from perl"]}');
@@ -70,7 +71,7 @@ def test_bash_python_and_perl_scripts(project: Project) -> None:
     project.script("count.sh", BASH)
     project.script("double.py", PYTHON, shell=sys.executable)
     project.script("perly.pl", PERL_SCRIPT, shell=PERL)
-    project.script("listener.sh", '# jobyard: on = counted\necho "heard $1"\n')
+    project.script("listener.sh", '# jobyard: on = counted\necho "heard $JOBYARD_DATA"\n')
     synced = project.ok("scripts", "sync")
     assert "created (disabled): count, double, listener, perly" in synced
     project.ok("type", "enable", "count", "double", "perly", "listener")

@@ -62,6 +62,11 @@ def _timeout(value: float | None) -> float | None:
 @click.option("--description", default=None)
 @click.option("--group", default=None)
 @click.option("--mutex/--no-mutex", default=None, help="Skip a run while another one is busy.")
+@click.option(
+    "--data-in-argv/--no-data-in-argv",
+    default=None,
+    help="Also pass DATA and SOCKET as argv (Sooner's form; every local user can read argv).",
+)
 @click.option("--reset", is_flag=True, help="Drop earlier overrides: the script header applies.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
@@ -77,7 +82,7 @@ def set_cmd(ctx: click.Context, /, name: str, reset: bool, as_json: bool, **opti
     if not changes and not reset:
         raise InvalidInput(
             "nothing to set: give --schedule, --timezone, --catchup, --on, --worker, --timeout, "
-            "--description, --group, --mutex/--no-mutex or --reset"
+            "--description, --group, --mutex/--no-mutex, --data-in-argv or --reset"
         )
     meta = set_type(get_yard(ctx), name, changes, reset=reset)
     if as_json:

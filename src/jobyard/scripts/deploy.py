@@ -3,24 +3,31 @@ pushed branch out into the scripts directory and syncs the store.
 
 The hook is written with absolute paths (Python interpreter, working directory, config
 file, database, scripts directory): a push over ssh carries none of the pusher's
-environment, so the hook must know its project by itself.
+environment, so the hook must know its project by itself. A database URL that may hold a
+secret (anything but SQLite) is not written into the hook but into a file of mode 0600
+beside it, which the hook reads.
+
+Everything a pusher sends is untrusted: ref names are checked (``git check-ref-format``,
+no component starting with ``-``) and the checkout is made by commit id, so no pushed text
+ever reaches a place where git parses options.
 """
 
 from __future__ import annotations
 
 import os
-import stat
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
-from urllib.parse import urlsplit
 
 from jobyard.errors import InvalidInput
 
 ZERO = "0" * 40
 HOOK = "post-receive"
+DB_FILE = "jobyard-db-url"  # in the hooks folder, mode 0600: the URL may hold a password
+_OBJECT_ID = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 _TEMPLATE = """#!{python}
 # Installed by `jobyard scripts init-repo`: a push checks the branch out into the scripts
 # directory and syncs the job types. Re-run init-repo to rewrite this file.
@@ -34,6 +41,7 @@ sys.exit(post_receive(
     cwd={cwd!r},
     config={config!r},
     db={db!r},
+    db_file={db_file!r},
 ))
 """
 
@@ -91,6 +99,13 @@ def init_repo(
     hook = repo / "hooks" / HOOK
     hook.parent.mkdir(exist_ok=True)
     url = absolute_db(db)
+    db_file = hook.parent / DB_FILE
+    inline = url is None or url.startswith("sqlite:")  # a file path holds no secret
+    if inline:
+        db_file.unlink(missing_ok=True)
+    else:
+        assert url is not None
+        _write_private(db_file, url + "\n")
     hook.write_text(
         _TEMPLATE.format(
             python=python or sys.executable,
@@ -98,12 +113,22 @@ def init_repo(
             work=str(target),
             cwd=os.getcwd(),
             config=os.path.abspath(config) if config else None,
-            db=url,
+            db=url if inline else None,
+            db_file=None if inline else str(db_file),
         )
     )
-    secret = url is not None and urlsplit(url).password is not None
-    hook.chmod(stat.S_IRWXU if secret else 0o755)  # a password in the URL: owner only
+    hook.chmod(0o755)  # it holds no secret (see DB_FILE)
     return InitResult(str(repo), str(target), str(hook), created)
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` readable by its owner only, also when the file existed with a wider mode."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
 
 
 def _git(repo: str, *args: str, work: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -114,21 +139,48 @@ def _git(repo: str, *args: str, work: str | None = None) -> subprocess.Completed
     return subprocess.run([*cmd, *args], capture_output=True, text=True, env=env)
 
 
-def _deploy_branch(repo: str, pushed: list[tuple[str, str, str]], out: TextIO) -> str | None:
-    """The branch to check out: HEAD's; or, in a fresh repository, the one pushed."""
+def bad_ref(repo: str, ref: str) -> str | None:
+    """Why a pushed ref name is not deployable (None if it is fine).
+
+    Refused: any component starting with ``-`` (git would read it as an option), and
+    whatever ``git check-ref-format`` refuses."""
+    if not ref.startswith("refs/") or any(part.startswith("-") for part in ref.split("/")):
+        return "a ref name part may not start with '-'"
+    if _git(repo, "check-ref-format", ref).returncode != 0:  # starts with refs/: no option
+        return "git check-ref-format refuses it"
+    return None
+
+
+def _deploy_branch(
+    repo: str, pushed: list[tuple[str, str, str]], out: TextIO
+) -> tuple[str, str] | None:
+    """The (branch, commit id) to check out: HEAD's; or, in a fresh repository, the one
+    pushed. Refs with unusable names or object ids are reported and never deployed."""
+    usable = []
+    for old, new, ref in pushed:
+        why = bad_ref(repo, ref)
+        if why is None and not (_OBJECT_ID.match(new) and _OBJECT_ID.match(old)):
+            why = "not an object id"
+        if why is not None:
+            out.write(f"jobyard: ignored ref {ref!r}: {why}; nothing of it is deployed\n")
+            continue
+        usable.append((old, new, ref))
     head = _git(repo, "symbolic-ref", "-q", "HEAD").stdout.strip() or "refs/heads/main"
-    for _, new, ref in pushed:
+    for _, new, ref in usable:
         if ref == head:
-            if new == ZERO:
+            if new.strip("0") == "":
                 out.write(f"jobyard: {ref} was deleted; nothing deployed\n")
                 return None
-            return ref
-    branches = [ref for _, new, ref in pushed if ref.startswith("refs/heads/") and new != ZERO]
+            return ref, new
+    branches = [
+        (ref, new) for _, new, ref in usable if ref.startswith("refs/heads/") and new.strip("0")
+    ]
     if _git(repo, "rev-parse", "-q", "--verify", "HEAD").returncode != 0 and branches:
-        _git(repo, "symbolic-ref", "HEAD", branches[0])  # first push: adopt its branch
+        _git(repo, "symbolic-ref", "HEAD", branches[0][0])  # first push: adopt its branch
         return branches[0]
-    names = ", ".join(ref for _, _, ref in pushed)
-    out.write(f"jobyard: only {head} is deployed; not {names}\n")
+    if usable:
+        names = ", ".join(ref for _, _, ref in usable)
+        out.write(f"jobyard: only {head} is deployed; not {names}\n")
     return None
 
 
@@ -138,6 +190,7 @@ def post_receive(
     cwd: str,
     config: str | None,
     db: str | None,
+    db_file: str | None = None,
     stdin: TextIO | None = None,
     out: TextIO | None = None,
 ) -> int:
@@ -149,11 +202,22 @@ def post_receive(
         parts = line.split()
         if len(parts) == 3:
             pushed.append((parts[0], parts[1], parts[2]))
-    branch = _deploy_branch(repo, pushed, out)
-    if branch is None:
+    picked = _deploy_branch(repo, pushed, out)
+    if picked is None:
+        out.flush()
         return 0
+    branch, commit = picked
+    if db_file is not None:
+        try:
+            with open(db_file, encoding="utf-8") as f:
+                db = f.read().strip() or None
+        except OSError as exc:
+            out.write(f"jobyard: cannot read the database URL from {db_file}: {exc.strerror}\n")
+            return 1
     os.makedirs(work, exist_ok=True)
-    done = _git(repo, "checkout", "-f", "-q", branch.removeprefix("refs/heads/"), work=work)
+    # By commit id (checked above), never by the pushed name: the index follows the tree,
+    # files removed in git go, files never tracked stay.
+    done = _git(repo, "read-tree", "-u", "--reset", commit, work=work)
     if done.returncode != 0:
         out.write(f"jobyard: checkout into {work} failed: {done.stderr.strip()}\n")
         return 1

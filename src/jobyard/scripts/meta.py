@@ -1,7 +1,8 @@
 """Script type metadata: its fields, the script header, and reading/writing the store.
 
 A script type is a row of ``job_types`` with kind ``script``; its ``meta`` JSON holds the
-effective settings (``description, group, schedule, on, worker, mutex, timeout``), the
+effective settings (``description, group, schedule, on, worker, mutex, timeout,
+data_in_argv``), the
 bookkeeping (``path, sha, deleted, last_ran, last_status``) and where settings came from:
 ``header`` (the ``# jobyard: key = value`` lines, read at sync) and ``overrides`` (set with
 ``jobyard type set``). Effective = defaults, then header, then overrides.
@@ -29,6 +30,7 @@ FIELDS = (
     "worker",
     "mutex",
     "timeout",
+    "data_in_argv",
 )
 DEFAULTS: dict[str, Any] = {
     "description": "",
@@ -40,6 +42,7 @@ DEFAULTS: dict[str, Any] = {
     "worker": None,
     "mutex": True,
     "timeout": None,
+    "data_in_argv": False,  # argv is readable by every local user: data goes on stdin/env
 }
 HEADER_LINES = 64  # the header is looked for in the first lines of a script only
 HEADER_BYTES = 16_384
@@ -103,13 +106,13 @@ def check_field(name: str, value: Any) -> Any:
         if not isinstance(value, str) or not _WORDISH.match(value.strip()):
             raise InvalidInput(f"worker must be a worker name without spaces, got {value!r}")
         return value.strip()
-    if name == "mutex":
+    if name in ("mutex", "data_in_argv"):
         if isinstance(value, bool):
             return value
         text = str(value).strip().lower()
         if text in _TRUE or text in _FALSE:
             return text in _TRUE
-        raise InvalidInput(f"mutex must be true or false, got {value!r}")
+        raise InvalidInput(f"{name} must be true or false, got {value!r}")
     if name == "timeout":
         if value is None:
             return None

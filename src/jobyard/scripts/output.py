@@ -18,6 +18,7 @@ from typing import Any
 from jobyard.context import JobContext
 from jobyard.errors import LeaseLost
 from jobyard.lifecycle import log_entry
+from jobyard.limits import scrub_nul
 
 log = logging.getLogger("jobyard.scripts")
 LOG_EVERY = 0.1
@@ -117,8 +118,12 @@ class Sink:
         self.note(text, level, data, when)
 
     def note(self, message: str, level: str = "info", data: Any = None, when: float = 0.0) -> None:
-        """A message of jobyard's own about the run (never dropped)."""
+        """A message of jobyard's own about the run (never dropped).
+
+        Every log entry of a run passes here: NUL bytes a script printed become a visible
+        ``\\x00`` (PostgreSQL text cannot hold NUL; one such line used to sink the batch)."""
         job = self.ctx.job
+        message = scrub_nul(message)
         self.buffer.append(log_entry(job.id, when or time.time(), message, level, job.run_id, data))
 
     def progress(self, current: float, total: float | None = None) -> None:

@@ -1,8 +1,11 @@
 """Running one script job: a subprocess in its own process group, output streamed to the
 job log, calls from stderr and a per-run unix socket, timeout and cancellation.
 
-argv is ``[path, DATA, SOCKET]`` (DATA = the job data as JSON); the environment adds
-``JOBYARD_JOB_ID``, ``JOBYARD_DATA``, ``JOBYARD_SOCKET`` and ``JOBYARD_SITE`` (if any).
+The job data (JSON) goes to the script on stdin and in env ``JOBYARD_DATA``, which only
+its own user can read; argv is ``[path]`` alone, since every local user can read argv in
+``/proc/PID/cmdline``. A type with ``data_in_argv`` (Sooner's form) gets
+``[path, DATA, SOCKET]``. The environment adds ``JOBYARD_JOB_ID``, ``JOBYARD_SOCKET`` and
+``JOBYARD_SITE`` (if any).
 """
 
 from __future__ import annotations
@@ -111,7 +114,7 @@ def _encode(data: Any) -> str:
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     try:
         text.encode("utf-8")
-    except UnicodeEncodeError:  # lone surrogates cannot go into argv: escape everything
+    except UnicodeEncodeError:  # lone surrogates cannot go into env or argv: escape them
         text = json.dumps(data, separators=(",", ":"))
     return text
 
@@ -152,11 +155,13 @@ async def run_script(ctx: JobContext, meta: dict[str, Any], limits: Limits) -> A
     readers: list[asyncio.Future[None]] = []
     status, started = model.FAILED, time.time()
     guarded = True
+    in_argv = bool(meta.get("data_in_argv"))
+    feeding: asyncio.Future[None] | None = None
     try:
         try:
             proc = await asyncio.create_subprocess_exec(
-                *_command(path, data, socket_path),
-                stdin=asyncio.subprocess.DEVNULL,
+                *_command(path, *((data, socket_path) if in_argv else ())),
+                stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
                 env=_environment(ctx, data, socket_path),
@@ -167,12 +172,13 @@ async def run_script(ctx: JobContext, meta: dict[str, Any], limits: Limits) -> A
             if exc.errno == errno.E2BIG:
                 raise ScriptFailed(
                     f"job data is too large to pass to a script ({len(data)} bytes; "
-                    "argv and environment take at most 128 KB)"
+                    "an environment variable takes at most 128 KB)"
                 ) from None
             raise ScriptFailed(f"cannot run script {path}: {exc.strerror or exc}") from None
         sink.note(f"script started: {path} (pid {proc.pid})", data={"pid": proc.pid})
         sink.start()
-        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+        feeding = asyncio.ensure_future(_feed(proc.stdin, data))
         readers = [
             asyncio.ensure_future(_stdout(proc.stdout, sink)),
             asyncio.ensure_future(_stderr(proc.stderr, calls)),
@@ -212,6 +218,8 @@ async def run_script(ctx: JobContext, meta: dict[str, Any], limits: Limits) -> A
             _killpg(proc.pid, signal.SIGKILL)  # never leave a script behind
         for reader in readers:
             reader.cancel()
+        if feeding is not None:
+            feeding.cancel()
         server.close()
         calls.close_clients()
         shutil.rmtree(folder, ignore_errors=True)
@@ -241,6 +249,17 @@ async def _drain(proc: asyncio.subprocess.Process, readers: list[asyncio.Future[
     _killpg(proc.pid, signal.SIGKILL)
     if pending:
         await asyncio.wait(pending, timeout=DRAIN)
+
+
+async def _feed(stdin: asyncio.StreamWriter, data: str) -> None:
+    """Write the job data to the script's stdin, then close it (EOF after the JSON).
+
+    A script that never reads stdin, or exits first, is fine: the pipe just breaks."""
+    with contextlib.suppress(ConnectionError, OSError):
+        stdin.write(data.encode("utf-8") + b"\n")
+        await stdin.drain()
+    with contextlib.suppress(ConnectionError, OSError):
+        stdin.close()
 
 
 async def _stdout(stream: asyncio.StreamReader, sink: Sink) -> None:

@@ -98,6 +98,14 @@ def _discover(folder: Path, report: SyncReport) -> dict[str, tuple[Path, bytes]]
     return found
 
 
+def _lies_in(path: Any, folder: Path) -> bool:
+    """Whether a stored script path is a file directly in ``folder`` (only the top level
+    of a folder is synced). A type without a path belongs to no folder."""
+    if not isinstance(path, str) or not path:
+        return False
+    return Path(os.path.abspath(path)).parent == folder
+
+
 def sync_scripts(yard: Yard, directory: str | os.PathLike[str] | None = None) -> SyncReport:
     """Bring the store's script types in line with the scripts directory."""
     folder = scripts_dir(yard, directory)
@@ -141,8 +149,11 @@ def sync_scripts(yard: Yard, directory: str | os.PathLike[str] | None = None) ->
                 continue
             write_type(yard, name, meta, enabled=False)
         for name, old in stored.items():
-            if old.kind == KIND and name not in found and not old.meta.get("deleted"):
-                write_type(yard, name, compose({**old.meta, "deleted": True}))
-                report.deleted.append(name)
+            if old.kind != KIND or name in found or old.meta.get("deleted"):
+                continue
+            if not _lies_in(old.meta.get("path"), folder):
+                continue  # another folder's script: a sync of this one never touches it
+            write_type(yard, name, compose({**old.meta, "deleted": True}))
+            report.deleted.append(name)
     yard.stored_types(refresh=True)
     return report

@@ -1,21 +1,24 @@
 """SQLite backend: the embedded default. WAL, one file, safe for several processes.
 
-Wake-ups travel as datagrams over unix sockets in a folder keyed by the database file, so
-a waiting worker hears about a new job within microseconds without polling the file.
+Wake-ups travel as datagrams over unix sockets in a folder beside the database file
+(``<db>.wake/``), so a waiting worker hears about a new job within microseconds without
+polling the file; writers queue on a lock file beside it (``<db>.lock``). Both belong to
+the database file's owner and are not open to other users: a lock file anyone could open
+would let anyone block every writer. An in-memory database needs neither.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
-import hashlib
 import itertools
 import json
 import os
 import re
 import socket
 import sqlite3
-import tempfile
+import stat
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -27,6 +30,7 @@ from jobyard.model import Job
 from jobyard.store.base import Result, Store, Waiter
 
 _memory_ids = itertools.count(1)
+_SOCKET_PATH_MAX = 100  # sun_path holds 108 bytes; longer paths go through /proc/self/fd
 
 
 def sqlite_path(url: str) -> str:
@@ -56,16 +60,16 @@ class SQLiteStore(Store):
             self._target = f"file:jobyard-mem-{os.getpid()}-{next(_memory_ids)}"
             self._target += "?mode=memory&cache=shared"
             self._anchor: sqlite3.Connection | None = self._open()
-            wake_key = self._target
+            self.wake_dir: str | None = None
         else:
             self._target = os.path.abspath(path)
             folder = os.path.dirname(self._target)
             if not os.path.isdir(folder):
                 raise DatabaseError(f"cannot open database {url!r}: folder {folder} does not exist")
             self._anchor = None
-            wake_key = os.path.realpath(self._target)
-        digest = hashlib.sha1(wake_key.encode()).hexdigest()[:16]
-        self.wake_dir = os.path.join(tempfile.gettempdir(), f"jobyard-wake-{digest}")
+            self.wake_dir = self._target + ".wake"
+        self.lock_path = None if self.wake_dir is None else self._target + ".lock"
+        self._memory_waiters: set[_MemoryWaiter] = set()
         self._send_sock: socket.socket | None = None
         self._peers: list[str] = []
         self._peers_mtime = -1.0
@@ -79,17 +83,23 @@ class SQLiteStore(Store):
             insert[: insert.index("VALUES (")] + "VALUES (?, " + re.sub(r":\w+", "?", named)
         )
 
+    busy_timeout = 30.0  # seconds a writer waits for the lock (file lock, then SQLite's)
+
     def _open(self) -> sqlite3.Connection:
         uri = self._target.startswith("file:")
         try:
             conn = sqlite3.connect(
-                self._target, uri=uri, isolation_level=None, check_same_thread=False, timeout=30
+                self._target,
+                uri=uri,
+                isolation_level=None,
+                check_same_thread=False,
+                timeout=self.busy_timeout,
             )
             conn.row_factory = sqlite3.Row
             if not uri:
                 self._set_wal(conn)
             conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
             conn.execute("PRAGMA cache_size=-32000")
             conn.execute("PRAGMA temp_store=MEMORY")
             conn.execute("PRAGMA wal_autocheckpoint=8000")  # fewer, larger checkpoints
@@ -119,9 +129,13 @@ class SQLiteStore(Store):
 
     def _connect(self) -> sqlite3.Connection:
         conn = self._open()
-        if self._anchor is None:
+        if self.lock_path is not None:
             # One open file description per connection, so threads exclude each other too.
-            self._local.lockfd = os.open(self.wake_dir + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                self._local.lockfd = open_lock_file(self.lock_path, self._target)
+            except BaseException:
+                conn.close()
+                raise
         if not self._ready:
             with self._lock:
                 if not self._ready:
@@ -154,9 +168,36 @@ class SQLiteStore(Store):
         fd = getattr(self._local, "lockfd", None)
         if fd is None:
             if self._anchor is not None:  # in-memory: one process, a thread lock will do
-                (self._lock.acquire if take else self._lock.release)()
+                if not take:
+                    self._lock.release()
+                elif not self._lock.acquire(timeout=self.busy_timeout):
+                    raise DatabaseError(self._locked_message())
             return
-        fcntl.flock(fd, fcntl.LOCK_EX if take else fcntl.LOCK_UN)
+        if not take:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return
+        # Never an unbounded wait: poll (briefly at first, so a free lock is taken at once)
+        # until the busy timeout, then fail clearly.
+        deadline = time.monotonic() + self.busy_timeout
+        pause = 0.00005
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                pass
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise DatabaseError(self._locked_message())
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, 0.002)
+
+    def _locked_message(self) -> str:
+        where = f" (lock file {self.lock_path})" if self.lock_path else ""
+        return (
+            f"database {self.url!r} is locked: no write lock after {self.busy_timeout:g} s"
+            f"{where}; another process holds it"
+        )
 
     def _begin(self, conn: sqlite3.Connection) -> None:
         self._writer_lock(True)
@@ -288,12 +329,20 @@ class SQLiteStore(Store):
     # -- wake-ups ----------------------------------------------------------------------------
 
     def notify(self, queues: Sequence[str]) -> None:
+        if self.wake_dir is None:  # in-memory: the waiters are in this process
+            for memory_waiter in list(self._memory_waiters):
+                memory_waiter.wake()
+            return
         try:
             mtime = os.stat(self.wake_dir).st_mtime
         except FileNotFoundError:
             return
         if mtime != self._peers_mtime:
-            self._peers = [os.path.join(self.wake_dir, n) for n in os.listdir(self.wake_dir)]
+            try:
+                names = os.listdir(self.wake_dir)
+            except OSError:
+                return
+            self._peers = [os.path.join(self.wake_dir, n) for n in names]
             self._peers_mtime = mtime
         if not self._peers:
             return
@@ -303,7 +352,7 @@ class SQLiteStore(Store):
         payload = ",".join(queues).encode()[:512]
         for peer in self._peers:
             try:
-                self._send_sock.sendto(payload, peer)
+                self._send_sock.sendto(payload, _address(peer))
             except OSError as exc:
                 if exc.errno in (errno.ECONNREFUSED, errno.ENOENT):
                     # A listener that died without cleaning up: forget its socket.
@@ -314,7 +363,10 @@ class SQLiteStore(Store):
                 # EAGAIN: its buffer is full, so it has wake-ups pending anyway.
 
     def waiter(self, queues: Sequence[str]) -> Waiter:
-        return _SocketWaiter(self.wake_dir)
+        if self.wake_dir is None:
+            return _MemoryWaiter(self._memory_waiters)
+        self._conn()  # the database file exists: the folder takes its owner
+        return _SocketWaiter(self.wake_dir, self._target)
 
     def close(self) -> None:
         super().close()
@@ -327,16 +379,150 @@ class SQLiteStore(Store):
             self._send_sock = None
 
 
+def _db_owner(db: str) -> os.stat_result:
+    try:
+        return os.stat(db)
+    except OSError as exc:
+        raise DatabaseError(f"cannot open database file {db}: {exc.strerror}") from None
+
+
+def _refuse(path: str, what: str, found: os.stat_result, db: os.stat_result) -> DatabaseError:
+    return DatabaseError(
+        f"refusing the {what} {path}: it is owned by uid {found.st_uid}, not by the "
+        f"database file's owner (uid {db.st_uid}) or this process (uid {os.geteuid()}); "
+        "another user may have planted it: check and remove it"
+    )
+
+
+def _adopt(fd: int, found: os.stat_result, db: os.stat_result, mode: int) -> None:
+    """Give a file we may manage the database file's owner and ``mode`` (root creating it
+    for another user's database, or a file left with a wider mode)."""
+    if os.geteuid() == 0 and (found.st_uid, found.st_gid) != (db.st_uid, db.st_gid):
+        os.fchown(fd, db.st_uid, db.st_gid)
+    if stat.S_IMODE(found.st_mode) != mode and (found.st_uid == os.geteuid() or not os.geteuid()):
+        os.fchmod(fd, mode)
+
+
+def _shared_mode(db: os.stat_result, base: int) -> int:
+    # The database's group may share it (mode 0660): then the group may lock and wake too.
+    group = 0o070 & base if db.st_mode & stat.S_IWGRP else 0
+    return (base & 0o700) | group
+
+
+def open_lock_file(path: str, db_path: str) -> int:
+    """Open (create) the writers' lock file beside the database; refuse a foreign one."""
+    db = _db_owner(db_path)
+    mode = _shared_mode(db, 0o660)
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags, mode)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise DatabaseError(f"refusing the lock file {path}: it is a symbolic link") from None
+        raise DatabaseError(f"cannot open the lock file {path}: {exc.strerror}") from None
+    try:
+        found = os.fstat(fd)
+        if not stat.S_ISREG(found.st_mode):
+            raise DatabaseError(f"refusing the lock file {path}: it is not a regular file")
+        if found.st_uid not in (os.geteuid(), db.st_uid):
+            raise _refuse(path, "lock file", found, db)
+        _adopt(fd, found, db, mode)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def open_wake_dir(path: str, db_path: str) -> int:
+    """Create (or check) the wake-up folder beside the database; returns an fd of it."""
+    db = _db_owner(db_path)
+    mode = _shared_mode(db, 0o770)
+    try:
+        os.mkdir(path, mode)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise DatabaseError(f"cannot create the wake-up folder {path}: {exc.strerror}") from None
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        raise DatabaseError(
+            f"refusing the wake-up folder {path}: {exc.strerror} (not a plain folder?)"
+        ) from None
+    try:
+        found = os.fstat(fd)
+        if found.st_uid not in (os.geteuid(), db.st_uid):
+            raise _refuse(path, "wake-up folder", found, db)
+        _adopt(fd, found, db, mode)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _address(path: str) -> str:
+    """A unix socket address for ``path``: itself, or (too long for sun_path) the same file
+    reached through an fd of its folder."""
+    if len(os.fsencode(path)) <= _SOCKET_PATH_MAX:
+        return path
+    folder, name = os.path.split(path)
+    fd = _folder_fds.get(folder)
+    if fd is None:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        _folder_fds[folder] = fd  # one per folder for the process's lifetime
+    return f"/proc/self/fd/{fd}/{name}"
+
+
+_folder_fds: dict[str, int] = {}
+
+
+class _MemoryWaiter(Waiter):
+    """In-memory database: one process, so wake-ups are a thread event (no files)."""
+
+    def __init__(self, registry: set[_MemoryWaiter]) -> None:
+        self.event = threading.Event()
+        self.closed = False
+        self.registry = registry
+        registry.add(self)
+
+    def wake(self) -> None:
+        self.event.set()
+
+    def wait(self, timeout: float) -> bool:
+        if self.closed:
+            return False
+        woken = self.event.wait(max(timeout, 0.0))
+        self.event.clear()
+        return woken and not self.closed
+
+    def close(self) -> None:
+        self.closed = True
+        self.registry.discard(self)
+        self.event.set()
+
+
 class _SocketWaiter(Waiter):
     _counter = itertools.count()
 
-    def __init__(self, folder: str) -> None:
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-        self.path = os.path.join(folder, f"{os.getpid()}-{next(self._counter)}")
-        if os.path.exists(self.path):
-            os.unlink(self.path)
+    def __init__(self, folder: str, db_path: str) -> None:
+        self.folder = folder
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(self.path)
+        for attempt in range(3):
+            dirfd = open_wake_dir(folder, db_path)
+            name = f"{os.getpid()}-{next(self._counter)}"
+            self.path = os.path.join(folder, name)
+            try:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(name, dir_fd=dirfd)
+                # A path too long for sun_path is bound through the folder's fd.
+                short = len(os.fsencode(self.path)) <= _SOCKET_PATH_MAX
+                self.sock.bind(self.path if short else f"/proc/self/fd/{dirfd}/{name}")
+                return
+            except FileNotFoundError:
+                if attempt == 2:  # the folder was removed (a last waiter closing) each time
+                    raise
+            finally:
+                os.close(dirfd)
 
     closed = False
 
@@ -370,11 +556,15 @@ class _SocketWaiter(Waiter):
         self.closed = True
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as poke:
-                poke.sendto(b"", self.path)
+                poke.sendto(b"", _address(self.path))
         except OSError:
             pass
         self.sock.close()
         try:
             os.unlink(self.path)
+        except OSError:
+            pass
+        try:
+            os.rmdir(self.folder)  # the last waiter leaves nothing behind
         except OSError:
             pass

@@ -194,3 +194,44 @@ def test_default_folder_is_relative_to_the_config_file(tmp_path: Path) -> None:
         y.close()
     finally:
         os.chdir(here)
+
+
+def test_sync_of_a_folder_leaves_other_folders_types_alone(yard: Yard, tmp_path: Path) -> None:
+    main, other = tmp_path / "main", tmp_path / "other"
+    main.mkdir()
+    other.mkdir()
+    script(main, "backup.sh")
+    script(other, "report.sh")
+    script(other, "gone.sh")
+    assert sync_scripts(yard, main).created == ["backup"]
+    assert sync_scripts(yard, other).created == ["gone", "report"]
+    set_enabled(yard, "backup", True)
+    report = sync_scripts(yard, other)
+    assert report.deleted == [] and report.unchanged == ["gone", "report"]
+    (other / "gone.sh").unlink()
+    assert sync_scripts(yard, other).deleted == ["gone"]  # its own types still go
+    types = yard.stored_types(refresh=True)
+    assert types["backup"].meta["deleted"] is False and types["backup"].enabled
+    assert types["report"].meta["deleted"] is False
+    assert types["gone"].meta["deleted"] is True
+    yard.enqueue("backup", {})  # still submittable: its file exists
+    (main / "backup.sh").unlink()
+    assert sync_scripts(yard, main).deleted == ["backup"]
+
+
+def test_sync_in_a_checkout_ignores_its_tools_folder(tmp_path: Path) -> None:
+    checkout = tmp_path / "checkout"
+    (checkout / "tools").mkdir(parents=True)
+    (checkout / "scripts").mkdir()
+    script(checkout / "tools", "setup.sh")
+    script(checkout / "scripts", "nightly.sh")
+    (checkout / "jobyard.toml").write_text(f'db = "sqlite:///{tmp_path / "c.db"}"\n')
+    from jobyard.config import load_config
+
+    y = Yard(config=load_config(str(checkout / "jobyard.toml")))
+    try:
+        report = sync_scripts(y)
+        assert report.created == ["nightly"] and report.skipped == []
+        assert "setup" not in y.stored_types(refresh=True)
+    finally:
+        y.close()
