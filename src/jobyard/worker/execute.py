@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import traceback
 from collections.abc import Callable
@@ -50,11 +51,16 @@ def failed(exc: BaseException) -> Outcome:
     return Outcome(False, error=describe(exc), fatal=False)
 
 
+# BaseException, not Exception: SystemExit (argparse on bad input), KeyboardInterrupt or
+# GeneratorExit raised by a handler are that job's failure. Escaping, they would kill the
+# handler thread (or the event loop) and wedge the worker with its jobs left running.
+
+
 def run_sync(func: Callable[..., Any], ctx: JobContext) -> Outcome:
     args, kwargs = call_args(ctx.data)
     try:
         return checked_result(func(ctx, *args, **kwargs))
-    except Exception as exc:
+    except BaseException as exc:
         ctx.traceback = traceback.format_exc()
         return failed(exc)
 
@@ -63,7 +69,9 @@ async def run_async(func: Callable[..., Any], ctx: JobContext) -> Outcome:
     args, kwargs = call_args(ctx.data)
     try:
         return checked_result(await func(ctx, *args, **kwargs))
-    except Exception as exc:
+    except asyncio.CancelledError:
+        raise  # the worker's own cancellation (timeout, cancel, shutdown): it handles it
+    except BaseException as exc:
         ctx.traceback = traceback.format_exc()
         return failed(exc)
 
@@ -72,7 +80,7 @@ def run_batch(func: Callable[..., Any], ctxs: list[JobContext]) -> list[Outcome]
     """A batch handler gets the list of jobs; it returns one result each, or None."""
     try:
         results = func(ctxs)
-    except Exception as exc:
+    except BaseException as exc:
         return [failed(exc)] * len(ctxs)
     if results is None:
         return [Outcome(True, None)] * len(ctxs)
