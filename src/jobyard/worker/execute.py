@@ -57,6 +57,8 @@ def failed(exc: BaseException) -> Outcome:
 
 
 def run_sync(func: Callable[..., Any], ctx: JobContext) -> Outcome:
+    if ctx.cancelled:  # given up while it waited for a thread: do not start it now
+        return Outcome(False, error="cancelled")
     args, kwargs = call_args(ctx.data)
     try:
         return checked_result(func(ctx, *args, **kwargs))
@@ -78,6 +80,8 @@ async def run_async(func: Callable[..., Any], ctx: JobContext) -> Outcome:
 
 def run_batch(func: Callable[..., Any], ctxs: list[JobContext]) -> list[Outcome]:
     """A batch handler gets the list of jobs; it returns one result each, or None."""
+    if all(ctx.cancelled for ctx in ctxs):
+        return [Outcome(False, error="cancelled")] * len(ctxs)
     try:
         results = func(ctxs)
     except BaseException as exc:

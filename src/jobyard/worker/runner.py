@@ -330,6 +330,10 @@ class Worker:
     async def _run_one(self, jt: JobType, job: Job, ctx: JobContext, key: RunKey) -> None:
         """An async handler, on the loop."""
         timeout = None if jt.own_timeout else job.timeout or jt.timeout
+        entry = self.running.get(job.id)
+        if entry is None or entry[0] is not job:  # given up before it began (lease lost)
+            self._abandoned.discard(key)
+            return
         fut: asyncio.Future[Outcome] = asyncio.ensure_future(run_async(jt.func, ctx))
         self.running[job.id] = (job, ctx, fut)
         try:
@@ -401,7 +405,8 @@ class Worker:
         limit = time.time() + self._lease_margin
         lost = [job for job in self.queued if job.lease_expires and job.lease_expires <= limit]
         if lost:
-            self.queued = deque(j for j in self.queued if j not in lost)
+            gone = {id(j) for j in lost}
+            self.queued = deque(j for j in self.queued if id(j) not in gone)
             log.warning(
                 "lease of %d queued job(s) ran out unrenewed (%s): not starting them",
                 len(lost),
