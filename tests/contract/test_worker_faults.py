@@ -16,7 +16,9 @@ import pytest
 from tests.helpers import until
 
 from jobyard import Repeat, Yard, lifecycle
+from jobyard.context import JobContext
 from jobyard.model import Job
+from jobyard.worker import registry
 
 # -- 1. BaseException inside a handler ---------------------------------------------------------
 
@@ -309,3 +311,23 @@ def test_worker_that_cannot_renew_abandons_its_jobs(
     assert h.status == "running"  # its outcome was dropped: rescue decides what comes next
     assert later.status == "completed"
     assert any("abandoning it" in r.getMessage() for r in caplog.records)
+
+
+def test_heartbeat_judges_only_the_runs_it_listed(yard: Yard) -> None:
+    """Jobs claimed after the heartbeat listed its leases are not taken for cancelled."""
+
+    @yard.job
+    def noop(job):  # type: ignore[no-untyped-def]
+        return None
+
+    gone_h, yard_h = yard.enqueue("noop"), yard.enqueue("noop")
+    listed = claim_one(yard, "listed")
+    fresh = claim_one(yard, "fresh")
+    yard.cancel(gone_h.id)  # the listed run is cancelled elsewhere meanwhile
+    assert {listed.id, fresh.id} == {gone_h.id, yard_h.id}
+    w = yard.worker(housekeeping=False)
+    ctxs = {j.id: JobContext(yard, j, 30) for j in (listed, fresh)}
+    w.running = {j.id: (j, ctxs[j.id], None) for j in (listed, fresh)}
+    registry.beat(w, [listed])
+    assert ctxs[listed.id].cancelled is True
+    assert ctxs[fresh.id].cancelled is False  # claimed after the listing: not judged

@@ -33,8 +33,9 @@ def beat(w: Worker, leased: Sequence[Job] = ()) -> None:
             r[0]
             for r in store.execute("running_runs", {"run_ids": store.list_param(runs)}).fetchall()
         }
+        listed = set(runs)  # jobs claimed since ``leased`` was taken are not in ``alive``
         for job, ctx, fut in list(w.running.values()):
-            if job.run_id not in alive and not ctx.cancelled:
+            if job.run_id in listed and job.run_id not in alive and not ctx.cancelled:
                 ctx.cancelled = True  # cancelled or rescued elsewhere: stop if we can
                 if fut is not None and w._loop is not None:
                     w._loop.call_soon_threadsafe(fut.cancel)
