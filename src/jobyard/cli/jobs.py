@@ -20,6 +20,7 @@ from jobyard.cli.common import (
     parse_params,
     print_json,
 )
+from jobyard.cli.listing import limit_option
 from jobyard.errors import InvalidInput, UnknownJobType
 from jobyard.model import Job
 
@@ -140,7 +141,7 @@ def _wait(yard: Any, job_id: int) -> int:
 @click.option("--status", default=None, help="Only jobs in this status (comma-separated).")
 @click.option("--type", "type_", default=None, help="Only jobs of this type (comma-separated).")
 @click.option("--queue", default=None)
-@click.option("--limit", type=int, default=50, show_default=True)
+@limit_option(default=50)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def jobs_cmd(
@@ -151,13 +152,16 @@ def jobs_cmd(
     limit: int,
     as_json: bool,
 ) -> None:
-    """List jobs, newest first."""
+    """List the most recent jobs, newest last."""
     yard = get_yard(ctx, load_apps=False)
 
     def split(value: str | None) -> list[str] | None:
         return value.split(",") if value else None
 
-    found = yard.jobs(status=split(status), type=split(type_), queue=split(queue), limit=limit)
+    newest_first = yard.jobs(
+        status=split(status), type=split(type_), queue=split(queue), limit=limit
+    )
+    found = newest_first[::-1]  # every listing prints newest last (jobyard.cli.listing)
     if as_json:
         print_json([j.to_dict() for j in found])
         return
