@@ -18,6 +18,7 @@ from jobyard.handle import JobHandle
 from jobyard.jobsets import Jobset, create_jobset, load_jobset
 from jobyard.lifecycle import JobSpec
 from jobyard.limits import INT64_MAX, in_window
+from jobyard.manage import Mode
 from jobyard.model import Job, Repeat, Retry
 from jobyard.store import JobFilter, Store, open_store
 
@@ -417,47 +418,66 @@ class Yard:
             before_id=before,
         )
 
-    # -- management (one id, or many ids: strict for one, lenient for many) ------------------
+    # -- management ---------------------------------------------------------------------------
+    # One id: it must exist and be in an allowed status. A list: every id must exist (or
+    # nothing changes); jobs in a status the operation does not apply to are passed over.
+    # What matching() returned: jobs gone since are passed over too (see manage.Mode).
 
-    def _ids(self, ids: int | JobHandle | Iterable[int | JobHandle]) -> tuple[list[int], bool]:
+    def _ids(self, ids: int | JobHandle | Iterable[int | JobHandle]) -> tuple[list[int], Mode]:
         if isinstance(ids, int | str | JobHandle):
-            return [ids.id if isinstance(ids, JobHandle) else _int_id(ids)], True
-        return [i.id if isinstance(i, JobHandle) else _int_id(i) for i in ids], False
+            return [ids.id if isinstance(ids, JobHandle) else _int_id(ids)], "one"
+        if isinstance(ids, Matching):
+            return list(ids), "filter"
+        return [i.id if isinstance(i, JobHandle) else _int_id(i) for i in ids], "many"
 
     def cancel(self, ids: Any, dependents: bool = True) -> list[int]:
-        found, strict = self._ids(ids)
-        return manage.cancel(self.store, found, time.time(), strict, dependents)
+        found, mode = self._ids(ids)
+        return manage.cancel(self.store, found, time.time(), mode, dependents)
 
     def pause(self, ids: Any) -> list[int]:
-        found, strict = self._ids(ids)
-        return manage.pause(self.store, found, time.time(), strict)
+        found, mode = self._ids(ids)
+        return manage.pause(self.store, found, time.time(), mode)
 
     def resume(self, ids: Any) -> list[int]:
-        found, strict = self._ids(ids)
-        return manage.resume(self.store, found, time.time(), strict)
+        found, mode = self._ids(ids)
+        return manage.resume(self.store, found, time.time(), mode)
 
     def restart(self, ids: Any, retries: int = 1, antecedents: bool = False) -> list[int]:
         if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
             raise InvalidInput(f"invalid retries {retries!r}: give a whole number >= 0")
-        found, strict = self._ids(ids)
-        return manage.restart(self.store, found, time.time(), retries, strict, antecedents)
+        found, mode = self._ids(ids)
+        return manage.restart(self.store, found, time.time(), retries, mode, antecedents)
 
-    def rerun(self, job_id: int | JobHandle, data: Any = None, **options: Any) -> JobHandle:
-        (found,), _ = self._ids(job_id)
+    @overload
+    def rerun(
+        self, job_id: int | str | JobHandle, data: Any = None, **options: Any
+    ) -> JobHandle: ...
+
+    @overload
+    def rerun(
+        self, job_id: Iterable[int | JobHandle], data: Any = None, **options: Any
+    ) -> list[JobHandle]: ...
+
+    def rerun(self, job_id: Any, data: Any = None, **options: Any) -> Any:
+        """A completed job (or each completed job of a list) runs again as a new job.
+        A list makes every copy or none; its jobs that are not completed are passed over."""
+        found, mode = self._ids(job_id)
         if data is not None:
             self._encode(data)
         repeat = Repeat.coerce(options.get("repeat"))
-        new_id = manage.rerun(self.store, found, time.time(), data=data, repeat=repeat)
-        return JobHandle(self, new_id)
+        new_ids = manage.rerun_many(self.store, found, time.time(), mode, data, repeat)
+        handles = [JobHandle(self, i) for i in new_ids]
+        return handles[0] if mode == "one" else handles
 
     def remove(self, ids: Any) -> list[int]:
-        found, strict = self._ids(ids)
-        return manage.remove(self.store, found, time.time(), strict)
+        found, mode = self._ids(ids)
+        return manage.remove(self.store, found, time.time(), mode)
 
-    def matching(self, status: Any = None, type: Any = None, queue: Any = None) -> list[int]:
-        """Ids of every job matching a filter, for bulk management."""
+    def matching(self, status: Any = None, type: Any = None, queue: Any = None) -> Matching:
+        """Ids of every job matching a filter, for bulk management: an operation given
+        them passes over the jobs removed or changed since."""
         jobs = self.store.query_jobs(self._filter(status, type, queue, None, None, None))
-        return [j.id for j in jobs]
+        return Matching(j.id for j in jobs)
 
     # -- workers ----------------------------------------------------------------------------
 
@@ -469,6 +489,10 @@ class Yard:
     def run_worker(self, **options: Any) -> None:
         """Run a worker in this thread until SIGTERM/SIGINT (or ``stop()`` from elsewhere)."""
         self.worker(**options).run()
+
+
+class Matching(list[int]):
+    """Job ids found by ``Yard.matching``: bulk operations pass over the ones gone since."""
 
 
 def _int_id(value: Any, what: str = "job id") -> int:
