@@ -223,7 +223,9 @@ def rescue_expired(store: Store, now: float, quarantine_after: int, limit: int =
                     "updated": now,
                 }
                 message, level = f"Job Requeued: {reason}", "warning"
-            if store.update_jobs([Update(job.id, changes, (model.RUNNING,), job.run_id)]):
+            # Compare-and-set on the lease too: a heartbeat since the read keeps the job.
+            rescue = Update(job.id, changes, (model.RUNNING,), job.run_id, lease_before=now)
+            if store.update_jobs([rescue]):
                 count += 1
                 store.append_logs([log_entry(job.id, now, message, level)])
                 if changes["status"] == model.FAILED:

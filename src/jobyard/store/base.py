@@ -41,6 +41,9 @@ class Update:
     changes: dict[str, Any]
     statuses: tuple[str, ...] | None = None
     run_id: str | None = None
+    # Only while the lease ran out before this time: a rescue must lose to a heartbeat that
+    # renewed the lease after the rescuer read the job.
+    lease_before: float | None = None
 
 
 class Result:
@@ -305,6 +308,9 @@ class Store(ABC):
                 if upd.run_id is not None:
                     sql += f" AND run_id = {p('run_id')}"
                     params["run_id"] = upd.run_id
+                if upd.lease_before is not None:
+                    sql += f" AND lease_expires < {p('lease_before')}"
+                    params["lease_before"] = upd.lease_before
                 if self._execute(sql, params).rowcount == 1:
                     done.append(upd.id)
         return done
