@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from jobyard import Yard, manage
+from jobyard import Yard, events, manage
+from jobyard.errors import DatabaseError
 from jobyard.store.base import Result
 
 
@@ -49,3 +50,45 @@ def test_a_heartbeat_between_read_and_rescue_keeps_the_job(
     after = h.refresh()
     assert after.status == "running" and after.run_id == job.run_id
     assert after.interruptions == 0
+
+
+# -- 4. nested transactions are savepoints -----------------------------------------------------
+
+
+def test_a_failed_nested_emit_leaves_none_of_its_jobs(
+    yard: Yard, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("first", "second", "third"):
+        yard.job(name=name, on=["ev"])(lambda job: None)
+    yard.job(name="outer")(lambda job: None)
+    real = yard.enqueue
+    calls: list[str] = []
+
+    def enqueue(type_name: str, data: Any = None, **options: Any) -> Any:
+        calls.append(type_name)
+        if len(calls) == 3:  # the emit's third listener: its first two jobs exist by now
+            raise RuntimeError("listener broke")
+        return real(type_name, data, **options)
+
+    with yard.store.transaction():
+        kept = real("outer")
+        monkeypatch.setattr(yard, "enqueue", enqueue)
+        with pytest.raises(RuntimeError, match="listener broke"):
+            yard.emit("ev", {"n": 1})
+        monkeypatch.setattr(yard, "enqueue", real)
+        after = real("outer")
+    assert calls == ["first", "second", "third"]
+    assert sorted(j.id for j in yard.jobs()) == [kept.id, after.id]
+    assert events.list_events(yard) == []
+
+
+def test_a_failed_statement_in_a_nested_block_rolls_back_only_that_block(yard: Yard) -> None:
+    store = yard.store
+    yard.job(name="t")(lambda job: None)
+    with store.transaction():
+        first = yard.enqueue("t")
+        with pytest.raises(DatabaseError, match="no_such_table"), store.transaction():
+            yard.enqueue("t")
+            store._execute("INSERT INTO no_such_table VALUES (1)", {})
+        last = yard.enqueue("t")  # PostgreSQL: the transaction is usable again
+    assert sorted(j.id for j in yard.jobs()) == [first.id, last.id]

@@ -54,9 +54,6 @@ def status(w: Worker) -> str:
 
 def register(w: Worker) -> None:
     store, now = w.yard.store, time.time()
-    # This (database thread's) connection claims, promotes and renews leases: none of
-    # that needs to wait for the disk; _record asks for it where it matters.
-    store.relax_durability()
     w.yard.sync_types()
     load_types(w)
     store.execute(
