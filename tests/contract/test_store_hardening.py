@@ -11,7 +11,9 @@ import pytest
 
 from jobyard import Yard, events, manage
 from jobyard.errors import DatabaseError
-from jobyard.store.base import Result
+from jobyard.store.base import Result, Store
+from jobyard.worker import registry
+from jobyard.worker.runner import Worker
 
 
 def _claim_one(yard: Yard, lease: float = 30.0, now: float | None = None) -> Any:
@@ -92,3 +94,49 @@ def test_a_failed_statement_in_a_nested_block_rolls_back_only_that_block(yard: Y
             store._execute("INSERT INTO no_such_table VALUES (1)", {})
         last = yard.enqueue("t")  # PostgreSQL: the transaction is usable again
     assert sorted(j.id for j in yard.jobs()) == [first.id, last.id]
+
+
+# -- 5. only claims skip the wait for the disk (PostgreSQL) -----------------------------------
+
+
+def _sync_commit(store: Store) -> str:
+    return str(store._execute("SELECT current_setting('synchronous_commit')", {}).fetchone()[0])
+
+
+def test_only_claim_transactions_commit_asynchronously(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    yard = Yard(pg_url)
+    try:
+        yard.job(name="noop")(lambda job: None)
+        worker = Worker(yard, name="w-durable", handle_signals=False)
+        registry.register(worker)  # the worker's database thread: once relaxed the session
+        store = yard.store
+        seen: dict[str, str] = {}
+        real_execute, real_update = store.execute, store.update_jobs
+
+        def execute(name: str, params: Any = None) -> Result:
+            if name == "claim":
+                seen["claim"] = _sync_commit(store)
+            return real_execute(name, params)
+
+        def update_jobs(updates: Any) -> list[int]:
+            seen[seen.pop("next")] = _sync_commit(store)
+            return real_update(updates)
+
+        monkeypatch.setattr(store, "execute", execute)
+        monkeypatch.setattr(store, "update_jobs", update_jobs)
+        yard.enqueue("noop")
+        assert _sync_commit(store) == "on"
+        (job,) = store.claim("w", "r", ["default"], None, 1, time.time(), time.time() - 1)
+        seen["next"] = "rescue"
+        assert manage.rescue_expired(store, time.time(), quarantine_after=3) == 1
+        (job,) = store.claim("w", "r2", ["default"], None, 1, time.time(), time.time() + 60)
+        seen["next"] = "hand_back"
+        assert manage.hand_back(store, [job], time.time(), "test") == [job.id]
+        with store.transaction():
+            seen["outcome"] = _sync_commit(store)
+        assert seen == {"claim": "off", "rescue": "on", "hand_back": "on", "outcome": "on"}
+        assert _sync_commit(store) == "on"  # the session itself never changed
+    finally:
+        yard.close()

@@ -16,6 +16,8 @@
 - Wake-ups are ``NOTIFY jobyard, 'queue,queue'`` sent on the current connection, so they
   are delivered at commit (also at the commit of a caller's transaction); a waiter holds
   its own connection doing ``LISTEN``.
+- A connection a server restart broke is replaced, and its first statement retried once
+  when it cannot have taken effect (``_may_retry``); driver errors become DatabaseError.
 - JSON columns are ``json`` (kept verbatim): job data arrives as JSON text from the Yard,
   everything else as :class:`psycopg.types.json.Json`; reads come back decoded.
 """
