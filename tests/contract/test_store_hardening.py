@@ -5,12 +5,14 @@ savepoints for nested transactions, per-transaction durability, driver errors.""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from jobyard import Yard, events, manage
 from jobyard.errors import DatabaseError
+from jobyard.scripts import load_script_types, set_enabled, sync_scripts
 from jobyard.store.base import Result, Store
 from jobyard.worker import registry
 from jobyard.worker.runner import Worker
@@ -140,3 +142,45 @@ def test_only_claim_transactions_commit_asynchronously(
         assert _sync_commit(store) == "on"  # the session itself never changed
     finally:
         yard.close()
+
+
+# -- 3. listeners of deleted types -------------------------------------------------------------
+
+
+def _script(folder: Path, name: str, body: str = "echo hi") -> Path:
+    path = folder / f"{name}.sh"
+    path.write_text(f"#!/bin/sh\n# jobyard: on = ev\n{body}\n")
+    path.chmod(0o755)
+    return path
+
+
+@pytest.mark.parametrize("when", ["worker-loaded", "between-reloads", "listed-stale"])
+def test_a_deleted_listener_is_skipped_and_the_emit_goes_on(
+    yard: Yard, tmp_path: Path, when: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "scripts"
+    folder.mkdir()
+    gone = _script(folder, "gone")
+    _script(folder, "kept")
+    yard.job(name="alive", on=["ev"])(lambda job: None)
+    sync_scripts(yard, folder)
+    set_enabled(yard, "gone", True)
+    set_enabled(yard, "kept", True)
+    assert load_script_types(yard) == ["gone", "kept"]  # as a worker has them
+    gone.unlink()
+    sync_scripts(yard, folder)  # "gone" is now marked deleted in the store
+    if when == "worker-loaded":
+        load_script_types(yard)  # the worker's next heartbeat: "gone" is inactive
+    elif when == "between-reloads":
+        yard.stored_types(refresh=True)  # its cache knows, its types do not yet
+    else:  # listed from a cache read just before the delete
+        listed = ["alive", "gone", "kept"]
+        monkeypatch.setattr(events, "listeners", lambda yard, name: listed)
+    for _ in range(2):
+        event = yard.emit("ev", {"n": 1})
+        made = {j.type for j in yard.store.get_jobs(event.jobs)}
+        assert made == {"alive", "kept"}
+    if when == "listed-stale":
+        assert yard.types["gone"].active is False  # cleaned: a worker stops claiming it
+    else:
+        assert events.listeners(yard, "ev") == ["alive", "kept"]
