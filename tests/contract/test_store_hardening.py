@@ -4,16 +4,18 @@ savepoints for nested transactions, per-transaction durability, driver errors.""
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from jobyard import Yard, events, manage
+from jobyard import Yard, events, lifecycle, manage
 from jobyard.errors import DatabaseError
 from jobyard.scripts import load_script_types, set_enabled, sync_scripts
-from jobyard.store.base import Result, Store
+from jobyard.scripts.loader import busy_with
+from jobyard.store.base import Result, Store, Update
 from jobyard.worker import registry
 from jobyard.worker.runner import Worker
 
@@ -184,3 +186,77 @@ def test_a_deleted_listener_is_skipped_and_the_emit_goes_on(
         assert yard.types["gone"].active is False  # cleaned: a worker stops claiming it
     else:
         assert events.listeners(yard, "ev") == ["alive", "kept"]
+
+
+# -- 2. mutex script types: a lock the database enforces ---------------------------------------
+
+
+def _claim_at(yard: Yard, worker: str, now: float, lease: float = 60.0) -> Any:
+    jobs = yard.store.claim(worker, f"r{worker}", ["default"], ["m"], 1, now, now + lease)
+    return jobs[0] if jobs else None
+
+
+def test_a_mutex_holder_wins_whatever_the_clocks_say(yard: Yard) -> None:
+    yard.job(name="m")(lambda job: None)
+    yard.enqueue_many("m", list(range(5)))
+    now = time.time()
+    a = _claim_at(yard, "a", now + 100)  # a's clock is ahead
+    assert busy_with(yard, a) is None  # a runs
+    b = _claim_at(yard, "b", now)  # b's clock is behind: it "started first"
+    assert busy_with(yard, b) == a.id  # still a's: b must skip
+    assert busy_with(yard, a) is None  # taking it again is harmless
+    lifecycle.complete(yard.store, [(a, None)], time.time())
+    c = _claim_at(yard, "c", now)
+    assert busy_with(yard, c) is None  # a finished: free
+    c_lease = yard.store.get_jobs([c.id])[0]
+    yard.store.update_jobs([Update(c.id, {"lease_expires": now - 1}, ("running",))])
+    assert manage.rescue_expired(yard.store, time.time(), quarantine_after=5) == 1
+    d = _claim_at(yard, "d", now)
+    assert c_lease.run_id != d.run_id and busy_with(yard, d) is None  # c was rescued: free
+    yard.store.release_type_lock("m", d.run_id)
+    e = _claim_at(yard, "e", now)
+    assert busy_with(yard, e) is None  # released
+
+
+def test_two_workers_never_run_a_mutex_type_at_once(yard: Yard) -> None:
+    yard.job(name="m")(lambda job: None)
+    yard.enqueue_many("m", list(range(60)))
+    store = yard.store
+    holders: list[int] = []
+    overlaps: list[tuple[int, ...]] = []
+    ran: list[int] = []
+    guard = threading.Lock()
+
+    def work(name: str, skew: float) -> None:
+        while True:
+            job = _claim_at(yard, name, time.time() + skew)
+            if job is None:
+                break
+            if busy_with(yard, job) is not None:
+                manage.cancel(store, [job.id], time.time())  # skipped, as run_type does
+                continue
+            with guard:
+                holders.append(job.id)
+                if len(holders) > 1:
+                    overlaps.append(tuple(holders))
+            # The store says so too: the lock row names this run while it runs.
+            row = store.execute("type_lock_holder", {"type": "m"}).fetchone()
+            assert row is not None and row[1] == job.run_id
+            time.sleep(0.002)
+            with guard:
+                holders.remove(job.id)
+                ran.append(job.id)
+            store.release_type_lock("m", job.run_id)
+            lifecycle.complete(store, [(job, None)], time.time())
+
+    threads = [
+        threading.Thread(target=work, args=(name, skew), daemon=True)
+        for name, skew in (("w1", 30.0), ("w2", 0.0))
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert overlaps == []
+    assert ran and yard.count(status="ready") == 0 and yard.count(status="running") == 0
+    assert yard.count(status="completed") == len(ran)

@@ -427,6 +427,32 @@ class Store(ABC):
         rows = self.execute("claim", params).fetchall()
         return [self.row_to_job(r) for r in rows]
 
+    def take_type_lock(self, type_name: str, job_id: int, run_id: str, now: float) -> int | None:
+        """Take the mutex of ``type_name`` for this run. None: it is ours now (or was); else
+        the id of the job holding it, which is still running the run that took it."""
+        params = {"type": type_name, "job_id": job_id, "run_id": run_id, "now": now}
+        with self.transaction():
+            for _ in range(3):
+                if self.execute("type_lock_insert", params).fetchone() is not None:
+                    return None
+                # Locked (PostgreSQL: FOR UPDATE) before its holder is checked, in a later
+                # statement: whoever changes the row must wait for this transaction.
+                holder = self.execute("type_lock_holder", {"type": type_name}).fetchone()
+                if holder is None:
+                    continue  # released between the two statements: insert again
+                if holder[1] == run_id:
+                    return None
+                runs = self.list_param([holder[1]])
+                if self.execute("running_runs", {"run_ids": runs}).fetchone() is not None:
+                    return int(holder[0])
+                self.execute("type_lock_take", params)  # its holder is gone: ours now
+                return None
+        raise DatabaseError(f"could not take the lock of type {type_name!r}: it keeps changing")
+
+    def release_type_lock(self, type_name: str, run_id: str) -> None:
+        """Give the mutex back, if this run still holds it."""
+        self.execute("type_lock_release", {"type": type_name, "run_id": run_id})
+
     def require_durability(self) -> None:
         """Inside a transaction: this commit waits for the disk, whatever the connection's
         URL options say (outcomes of jobs)."""
