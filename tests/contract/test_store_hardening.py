@@ -4,12 +4,15 @@ savepoints for nested transactions, per-transaction durability, driver errors.""
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.helpers import run_cli
 
 from jobyard import Yard, events, lifecycle, manage
 from jobyard.errors import DatabaseError
@@ -260,3 +263,67 @@ def test_two_workers_never_run_a_mutex_type_at_once(yard: Yard) -> None:
     assert overlaps == []
     assert ran and yard.count(status="ready") == 0 and yard.count(status="running") == 0
     assert yard.count(status="completed") == len(ran)
+
+
+# -- 7. dead workers in `jobyard workers` ------------------------------------------------------
+
+
+def _register(store: Store, name: str, heartbeat: float, lease: float | None) -> None:
+    store.execute(
+        "upsert_worker",
+        {
+            "name": name,
+            "host": "h",
+            "pid": 1,
+            "queues": store.encode_json(["default"]),
+            "concurrency": 1,
+            "started": heartbeat,
+            "heartbeat": heartbeat,
+            "running": store.encode_json([]),
+            "status": "running",
+        },
+    )
+    if lease is not None:
+        store.execute("set_worker_lease", {"name": name, "lease": lease})
+
+
+def test_a_dead_worker_is_gone_after_its_lease_with_only_its_live_jobs(
+    yard: Yard, store_url: str
+) -> None:
+    yard.job(name="m")(lambda job: None)
+    store = yard.store
+    yard.enqueue_many("m", [1, 2, 3])
+    now = time.time()
+    first, second, third = (_claim_at(yard, "dead", now) for _ in range(3))
+    _register(store, "dead", now - 6, lease=5)  # kill -9'd 6 s ago; its lease is 5 s
+    _register(store, "live", now - 1, lease=60)
+    _register(store, "old", now - 20, lease=None)  # a row from before leases were kept
+    # Its last heartbeat said it ran all three; since then the first completed (a late
+    # outcome) and the second was rescued and is running on the live worker.
+    store.execute(
+        "heartbeat_worker",
+        {
+            "name": "dead",
+            "heartbeat": now - 6,
+            "status": "running",
+            "running": store.encode_json([first.id, second.id, third.id]),
+        },
+    )
+    lifecycle.complete(store, [(first, None)], now)
+    store.update_jobs([Update(second.id, {"lease_expires": now - 1}, ("running",))])
+    assert manage.rescue_expired(store, now, quarantine_after=5) == 1
+    (again,) = store.claim("live", "rl", ["default"], ["m"], 1, now, now + 60)
+    assert again.id == second.id
+    rows = {w["name"]: w for w in manage.list_workers(store, now, default_lease=30)}
+    dead, live, old = rows["dead"], rows["live"], rows["old"]
+    assert (dead["alive"], dead["status"], dead["running"]) == (False, "gone", [third.id])
+    assert (live["alive"], live["status"], live["running"]) == (True, "running", [second.id])
+    assert (old["alive"], old["lease"]) == (True, 30)  # the reader's lease stands in
+    later = {w["name"]: w for w in manage.list_workers(store, now + 15, default_lease=30)}
+    assert later["old"]["alive"] is False and later["old"]["status"] == "gone"
+    # The CLI shows the same (it used to say "running" for 3 leases, then "gone?" with all
+    # three jobs).
+    env = {**os.environ, "JOBYARD_DB": store_url, "COLUMNS": "200"}
+    shown = {w["name"]: w for w in json.loads(run_cli(env, "workers", "--json").stdout)}
+    assert (shown["dead"]["status"], shown["dead"]["running"]) == ("gone", [third.id])
+    assert (shown["live"]["status"], shown["live"]["running"]) == ("running", [second.id])

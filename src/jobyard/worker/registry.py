@@ -70,6 +70,7 @@ def register(w: Worker) -> None:
             "status": "running",
         },
     )
+    store.execute("set_worker_lease", {"name": w.name, "lease": w.lease})
 
 
 def load_types(w: Worker) -> None:

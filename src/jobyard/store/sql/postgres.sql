@@ -284,3 +284,13 @@ WHERE type = %(type)s
 
 -- name: type_lock_release
 DELETE FROM type_locks WHERE type = %(type)s AND run_id = %(run_id)s
+
+-- The workers view (jobyard.manage.list_workers): a worker's jobs are those the jobs table
+-- has running under its name right now, not the list its last heartbeat left behind.
+
+-- name: set_worker_lease
+UPDATE workers SET lease = %(lease)s WHERE name = %(name)s
+
+-- name: running_by_worker
+SELECT worker, id FROM jobs WHERE status = 'running' AND worker = ANY(%(names)s::text[])
+ORDER BY worker, id

@@ -248,3 +248,14 @@ WHERE type = :type
 
 -- name: type_lock_release
 DELETE FROM type_locks WHERE type = :type AND run_id = :run_id
+
+-- The workers view (jobyard.manage.list_workers): a worker's jobs are those the jobs table
+-- has running under its name right now, not the list its last heartbeat left behind.
+
+-- name: set_worker_lease
+UPDATE workers SET lease = :lease WHERE name = :name
+
+-- name: running_by_worker
+SELECT worker, id FROM jobs WHERE status = 'running'
+  AND worker IN (SELECT value FROM json_each(:names))
+ORDER BY worker, id
