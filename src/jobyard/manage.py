@@ -267,7 +267,9 @@ def rescue_expired(store: Store, now: float, quarantine_after: int, limit: int =
                     "updated": now,
                 }
                 message, level = f"Job Requeued: {reason}", "warning"
-            if store.update_jobs([Update(job.id, changes, (model.RUNNING,), job.run_id)]):
+            # Compare-and-set on the lease too: a heartbeat since the read keeps the job.
+            rescue = Update(job.id, changes, (model.RUNNING,), job.run_id, lease_before=now)
+            if store.update_jobs([rescue]):
                 count += 1
                 store.append_logs([log_entry(job.id, now, message, level)])
                 if changes["status"] == model.FAILED:
@@ -300,3 +302,40 @@ def hand_back(store: Store, jobs: Sequence[Job], now: float, reason: str) -> lis
         if queues:
             store.notify(sorted(queues))
     return done
+
+
+def list_workers(store: Store, now: float, default_lease: float) -> list[dict[str, Any]]:
+    """The registered workers as ``jobyard workers`` shows them.
+
+    A worker is alive while its last heartbeat is younger than its lease (the time after
+    which its jobs are rescued); older, it is ``gone`` (killed, hung or cut off), however
+    its last heartbeat left its status. Its ``running`` jobs are those the jobs table has
+    running under its name now (claimed ones included), so a job that completed, or was
+    rescued and ran elsewhere, is never shown under a dead worker."""
+    rows = store.execute("list_workers").fetchall()
+    names = [str(r["name"]) for r in rows]
+    running: dict[str, list[int]] = {name: [] for name in names}
+    if names:
+        found = store.execute("running_by_worker", {"names": store.list_param(names)})
+        for worker, job_id in found.fetchall():
+            running[str(worker)].append(int(job_id))
+    out = []
+    for r in rows:
+        age = now - float(r["heartbeat"])
+        lease = float(r["lease"]) if r["lease"] is not None else default_lease
+        alive = age <= lease
+        out.append(
+            {
+                "name": r["name"],
+                "host": r["host"],
+                "pid": r["pid"],
+                "queues": store.decode_json(r["queues"]),
+                "concurrency": r["concurrency"],
+                "status": r["status"] if alive else "gone",
+                "heartbeat_age": round(age, 1),
+                "lease": lease,
+                "alive": alive,
+                "running": running[str(r["name"])],
+            }
+        )
+    return out

@@ -11,7 +11,7 @@ import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from jobyard import model
+from jobyard import manage, model
 from jobyard.cli import render
 from jobyard.cli.common import (
     get_yard,
@@ -380,29 +380,13 @@ def types_cmd(ctx: click.Context, as_json: bool) -> None:
 def workers_cmd(ctx: click.Context, as_json: bool) -> None:
     """Workers that are registered: their queues, heartbeat and the jobs they run."""
     yard = get_yard(ctx, load_apps=False)
-    store, now = yard.store, time.time()
-    rows = []
-    for r in store.execute("list_workers").fetchall():
-        age = now - float(r["heartbeat"])
-        rows.append(
-            {
-                "name": r["name"],
-                "host": r["host"],
-                "pid": r["pid"],
-                "queues": store.decode_json(r["queues"]),
-                "concurrency": r["concurrency"],
-                "status": r["status"],
-                "heartbeat_age": round(age, 1),
-                "alive": age < 3 * yard.config.lease,
-                "running": store.decode_json(r["running"]),
-            }
-        )
+    rows = manage.list_workers(yard.store, time.time(), yard.config.lease)
     if as_json:
         print_json(rows)
         return
     table = Table("name", "host", "pid", "queues", "c", "status", "heartbeat", "running")
     for w in rows:
-        state = render.styled(str(w["status"])) if w["alive"] else render.styled("gone?", "red")
+        state = render.styled(str(w["status"])) if w["alive"] else render.styled("gone", "red")
         table.add_row(
             str(w["name"]),
             str(w["host"]),
