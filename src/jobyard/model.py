@@ -82,21 +82,21 @@ def priority_name(value: int) -> str:
 
 
 def _count(value: object, what: str) -> int:
-    """A retry/repeat count: a whole number >= 0, or forever (``"forever"``, ``math.inf``
-    or ``-1``, the stored form). A string counts only when it spells one of those in
-    decimal digits ("3", "-1", "forever"): "inf", "1e3", "3.0" are refused, so the CLI and
-    the Python API accept the same texts."""
+    """A retry/repeat count: a whole number >= 0, or forever (``"forever"``, ``math.inf``;
+    stored as ``-1``). A string counts only when it is "forever" or decimal digits ("3"):
+    "inf", "1e3", "3.0", "-1" are refused, so the CLI and the Python API accept the same
+    texts."""
     wrong = f"invalid {what} {value!r}: use a whole number >= 0 or 'forever'"
     if isinstance(value, str):
         text = value.strip().lower()
         if text == "forever":
             return FOREVER
-        if re.fullmatch(r"-?[0-9]{1,12}", text) is None:
+        if re.fullmatch(r"[0-9]{1,12}", text) is None:
             raise InvalidInput(wrong)
         value = int(text)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidInput(wrong)
-    if value == math.inf or value == FOREVER:
+    if value == math.inf:
         return FOREVER
     if not math.isfinite(value) or value < 0 or value != int(value) or value > INT32_MAX:
         raise InvalidInput(wrong)
