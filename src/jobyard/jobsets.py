@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from jobyard import model
 from jobyard.errors import InvalidInput, NotFound
-from jobyard.limits import check_text, encode_json
+from jobyard.limits import MAX_DATA_BYTES, check_text, encode_json
 from jobyard.model import Job, iso
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ def _key(key: Any) -> str:
 class JobsetStorage(MutableMapping[str, Any]):
     """The shared storage of one jobset, read from and written to the store at once."""
 
-    def __init__(self, store: Store, jobset: int, limit: int = 1_000_000) -> None:
+    def __init__(self, store: Store, jobset: int, limit: int = MAX_DATA_BYTES) -> None:
         self.store = store
         self.jobset = _jobset_id(jobset)
         self.limit = limit
