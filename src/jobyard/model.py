@@ -181,7 +181,7 @@ class Retry:
             unknown = set(value) - {"retries", "wait", "backoff", "until"}
             if unknown:
                 raise InvalidInput(
-                    f"unknown retry option(s) {', '.join(sorted(unknown))}: "
+                    f"unknown retry option(s) {', '.join(sorted(map(repr, unknown)))}: "
                     "use retries, wait, backoff, until"
                 )
             return cls(**value).normalized()
@@ -237,7 +237,7 @@ class Repeat:
             unknown = set(value) - {"repeats", "wait", "schedule", "until", "timezone"}
             if unknown:
                 raise InvalidInput(
-                    f"unknown repeat option(s) {', '.join(sorted(unknown))}: "
+                    f"unknown repeat option(s) {', '.join(sorted(map(repr, unknown)))}: "
                     "use repeats, wait, schedule, until, timezone"
                 )
             return cls(**value).normalized()
