@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import json
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -17,7 +16,7 @@ from jobyard.errors import InvalidInput, NotFound, TypeDisabled, UnknownJobType
 from jobyard.handle import JobHandle
 from jobyard.jobsets import Jobset, create_jobset, load_jobset
 from jobyard.lifecycle import JobSpec
-from jobyard.limits import INT64_MAX, in_window
+from jobyard.limits import INT64_MAX, MAX_WAIT, check_text, encode_json, in_window
 from jobyard.manage import Mode
 from jobyard.model import Job, Repeat, Retry
 from jobyard.store import JobFilter, Store, open_store
@@ -60,20 +59,13 @@ class JobType:
     ) -> None:
         if batch is not None and (not isinstance(batch, int) or batch < 1):
             raise InvalidInput(f"batch must be a whole number >= 1, got {batch!r}")
-        if timeout is not None and (
-            isinstance(timeout, bool)
-            or not isinstance(timeout, int | float)
-            or not math.isfinite(timeout)
-            or timeout <= 0
-        ):
-            raise InvalidInput(f"timeout must be a number of seconds > 0, got {timeout!r}")
         self.yard = yard
         self.name = name
         self.func = func
-        self.queue = queue
+        self.queue = _name(queue, "queue")
         self.priority = model.parse_priority(priority)
         self.retry = Retry.coerce(retry)
-        self.timeout = float(timeout) if timeout else None
+        self.timeout = _timeout(timeout)
         self.batch = batch
         self.schedule = schedule
         self.timezone = timezone  # of the schedule (IANA name; default UTC)
@@ -217,17 +209,8 @@ class Yard:
 
     # -- enqueue ----------------------------------------------------------------------------
 
-    def _encode(self, data: Any) -> str:
-        try:
-            text = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-        except (TypeError, ValueError) as exc:
-            raise InvalidInput(f"job data is not JSON-serialisable: {exc}") from None
-        if len(text) > self.config.max_data_bytes:
-            raise InvalidInput(
-                f"job data is {len(text)} bytes, over the limit of {self.config.max_data_bytes}"
-                " (set [limits] max_data_bytes in jobyard.toml)"
-            )
-        return text
+    def _encode(self, data: Any, what: str = "job data") -> str:
+        return encode_json(data, what, self.config.max_data_bytes, "max_data_bytes")
 
     def _spec(self, type_name: str, data: Any, options: dict[str, Any], now: float) -> JobSpec:
         jt, stored = self._check_type(type_name)
@@ -255,9 +238,8 @@ class Yard:
         spec = JobSpec(type=type_name, data=data)
         routed = stored.meta.get("worker") if stored is not None else None
         default_queue = f"worker:{routed}" if routed else (jt.queue if jt else "default")
-        spec.queue = options.get("queue") or default_queue
-        if not isinstance(spec.queue, str):
-            raise InvalidInput(f"queue must be a string, got {spec.queue!r}")
+        queue = options.get("queue")
+        spec.queue = default_queue if queue is None or queue == "" else _name(queue, "queue")
         pr = options.get("priority")
         spec.priority = model.parse_priority(pr) if pr is not None else (jt.priority if jt else 0)
         if "retry" in options and "retries" in options:
@@ -288,31 +270,28 @@ class Yard:
             spec.after = now + float(delay)
         elif after is not None:
             spec.after = model.to_timestamp(after, "after")
-        depends = options.get("depends") or []
-        if isinstance(depends, int | JobHandle):
-            depends = [depends]
-        spec.depends = sorted({d.id if isinstance(d, JobHandle) else _int_id(d) for d in depends})
-        spec.paused = bool(options.get("paused", False))
-        props = options.get("props") or {}
-        if not isinstance(props, dict):
-            raise InvalidInput("props must be a mapping of name → value")
-        spec.props = props
-        timeout = options.get("timeout", jt.timeout if jt else None)
-        if timeout is not None and (
-            isinstance(timeout, bool)
-            or not isinstance(timeout, int | float)
-            or not math.isfinite(timeout)
-            or timeout <= 0
-        ):
-            raise InvalidInput(f"invalid timeout {timeout!r}: give seconds > 0")
-        spec.timeout = timeout
+        spec.depends = _depends(options.get("depends"))
+        paused = options.get("paused")
+        if paused is not None and not isinstance(paused, bool):
+            raise InvalidInput(f"invalid paused {paused!r}: give true or false")
+        spec.paused = bool(paused)
+        spec.props = self._props(options.get("props"))
+        spec.timeout = _timeout(options.get("timeout", jt.timeout if jt else None))
         jobset = options.get("jobset")
         spec.jobset = None if jobset is None else _int_id(jobset, "jobset id")
         site = options.get("site")
-        if site is not None and (not isinstance(site, str) or not 0 < len(site) <= 200):
-            raise InvalidInput(f"invalid site {site!r}: give a site name (1 to 200 characters)")
-        spec.site = site
+        spec.site = None if site is None else _name(site, "site")
         return spec
+
+    def _props(self, props: Any) -> dict[str, Any]:
+        """Job properties: a mapping with string keys, JSON within ``[limits] max_props_bytes``."""
+        if props is None:
+            return {}
+        if not isinstance(props, dict) or not all(isinstance(k, str) for k in props):
+            raise InvalidInput("props must be a mapping of name → value (names are strings)")
+        if props:
+            encode_json(props, "props", self.config.max_props_bytes, "max_props_bytes")
+        return props
 
     def enqueue(
         self, type_name: str, data: Any = None, *, conn: Any = None, **options: Any
@@ -493,6 +472,40 @@ class Yard:
 
 class Matching(list[int]):
     """Job ids found by ``Yard.matching``: bulk operations pass over the ones gone since."""
+
+
+def _name(value: Any, what: str) -> str:
+    """A queue or site name: 1 to 200 characters that every backend can store."""
+    if not isinstance(value, str) or not 0 < len(value) <= 200:
+        raise InvalidInput(f"invalid {what} {value!r}: give a name of 1 to 200 characters")
+    return check_text(value, f"{what} {value!r}")
+
+
+def _timeout(value: Any) -> float | None:
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not 0 < value <= MAX_WAIT
+    ):
+        raise InvalidInput(
+            f"invalid timeout {value!r}: give a number of seconds > 0 and <= {MAX_WAIT:.0f}"
+        )
+    return float(value)
+
+
+def _depends(value: Any) -> list[int]:
+    """Antecedents: one id or handle, or a list/tuple/set of them. A string is one id
+    ("12" is job 12, never the jobs 1 and 2)."""
+    if value is None:
+        return []
+    if isinstance(value, int | str | JobHandle):
+        value = [value]
+    if not isinstance(value, list | tuple | set | frozenset):
+        raise InvalidInput(f"invalid depends {value!r}: give a job id or a list of job ids")
+    return sorted({d.id if isinstance(d, JobHandle) else _int_id(d) for d in value})
 
 
 def _int_id(value: Any, what: str = "job id") -> int:
