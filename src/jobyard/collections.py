@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from jobyard.errors import InvalidInput, NotFound
+from jobyard.limits import check_text, encode_json
 from jobyard.model import iso
 
 if TYPE_CHECKING:
@@ -88,16 +89,7 @@ class Collection:
         )
 
     def _encode(self, data: Any) -> str:
-        try:
-            text = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-        except (TypeError, ValueError) as exc:
-            raise InvalidInput(f"item data is not JSON-serialisable: {exc}") from None
-        if "\\u0000" in text:
-            raise InvalidInput("item data cannot hold NUL characters (\\u0000)")
-        limit = self.yard.config.max_data_bytes
-        if len(text) > limit:
-            raise InvalidInput(f"item data is {len(text)} bytes, over the limit of {limit}")
-        return text
+        return encode_json(data, "item data", self.yard.config.max_data_bytes, "max_data_bytes")
 
     def insert(self, data: Any = None, status: str = "new") -> Item:
         """Add an item; returns it with its id."""
@@ -204,6 +196,8 @@ def _match(store: Store, field: str, value: Any, key: str, params: dict[str, Any
         raise InvalidInput(
             f"filter on {field!r}: give a string, number, true/false or null, not {value!r}"
         )
+    if isinstance(value, str):
+        check_text(value, f"filter on {field!r}")  # what no stored item can hold
     if store.dialect == "postgres":
         if value is None:
             params[key] = field.split(".")
@@ -254,7 +248,7 @@ def _field(name: Any) -> str:
 def _status(status: Any) -> str:
     if not isinstance(status, str) or not status.strip() or len(status) > 100:
         raise InvalidInput(f"invalid item status {status!r}: give a non-empty string")
-    return status
+    return check_text(status, f"item status {status!r}")
 
 
 def _id(value: Any) -> int:

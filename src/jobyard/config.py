@@ -7,6 +7,7 @@ import tomllib
 from dataclasses import dataclass, field
 from typing import Any
 
+from jobyard import limits as lim
 from jobyard.errors import ConfigError
 
 DEFAULT_DB = "sqlite:///jobyard.db"
@@ -34,7 +35,10 @@ class Config:
     lease: float = 10.0
     heartbeat: float = 2.0
     quarantine_after: int = 3
-    max_data_bytes: int = 1_000_000
+    max_data_bytes: int = lim.MAX_DATA_BYTES  # job data, event data, items, jobset values
+    max_props_bytes: int = lim.MAX_PROPS_BYTES
+    max_result_bytes: int = lim.MAX_RESULT_BYTES
+    max_log_bytes: int = lim.MAX_LOG_BYTES  # one job.log() message (cut past it) or its data
     raw: dict[str, Any] = field(default_factory=dict)
     path: str | None = None
 
@@ -44,6 +48,29 @@ def _number(section: dict[str, Any], key: str, default: float, path: str) -> flo
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
         raise ConfigError(f"{path}: {key} must be a positive number, got {value!r}")
     return float(value)
+
+
+# [limits] keys: the sizes read here, and the script runner's (jobyard.scripts.output).
+SIZE_LIMITS = ("max_data_bytes", "max_props_bytes", "max_result_bytes", "max_log_bytes")
+LIMIT_KEYS = frozenset({*SIZE_LIMITS, "script_log_lines", "script_log_bytes", "script_kill_grace"})
+
+
+def _limits(cfg: Config, section: Any, path: str) -> None:
+    """The ``[limits]`` section: unknown keys are refused (a misspelt limit silently not
+    applying is worse than an error), sizes are whole numbers of bytes >= 1."""
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: [limits] must be a table")
+    unknown = set(section) - LIMIT_KEYS
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown [limits] key(s) {', '.join(sorted(unknown))}; "
+            f"known: {', '.join(sorted(LIMIT_KEYS))}"
+        )
+    for key in SIZE_LIMITS:
+        value = section.get(key, getattr(cfg, key))
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{path}: [limits] {key} must be a whole number of bytes >= 1")
+        setattr(cfg, key, value)
 
 
 def load_config(path: str | None = None, db: str | None = None) -> Config:
@@ -88,7 +115,5 @@ def load_config(path: str | None = None, db: str | None = None) -> Config:
         cfg.lease = _number(worker, "lease", cfg.lease, path)
         cfg.heartbeat = _number(worker, "heartbeat", min(cfg.heartbeat, cfg.lease / 3), path)
         cfg.quarantine_after = int(_number(worker, "quarantine_after", cfg.quarantine_after, path))
-    limits = raw.get("limits", {})
-    if isinstance(limits, dict):
-        cfg.max_data_bytes = int(_number(limits, "max_data_bytes", cfg.max_data_bytes, path))
+    _limits(cfg, raw.get("limits", {}), path)
     return cfg

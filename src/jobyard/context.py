@@ -9,6 +9,7 @@ from jobyard import model
 from jobyard.errors import InvalidInput, LeaseLost
 from jobyard.jobsets import JobsetStorage
 from jobyard.lifecycle import log_entry
+from jobyard.limits import clean_text, encode_json
 from jobyard.model import Job
 
 if TYPE_CHECKING:
@@ -60,10 +61,17 @@ class JobContext:
         return JobsetStorage(self.yard.store, self.job.jobset, self.yard.config.max_data_bytes)
 
     def log(self, message: str, level: str = "info", data: Any = None) -> None:
+        """Add a log entry. The message is never refused, which would crash the job over a
+        diagnostic: NULs and lone surrogates are escaped and a message over ``[limits]
+        max_log_bytes`` is cut with a marker. ``data`` (JSON) is refused past that limit."""
         if level not in model.LOG_LEVELS:
             raise InvalidInput(
                 f"invalid log level {level!r}: use one of {', '.join(model.LOG_LEVELS)}"
             )
+        limit = self.yard.config.max_log_bytes
+        text = clean_text(str(message), limit)
+        if data is not None:
+            encode_json(data, "log data", limit, "max_log_bytes")
         store = self.yard.store
         now = time.time()
         with store.transaction():
@@ -78,9 +86,7 @@ class JobContext:
             )
             if cur.rowcount != 1:
                 raise LeaseLost(f"job {self.job.id} is no longer running under this run")
-            store.append_logs(
-                [log_entry(self.job.id, now, str(message), level, self.job.run_id, data)]
-            )
+            store.append_logs([log_entry(self.job.id, now, text, level, self.job.run_id, data)])
 
     def emit(self, event: str, data: Any = None) -> Any:
         """Emit an event from this job; listeners get jobs (loops are bounded)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -71,12 +72,11 @@ def validate_cron(expr: str, tz: str | None = None) -> None:
 
 
 def next_fire(expr: str, after: float, tz: str | None = None) -> float:
-    """The first fire time strictly after ``after`` (epoch seconds)."""
-    text, seconds = _expand(expr)
-    start = datetime.fromtimestamp(after, tz=_zone(tz))
-    it = croniter(text, start, second_at_beginning=seconds)
-    result: datetime = it.get_next(datetime)
-    return result.timestamp()
+    """The first fire time strictly after ``after`` (epoch seconds; DST as in fire_times).
+
+    Repeats (``Repeat(schedule=...)``) use this and the scheduler uses fire_times: both go
+    through _fires, so a daily 02:30 repeat runs once on the fall-back night too."""
+    return next(_fires(expr, after, tz))
 
 
 def _fixed_hour(text: str, seconds: bool) -> bool:
@@ -101,19 +101,26 @@ def fire_times(
     night) would fire twice; when the hour field is fixed the second occurrence is skipped
     here, so a daily 02:30 job runs once. With ``*`` as the hour field both real hours fire.
     """
+    found: list[float] = []
+    for stamp in _fires(expr, after, tz):
+        if stamp > until or len(found) >= limit:
+            break
+        found.append(stamp)
+    return found
+
+
+def _fires(expr: str, after: float, tz: str | None) -> Iterator[float]:
+    """Fire times strictly after ``after``, in order, without a fixed-hour schedule's
+    repeated wall-clock time (the one DST rule every caller shares)."""
     text, seconds = _expand(expr)
     zone = _zone(tz)
     fixed = _fixed_hour(text, seconds)
     it = croniter(text, datetime.fromtimestamp(after, tz=zone), second_at_beginning=seconds)
-    found: list[float] = []
-    while len(found) < limit:
+    while True:
         when: datetime = it.get_next(datetime)
         stamp = when.timestamp()
-        if stamp > until:
-            break
         if stamp > after and not _repeated(datetime.fromtimestamp(stamp, tz=zone), fixed):
-            found.append(stamp)
-    return found
+            yield stamp
 
 
 def prev_fire(expr: str, at: float, tz: str | None = None) -> float:

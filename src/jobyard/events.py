@@ -12,6 +12,7 @@ listens on that name (:class:`FinishHook`), so finishing costs nothing when nobo
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from jobyard.yard import Yard
 
 MAX_DEPTH = 10
+log = logging.getLogger("jobyard.events")
 
 
 @dataclass
@@ -40,15 +42,39 @@ class Event:
 
 
 def listeners(yard: Yard, name: str) -> list[str]:
-    """Names of the enabled types listening on ``name``."""
-    found = {jt.name for jt in yard.types.values() if name in jt.on}
+    """Names of the types listening on ``name`` that can take a job: enabled, not deleted,
+    and (this process's own types, script types a worker loaded) still active."""
+    found = {jt.name for jt in yard.types.values() if name in jt.on and jt.active}
     for st in yard.stored_types().values():
-        on = st.meta.get("on") or []
-        if name in on and st.enabled and not st.meta.get("deleted"):
+        usable = st.enabled and not st.meta.get("deleted")
+        if usable and name in (st.meta.get("on") or []):
             found.add(st.name)
-        elif st.name in found and not st.enabled:
+        elif not usable:
             found.discard(st.name)
     return sorted(found)
+
+
+def _gone(yard: Yard, type_name: str) -> bool:
+    """Whether a listener was disabled, deleted or removed meanwhile (freshly read)."""
+    stored = yard.stored_types(refresh=True).get(type_name)
+    if stored is None:
+        return type_name not in yard.types
+    return not stored.enabled or bool(stored.meta.get("deleted"))
+
+
+def _enqueue_listener(yard: Yard, type_name: str, data: Any, props: dict[str, Any]) -> int | None:
+    """The listener's new job id, or None when it cannot take jobs any more: one deleted
+    or disabled listener must not sink the emit for all the others."""
+    try:
+        return yard.enqueue(type_name, data, props=props).id
+    except InvalidInput:
+        if not _gone(yard, type_name):
+            raise
+    jt = yard.types.get(type_name)
+    if jt is not None:
+        jt.active = False  # cleaned: not listed again until a reload says otherwise
+    log.warning("event listener %s skipped: the type is deleted or disabled", type_name)
+    return None
 
 
 def emit(
@@ -64,10 +90,9 @@ def emit(
     encoded = yard._encode(data)
     store, now = yard.store, time.time()
     with store.transaction():
-        jobs = [
-            yard.enqueue(t, data, props={"event": name, "depth": depth + 1}).id
-            for t in listeners(yard, name)
-        ]
+        props = {"event": name, "depth": depth + 1}
+        created = [_enqueue_listener(yard, t, data, props) for t in listeners(yard, name)]
+        jobs = [job_id for job_id in created if job_id is not None]
         row = store.execute(
             "insert_event",
             {
@@ -112,7 +137,7 @@ def recent_events(yard: Yard, name: str | None = None, limit: int = 100) -> list
 
 def listened(yard: Yard) -> frozenset[str]:
     """Every event name some type listens on (uncached; see FinishHook)."""
-    names = {n for jt in yard.types.values() for n in jt.on}
+    names = {n for jt in yard.types.values() if jt.active for n in jt.on}
     for st in yard.stored_types().values():
         if st.enabled and not st.meta.get("deleted"):
             names.update(st.meta.get("on") or [])

@@ -18,7 +18,6 @@ PostgreSQL they are JSONB, which does not keep the order of a dict's keys.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from jobyard import model
 from jobyard.errors import InvalidInput, NotFound
+from jobyard.limits import MAX_DATA_BYTES, check_text, encode_json
 from jobyard.model import Job, iso
 
 if TYPE_CHECKING:
@@ -41,15 +41,7 @@ _MAX_KEY = 1000
 
 def encode_value(value: Any, what: str, limit: int) -> str:
     """``value`` as compact JSON text, or InvalidInput saying why it cannot be stored."""
-    try:
-        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput(f"{what} is not JSON-serialisable: {exc}") from None
-    if "\\u0000" in text:
-        raise InvalidInput(f"{what} cannot hold NUL characters (\\u0000)")
-    if len(text) > limit:
-        raise InvalidInput(f"{what} is {len(text)} bytes, over the limit of {limit}")
-    return text
+    return encode_json(value, what, limit, "max_data_bytes")
 
 
 def _jobset_id(value: Any) -> int:
@@ -61,17 +53,15 @@ def _jobset_id(value: Any) -> int:
 def _key(key: Any) -> str:
     if not isinstance(key, str):
         raise InvalidInput(f"jobset storage keys are strings, got {type(key).__name__} {key!r}")
-    if not key or len(key) > _MAX_KEY or "\x00" in key:
-        raise InvalidInput(
-            f"invalid jobset storage key {key!r}: 1 to {_MAX_KEY} characters, no NUL"
-        )
-    return key
+    if not key or len(key) > _MAX_KEY:
+        raise InvalidInput(f"invalid jobset storage key {key!r}: 1 to {_MAX_KEY} characters")
+    return check_text(key, f"jobset storage key {key!r}")
 
 
 class JobsetStorage(MutableMapping[str, Any]):
     """The shared storage of one jobset, read from and written to the store at once."""
 
-    def __init__(self, store: Store, jobset: int, limit: int = 1_000_000) -> None:
+    def __init__(self, store: Store, jobset: int, limit: int = MAX_DATA_BYTES) -> None:
         self.store = store
         self.jobset = _jobset_id(jobset)
         self.limit = limit
@@ -173,8 +163,9 @@ class Jobset:
 def create_jobset(yard: Yard, kind: str, name: str, meta: Mapping[str, Any] | None = None) -> int:
     """Record a new jobset; returns its id (joins the caller's ``store.transaction()``)."""
     for what, text in (("kind", kind), ("name", name)):
-        if not isinstance(text, str) or not text or len(text) > _MAX_KEY or "\x00" in text:
+        if not isinstance(text, str) or not text or len(text) > _MAX_KEY:
             raise InvalidInput(f"invalid jobset {what} {text!r}: 1 to {_MAX_KEY} characters")
+        check_text(text, f"jobset {what} {text!r}")
     if meta is not None and not isinstance(meta, Mapping):
         raise InvalidInput("jobset meta must be a mapping")
     encoded = encode_value(dict(meta or {}), "jobset meta", yard.config.max_data_bytes)

@@ -4,7 +4,7 @@ housekeeping duties every worker and scheduler share (promotion, lease rescue)."
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from jobyard import model
 from jobyard.errors import NotFound
@@ -12,25 +12,50 @@ from jobyard.lifecycle import JobSpec, announce, cancel_dependents, enqueue, log
 from jobyard.model import Job, Repeat, Retry, check_transition
 from jobyard.store.base import Store, Update
 
+# How an operation treats the ids it is given:
+# - "one": a single id; it must exist and be in an allowed status (else NotFound /
+#   InvalidTransition).
+# - "many": an explicit list; every id must exist (else NotFound naming the missing ones,
+#   and nothing changes); jobs in a status the operation does not apply to are passed over.
+# - "filter": ids found by a filter a moment ago; gone and wrong-status jobs are passed over.
+Mode = Literal["one", "many", "filter"]
+MODES: tuple[Mode, ...] = ("one", "many", "filter")
+SHOWN_MISSING = 20  # ids named in a NotFound message; the rest are counted
 
-def _load(store: Store, ids: Sequence[int], operation: str, strict: bool) -> list[Job]:
-    jobs = store.get_jobs(ids)
-    if strict:
+
+def _load(store: Store, ids: Sequence[int], operation: str, mode: Mode) -> list[Job]:
+    """The jobs to change, checked as ``mode`` says, before anything is written."""
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}")
+    unique = list(dict.fromkeys(ids))  # a repeated id is one job, changed once
+    jobs = store.get_jobs(unique)
+    if mode != "filter":
         found = {j.id for j in jobs}
-        for i in ids:
-            if i not in found:
-                raise NotFound(f"no job with id {i}")
+        missing = [i for i in unique if i not in found]
+        if missing:
+            raise NotFound(_missing(missing, mode))
+    if mode == "one":
         for job in jobs:
             check_transition(job, operation)
     return [j for j in jobs if j.status in model.ALLOWED_FROM[operation]]
 
 
+def _missing(missing: Sequence[int], mode: Mode) -> str:
+    if mode == "one" and len(missing) == 1:
+        return f"no job with id {missing[0]}"
+    shown = ", ".join(map(str, missing[:SHOWN_MISSING]))
+    more = len(missing) - SHOWN_MISSING
+    if more > 0:
+        shown += f" and {more} more"
+    return f"no job with id {shown}; nothing was changed"
+
+
 def cancel(
-    store: Store, ids: Sequence[int], now: float, strict: bool = True, dependents: bool = True
+    store: Store, ids: Sequence[int], now: float, mode: Mode = "one", dependents: bool = True
 ) -> list[int]:
     done, gone = [], []
     with store.transaction():
-        for job in _load(store, ids, "cancel", strict):
+        for job in _load(store, ids, "cancel", mode):
             changes = {
                 "status": model.CANCELLED,
                 "run_id": None,
@@ -49,10 +74,10 @@ def cancel(
     return done
 
 
-def pause(store: Store, ids: Sequence[int], now: float, strict: bool = True) -> list[int]:
+def pause(store: Store, ids: Sequence[int], now: float, mode: Mode = "one") -> list[int]:
     done = []
     with store.transaction():
-        for job in _load(store, ids, "pause", strict):
+        for job in _load(store, ids, "pause", mode):
             if store.update_jobs(
                 [Update(job.id, {"status": model.PAUSED, "updated": now}, statuses=(job.status,))]
             ):
@@ -65,10 +90,10 @@ def _waiting_or_ready(job: Job, pending: int, now: float) -> str:
     return model.WAITING if pending or job.after > now else model.READY
 
 
-def resume(store: Store, ids: Sequence[int], now: float, strict: bool = True) -> list[int]:
+def resume(store: Store, ids: Sequence[int], now: float, mode: Mode = "one") -> list[int]:
     done, queues = [], set()
     with store.transaction():
-        for job in _load(store, ids, "resume", strict):
+        for job in _load(store, ids, "resume", mode):
             status = _waiting_or_ready(job, job.pending, now)
             if store.update_jobs(
                 [Update(job.id, {"status": status, "updated": now}, statuses=(model.PAUSED,))]
@@ -87,19 +112,19 @@ def restart(
     ids: Sequence[int],
     now: float,
     retries: int = 1,
-    strict: bool = True,
+    mode: Mode = "one",
     antecedents: bool = False,
 ) -> list[int]:
     """Give failed or cancelled jobs another go with ``retries`` more retries."""
     done: list[int] = []
     queues = set()
     with store.transaction():
-        for job in _load(store, ids, "restart", strict):
+        for job in _load(store, ids, "restart", mode):
             all_deps = [*job.depends, *job.resolved]
             dep_jobs = {j.id: j for j in store.get_jobs(all_deps)}
             if antecedents:
                 dead = [d for d, j in dep_jobs.items() if j.status in model.ALLOWED_FROM["restart"]]
-                restart(store, dead, now, retries, strict=False, antecedents=True)
+                restart(store, dead, now, retries, mode="filter", antecedents=True)
                 dep_jobs = {j.id: j for j in store.get_jobs(all_deps)}
             resolved = [
                 d for d in all_deps if d in dep_jobs and dep_jobs[d].status == model.COMPLETED
@@ -145,26 +170,45 @@ def rerun(
     after: float = 0.0,
 ) -> int:
     """A completed job runs again as a new job (repeats=0 unless given)."""
-    (job,) = _load(store, [job_id], "rerun", True)
-    spec = JobSpec(
-        type=job.type,
-        queue=job.queue,
-        priority=job.priority,
-        retry=Retry(job.retry_limit, job.retry_wait, job.retry_backoff, job.retry_until),  # type: ignore[arg-type]
-        repeat=repeat,
-        after=after,
-        jobset=job.jobset,
-        site=job.site,
-        timeout=job.timeout,
-        props=job.props,
-    )
-    payload = job.data if data is None else data
-    return enqueue(store, [spec], [store.encode_json(payload)], now)[0]
+    (new_id,) = rerun_many(store, [job_id], now, "one", data, repeat, after)
+    return new_id
 
 
-def remove(store: Store, ids: Sequence[int], now: float, strict: bool = True) -> list[int]:
+def rerun_many(
+    store: Store,
+    ids: Sequence[int],
+    now: float,
+    mode: Mode = "many",
+    data: Any = None,
+    repeat: Repeat | None = None,
+    after: float = 0.0,
+) -> list[int]:
+    """Each completed job of ``ids`` runs again as a new job; all copies or none are made.
+    Returns the new ids, in the order of ``ids`` (jobs passed over have none)."""
     with store.transaction():
-        jobs = _load(store, ids, "remove", strict)
+        jobs = _load(store, ids, "rerun", mode)
+        specs = [
+            JobSpec(
+                type=job.type,
+                queue=job.queue,
+                priority=job.priority,
+                retry=Retry(job.retry_limit, job.retry_wait, job.retry_backoff, job.retry_until),  # type: ignore[arg-type]
+                repeat=repeat,
+                after=after,
+                jobset=job.jobset,
+                site=job.site,
+                timeout=job.timeout,
+                props=job.props,
+            )
+            for job in jobs
+        ]
+        payloads = [store.encode_json(job.data if data is None else data) for job in jobs]
+        return enqueue(store, specs, payloads, now) if specs else []
+
+
+def remove(store: Store, ids: Sequence[int], now: float, mode: Mode = "one") -> list[int]:
+    with store.transaction():
+        jobs = _load(store, ids, "remove", mode)
         gone = store.delete_jobs([j.id for j in jobs], model.ALLOWED_FROM["remove"])
         store.executemany("insert_tombstone", [{"id": i, "now": now} for i in gone])
     return gone
@@ -223,7 +267,9 @@ def rescue_expired(store: Store, now: float, quarantine_after: int, limit: int =
                     "updated": now,
                 }
                 message, level = f"Job Requeued: {reason}", "warning"
-            if store.update_jobs([Update(job.id, changes, (model.RUNNING,), job.run_id)]):
+            # Compare-and-set on the lease too: a heartbeat since the read keeps the job.
+            rescue = Update(job.id, changes, (model.RUNNING,), job.run_id, lease_before=now)
+            if store.update_jobs([rescue]):
                 count += 1
                 store.append_logs([log_entry(job.id, now, message, level)])
                 if changes["status"] == model.FAILED:
@@ -256,3 +302,40 @@ def hand_back(store: Store, jobs: Sequence[Job], now: float, reason: str) -> lis
         if queues:
             store.notify(sorted(queues))
     return done
+
+
+def list_workers(store: Store, now: float, default_lease: float) -> list[dict[str, Any]]:
+    """The registered workers as ``jobyard workers`` shows them.
+
+    A worker is alive while its last heartbeat is younger than its lease (the time after
+    which its jobs are rescued); older, it is ``gone`` (killed, hung or cut off), however
+    its last heartbeat left its status. Its ``running`` jobs are those the jobs table has
+    running under its name now (claimed ones included), so a job that completed, or was
+    rescued and ran elsewhere, is never shown under a dead worker."""
+    rows = store.execute("list_workers").fetchall()
+    names = [str(r["name"]) for r in rows]
+    running: dict[str, list[int]] = {name: [] for name in names}
+    if names:
+        found = store.execute("running_by_worker", {"names": store.list_param(names)})
+        for worker, job_id in found.fetchall():
+            running[str(worker)].append(int(job_id))
+    out = []
+    for r in rows:
+        age = now - float(r["heartbeat"])
+        lease = float(r["lease"]) if r["lease"] is not None else default_lease
+        alive = age <= lease
+        out.append(
+            {
+                "name": r["name"],
+                "host": r["host"],
+                "pid": r["pid"],
+                "queues": store.decode_json(r["queues"]),
+                "concurrency": r["concurrency"],
+                "status": r["status"] if alive else "gone",
+                "heartbeat_age": round(age, 1),
+                "lease": lease,
+                "alive": alive,
+                "running": running[str(r["name"])],
+            }
+        )
+    return out

@@ -6,13 +6,14 @@ Pure code: no I/O. The state machine lives here once, for every backend.
 from __future__ import annotations
 
 import math
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
 from jobyard.errors import InvalidInput
-from jobyard.limits import INT32_MAX, INT32_MIN, TS_MAX, TS_MIN, in_window
+from jobyard.limits import INT32_MAX, INT32_MIN, MAX_WAIT, TS_MAX, TS_MIN, in_window
 
 WAITING: Final = "waiting"
 PAUSED: Final = "paused"
@@ -81,27 +82,38 @@ def priority_name(value: int) -> str:
 
 
 def _count(value: object, what: str) -> int:
-    """A retry/repeat count: a non-negative integer, or 'forever'/math.inf/-1."""
-    if value == "forever" or value == math.inf:
+    """A retry/repeat count: a whole number >= 0, or forever (``"forever"``, ``math.inf``;
+    stored as ``-1``). A string counts only when it is "forever" or decimal digits ("3"):
+    "inf", "1e3", "3.0", "-1" are refused, so the CLI and the Python API accept the same
+    texts."""
+    wrong = f"invalid {what} {value!r}: use a whole number >= 0 or 'forever'"
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text == "forever":
+            return FOREVER
+        if re.fullmatch(r"[0-9]{1,12}", text) is None:
+            raise InvalidInput(wrong)
+        value = int(text)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidInput(wrong)
+    if value == math.inf:
         return FOREVER
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise InvalidInput(f"invalid {what} {value!r}: use a whole number >= 0 or 'forever'")
-    try:
-        number = float(value)
-    except ValueError:
-        raise InvalidInput(
-            f"invalid {what} {value!r}: use a whole number >= 0 or 'forever'"
-        ) from None
-    if not math.isfinite(number) or number < 0 or number != int(number) or number > INT32_MAX:
-        raise InvalidInput(f"invalid {what} {value!r}: use a whole number >= 0 or 'forever'")
-    return int(number)
+    if not math.isfinite(value) or value < 0 or value != int(value) or value > INT32_MAX:
+        raise InvalidInput(wrong)
+    return int(value)
 
 
 def _seconds(value: object, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidInput(f"invalid {what} {value!r}: give a number of seconds >= 0")
-    if value < 0 or not math.isfinite(value):
-        raise InvalidInput(f"invalid {what} {value!r}: give a number of seconds >= 0")
+    """A wait: a finite number of seconds from 0 to ``MAX_WAIT`` (ten years)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not 0 <= value <= MAX_WAIT
+    ):
+        raise InvalidInput(
+            f"invalid {what} {value!r}: give a number of seconds from 0 to {MAX_WAIT:.0f}"
+        )
     return float(value)
 
 
@@ -169,7 +181,7 @@ class Retry:
             unknown = set(value) - {"retries", "wait", "backoff", "until"}
             if unknown:
                 raise InvalidInput(
-                    f"unknown retry option(s) {', '.join(sorted(unknown))}: "
+                    f"unknown retry option(s) {', '.join(sorted(map(repr, unknown)))}: "
                     "use retries, wait, backoff, until"
                 )
             return cls(**value).normalized()
@@ -177,10 +189,18 @@ class Retry:
 
 
 def retry_delay(wait: float, backoff: str, failed_attempts: int) -> float:
-    """Seconds until the next try after ``failed_attempts`` failures (>= 1)."""
+    """Seconds until the next try after ``failed_attempts`` failures (>= 1): finite,
+    never decreasing with more failures, at most ``MAX_WAIT``.
+
+    The cap matters for retry-forever jobs: ``wait * 2**n`` overflows a float (and the
+    int ``2**n`` cannot even be converted) after about a thousand failures. A stored wait
+    that is not a number >= 0 (rows written before waits were checked) counts as 0."""
+    if not wait > 0:  # also NaN
+        return 0.0
     if backoff == "exponential":
-        return float(wait * (2 ** max(failed_attempts - 1, 0)))
-    return wait
+        # 2.0**1000 is finite; wait * it may be inf, which min() caps.
+        return min(wait * 2.0 ** min(max(failed_attempts - 1, 0), 1000), MAX_WAIT)
+    return min(float(wait), MAX_WAIT)
 
 
 @dataclass(frozen=True)
@@ -217,7 +237,7 @@ class Repeat:
             unknown = set(value) - {"repeats", "wait", "schedule", "until", "timezone"}
             if unknown:
                 raise InvalidInput(
-                    f"unknown repeat option(s) {', '.join(sorted(unknown))}: "
+                    f"unknown repeat option(s) {', '.join(sorted(map(repr, unknown)))}: "
                     "use repeats, wait, schedule, until, timezone"
                 )
             return cls(**value).normalized()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import json
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -17,7 +16,8 @@ from jobyard.errors import InvalidInput, NotFound, TypeDisabled, UnknownJobType
 from jobyard.handle import JobHandle
 from jobyard.jobsets import Jobset, create_jobset, load_jobset
 from jobyard.lifecycle import JobSpec
-from jobyard.limits import INT64_MAX, in_window
+from jobyard.limits import INT64_MAX, MAX_WAIT, check_text, encode_json, in_window
+from jobyard.manage import Mode
 from jobyard.model import Job, Repeat, Retry
 from jobyard.store import JobFilter, Store, open_store
 
@@ -59,20 +59,13 @@ class JobType:
     ) -> None:
         if batch is not None and (not isinstance(batch, int) or batch < 1):
             raise InvalidInput(f"batch must be a whole number >= 1, got {batch!r}")
-        if timeout is not None and (
-            isinstance(timeout, bool)
-            or not isinstance(timeout, int | float)
-            or not math.isfinite(timeout)
-            or timeout <= 0
-        ):
-            raise InvalidInput(f"timeout must be a number of seconds > 0, got {timeout!r}")
         self.yard = yard
         self.name = name
         self.func = func
-        self.queue = queue
+        self.queue = _name(queue, "queue")
         self.priority = model.parse_priority(priority)
         self.retry = Retry.coerce(retry)
-        self.timeout = float(timeout) if timeout else None
+        self.timeout = _timeout(timeout)
         self.batch = batch
         self.schedule = schedule
         self.timezone = timezone  # of the schedule (IANA name; default UTC)
@@ -216,17 +209,8 @@ class Yard:
 
     # -- enqueue ----------------------------------------------------------------------------
 
-    def _encode(self, data: Any) -> str:
-        try:
-            text = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-        except (TypeError, ValueError) as exc:
-            raise InvalidInput(f"job data is not JSON-serialisable: {exc}") from None
-        if len(text) > self.config.max_data_bytes:
-            raise InvalidInput(
-                f"job data is {len(text)} bytes, over the limit of {self.config.max_data_bytes}"
-                " (set [limits] max_data_bytes in jobyard.toml)"
-            )
-        return text
+    def _encode(self, data: Any, what: str = "job data") -> str:
+        return encode_json(data, what, self.config.max_data_bytes, "max_data_bytes")
 
     def _spec(self, type_name: str, data: Any, options: dict[str, Any], now: float) -> JobSpec:
         jt, stored = self._check_type(type_name)
@@ -254,9 +238,8 @@ class Yard:
         spec = JobSpec(type=type_name, data=data)
         routed = stored.meta.get("worker") if stored is not None else None
         default_queue = f"worker:{routed}" if routed else (jt.queue if jt else "default")
-        spec.queue = options.get("queue") or default_queue
-        if not isinstance(spec.queue, str):
-            raise InvalidInput(f"queue must be a string, got {spec.queue!r}")
+        queue = options.get("queue")
+        spec.queue = default_queue if queue is None or queue == "" else _name(queue, "queue")
         pr = options.get("priority")
         spec.priority = model.parse_priority(pr) if pr is not None else (jt.priority if jt else 0)
         if "retry" in options and "retries" in options:
@@ -287,31 +270,28 @@ class Yard:
             spec.after = now + float(delay)
         elif after is not None:
             spec.after = model.to_timestamp(after, "after")
-        depends = options.get("depends") or []
-        if isinstance(depends, int | JobHandle):
-            depends = [depends]
-        spec.depends = sorted({d.id if isinstance(d, JobHandle) else _int_id(d) for d in depends})
-        spec.paused = bool(options.get("paused", False))
-        props = options.get("props") or {}
-        if not isinstance(props, dict):
-            raise InvalidInput("props must be a mapping of name → value")
-        spec.props = props
-        timeout = options.get("timeout", jt.timeout if jt else None)
-        if timeout is not None and (
-            isinstance(timeout, bool)
-            or not isinstance(timeout, int | float)
-            or not math.isfinite(timeout)
-            or timeout <= 0
-        ):
-            raise InvalidInput(f"invalid timeout {timeout!r}: give seconds > 0")
-        spec.timeout = timeout
+        spec.depends = _depends(options.get("depends"))
+        paused = options.get("paused")
+        if paused is not None and not isinstance(paused, bool):
+            raise InvalidInput(f"invalid paused {paused!r}: give true or false")
+        spec.paused = bool(paused)
+        spec.props = self._props(options.get("props"))
+        spec.timeout = _timeout(options.get("timeout", jt.timeout if jt else None))
         jobset = options.get("jobset")
         spec.jobset = None if jobset is None else _int_id(jobset, "jobset id")
         site = options.get("site")
-        if site is not None and (not isinstance(site, str) or not 0 < len(site) <= 200):
-            raise InvalidInput(f"invalid site {site!r}: give a site name (1 to 200 characters)")
-        spec.site = site
+        spec.site = None if site is None else _name(site, "site")
         return spec
+
+    def _props(self, props: Any) -> dict[str, Any]:
+        """Job properties: a mapping with string keys, JSON within ``[limits] max_props_bytes``."""
+        if props is None:
+            return {}
+        if not isinstance(props, dict) or not all(isinstance(k, str) for k in props):
+            raise InvalidInput("props must be a mapping of name → value (names are strings)")
+        if props:
+            encode_json(props, "props", self.config.max_props_bytes, "max_props_bytes")
+        return props
 
     def enqueue(
         self, type_name: str, data: Any = None, *, conn: Any = None, **options: Any
@@ -417,47 +397,66 @@ class Yard:
             before_id=before,
         )
 
-    # -- management (one id, or many ids: strict for one, lenient for many) ------------------
+    # -- management ---------------------------------------------------------------------------
+    # One id: it must exist and be in an allowed status. A list: every id must exist (or
+    # nothing changes); jobs in a status the operation does not apply to are passed over.
+    # What matching() returned: jobs gone since are passed over too (see manage.Mode).
 
-    def _ids(self, ids: int | JobHandle | Iterable[int | JobHandle]) -> tuple[list[int], bool]:
+    def _ids(self, ids: int | JobHandle | Iterable[int | JobHandle]) -> tuple[list[int], Mode]:
         if isinstance(ids, int | str | JobHandle):
-            return [ids.id if isinstance(ids, JobHandle) else _int_id(ids)], True
-        return [i.id if isinstance(i, JobHandle) else _int_id(i) for i in ids], False
+            return [ids.id if isinstance(ids, JobHandle) else _int_id(ids)], "one"
+        if isinstance(ids, Matching):
+            return list(ids), "filter"
+        return [i.id if isinstance(i, JobHandle) else _int_id(i) for i in ids], "many"
 
     def cancel(self, ids: Any, dependents: bool = True) -> list[int]:
-        found, strict = self._ids(ids)
-        return manage.cancel(self.store, found, time.time(), strict, dependents)
+        found, mode = self._ids(ids)
+        return manage.cancel(self.store, found, time.time(), mode, dependents)
 
     def pause(self, ids: Any) -> list[int]:
-        found, strict = self._ids(ids)
-        return manage.pause(self.store, found, time.time(), strict)
+        found, mode = self._ids(ids)
+        return manage.pause(self.store, found, time.time(), mode)
 
     def resume(self, ids: Any) -> list[int]:
-        found, strict = self._ids(ids)
-        return manage.resume(self.store, found, time.time(), strict)
+        found, mode = self._ids(ids)
+        return manage.resume(self.store, found, time.time(), mode)
 
     def restart(self, ids: Any, retries: int = 1, antecedents: bool = False) -> list[int]:
         if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
             raise InvalidInput(f"invalid retries {retries!r}: give a whole number >= 0")
-        found, strict = self._ids(ids)
-        return manage.restart(self.store, found, time.time(), retries, strict, antecedents)
+        found, mode = self._ids(ids)
+        return manage.restart(self.store, found, time.time(), retries, mode, antecedents)
 
-    def rerun(self, job_id: int | JobHandle, data: Any = None, **options: Any) -> JobHandle:
-        (found,), _ = self._ids(job_id)
+    @overload
+    def rerun(
+        self, job_id: int | str | JobHandle, data: Any = None, **options: Any
+    ) -> JobHandle: ...
+
+    @overload
+    def rerun(
+        self, job_id: Iterable[int | JobHandle], data: Any = None, **options: Any
+    ) -> list[JobHandle]: ...
+
+    def rerun(self, job_id: Any, data: Any = None, **options: Any) -> Any:
+        """A completed job (or each completed job of a list) runs again as a new job.
+        A list makes every copy or none; its jobs that are not completed are passed over."""
+        found, mode = self._ids(job_id)
         if data is not None:
             self._encode(data)
         repeat = Repeat.coerce(options.get("repeat"))
-        new_id = manage.rerun(self.store, found, time.time(), data=data, repeat=repeat)
-        return JobHandle(self, new_id)
+        new_ids = manage.rerun_many(self.store, found, time.time(), mode, data, repeat)
+        handles = [JobHandle(self, i) for i in new_ids]
+        return handles[0] if mode == "one" else handles
 
     def remove(self, ids: Any) -> list[int]:
-        found, strict = self._ids(ids)
-        return manage.remove(self.store, found, time.time(), strict)
+        found, mode = self._ids(ids)
+        return manage.remove(self.store, found, time.time(), mode)
 
-    def matching(self, status: Any = None, type: Any = None, queue: Any = None) -> list[int]:
-        """Ids of every job matching a filter, for bulk management."""
+    def matching(self, status: Any = None, type: Any = None, queue: Any = None) -> Matching:
+        """Ids of every job matching a filter, for bulk management: an operation given
+        them passes over the jobs removed or changed since."""
         jobs = self.store.query_jobs(self._filter(status, type, queue, None, None, None))
-        return [j.id for j in jobs]
+        return Matching(j.id for j in jobs)
 
     # -- workers ----------------------------------------------------------------------------
 
@@ -469,6 +468,44 @@ class Yard:
     def run_worker(self, **options: Any) -> None:
         """Run a worker in this thread until SIGTERM/SIGINT (or ``stop()`` from elsewhere)."""
         self.worker(**options).run()
+
+
+class Matching(list[int]):
+    """Job ids found by ``Yard.matching``: bulk operations pass over the ones gone since."""
+
+
+def _name(value: Any, what: str) -> str:
+    """A queue or site name: 1 to 200 characters that every backend can store."""
+    if not isinstance(value, str) or not 0 < len(value) <= 200:
+        raise InvalidInput(f"invalid {what} {value!r}: give a name of 1 to 200 characters")
+    return check_text(value, f"{what} {value!r}")
+
+
+def _timeout(value: Any) -> float | None:
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not 0 < value <= MAX_WAIT
+    ):
+        raise InvalidInput(
+            f"invalid timeout {value!r}: give a number of seconds > 0 and <= {MAX_WAIT:.0f}"
+        )
+    return float(value)
+
+
+def _depends(value: Any) -> list[int]:
+    """Antecedents: one id or handle, or a list/tuple/set of them. A string is one id
+    ("12" is job 12, never the jobs 1 and 2)."""
+    if value is None:
+        return []
+    if isinstance(value, int | str | JobHandle):
+        value = [value]
+    if not isinstance(value, list | tuple | set | frozenset):
+        raise InvalidInput(f"invalid depends {value!r}: give a job id or a list of job ids")
+    return sorted({d.id if isinstance(d, JobHandle) else _int_id(d) for d in value})
 
 
 def _int_id(value: Any, what: str = "job id") -> int:

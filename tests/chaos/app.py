@@ -7,6 +7,7 @@ that a kill interrupted.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 
@@ -31,5 +32,13 @@ def _note(event: str, job: JobContext) -> None:
 def chaos(job: JobContext, ms: int = 20) -> int:
     _note("start", job)
     time.sleep(ms / 1000)
+    _note("end", job)
+    return job.id
+
+
+@yard.job
+async def chaos_async(job: JobContext, ms: int = 20) -> int:
+    _note("start", job)
+    await asyncio.sleep(ms / 1000)
     _note("end", job)
     return job.id

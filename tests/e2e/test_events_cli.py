@@ -9,6 +9,7 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -53,7 +54,10 @@ def test_emit_prints_job_ids_and_events_lists_the_log(env: dict[str, str]) -> No
     [
         (["emit", "deploy", "--data", "{oops"], "--data is not valid JSON"),
         (["emit", " "], "an event needs a non-empty name"),
-        (["events", "--limit", "0"], "--limit must be >= 1"),
+        (["events", "--limit", "0"], "Invalid value for '--limit'"),
+        (["jobs", "--limit", "0"], "Invalid value for '--limit'"),
+        (["collection", "c", "--limit", "-1"], "Invalid value for '--limit'"),
+        (["collection", "c", "--offset", "-1"], "Invalid value for '--offset'"),
         (["collection", "c", "--where", "a b=1"], "invalid data field 'a b'"),
         (["collection", "c", "--order-by", "x;y"], "invalid data field 'x;y'"),
         (["collection", "bad name"], "invalid collection name"),
@@ -95,13 +99,42 @@ def test_collections_and_collection_pages(env: dict[str, str]) -> None:
     assert [i["id"] for i in page] == [ids[2], ids[3]]
     found = json.loads(run(env, "collection", "people", "--where", "name=e", "--json").stdout)
     assert [i["data"] for i in found] == [{"name": "e", "n": 4}]
-    newest = json.loads(
-        run(env, "collection", "people", "--order-by", "-n", "--limit", "1", "--json").stdout
+    highest = json.loads(
+        run(env, "collection", "people", "--order-by", "n", "--limit", "1", "--json").stdout
     )
-    assert newest[0]["id"] == ids[4]
+    assert highest[0]["id"] == ids[4]  # the last of the order, as every --limit
     table = run(env, "collection", "people", "--limit", "2")
-    assert table.returncode == 0 and '"name": "a"' in table.stdout
-    assert "1-2 of 5 items" in table.stderr
+    assert table.returncode == 0 and '"name": "e"' in table.stdout
+    assert '"name": "a"' not in table.stdout
+    assert "4-5 of 5 items" in table.stderr
+
+
+def test_limit_means_the_most_recent_n_newest_last_everywhere(env: dict[str, str]) -> None:
+    # One meaning for jobs, events and collection (jobyard.cli.listing): the N most recent
+    # rows, printed oldest first. jobs printed newest first, collection the oldest N.
+    yard = Yard(env["JOBYARD_DB"])
+
+    @yard.job
+    def notify(job):  # type: ignore[no-untyped-def]
+        return None
+
+    jobs = [yard.enqueue("notify", paused=True).id for _ in range(4)]
+    items = [yard.collection("c").insert({"n": i}).id for i in range(4)]
+    yard.close()
+    for name in ("e1", "e2", "e3", "e4"):
+        assert run(env, "emit", name).returncode == 0
+
+    def shown(*args: str) -> list[Any]:
+        out = run(env, *args, "--limit", "2", "--json")
+        assert out.returncode == 0, out.stderr
+        return list(json.loads(out.stdout))
+
+    assert [j["id"] for j in shown("jobs")] == jobs[2:]
+    assert [e["name"] for e in shown("events")] == ["e3", "e4"]
+    assert [i["id"] for i in shown("collection", "c")] == items[2:]
+    assert [i["id"] for i in shown("collection", "c", "--offset", "1")] == items[1:3]
+    table = run(env, "jobs", "--limit", "2").stdout.splitlines()
+    assert [line.split()[0] for line in table[1:]] == [str(jobs[2]), str(jobs[3])]
 
 
 def test_schedules_lists_the_scheduled_types(env: dict[str, str]) -> None:

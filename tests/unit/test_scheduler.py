@@ -12,6 +12,8 @@ from jobyard import InvalidInput, Yard
 from jobyard.config import load_config
 from jobyard.cron import fire_times, next_fire, prev_fire, validate_cron
 from jobyard.errors import ConfigError
+from jobyard.lifecycle import next_repeat_time
+from jobyard.model import Job
 from jobyard.scheduler import Schedule, due_ticks, settings
 
 PARIS = "Europe/Paris"
@@ -113,9 +115,9 @@ def test_fall_back_daily_0230_fires_once_hourly_fires_every_real_hour() -> None:
         "2024-10-27T02:30:00+02:00",
         "2024-10-28T02:30:00+01:00",
     ]
-    # croniter alone would fire the daily job twice: the scheduler's rule is what helps.
+    # croniter alone would fire the daily job twice; next_fire shares the scheduler's rule.
     assert local([next_fire("30 2 * * *", at("2024-10-27T02:31:00+02:00"), PARIS)]) == [
-        "2024-10-27T02:30:00+01:00"
+        "2024-10-28T02:30:00+01:00"
     ]
     night = fire_times(
         "0 * * * *", at("2024-10-27T01:30:00+02:00"), at("2024-10-27T03:30:00+01:00"), PARIS
@@ -125,6 +127,26 @@ def test_fall_back_daily_0230_fires_once_hourly_fires_every_real_hour() -> None:
         "2024-10-27T02:00:00+01:00",
         "2024-10-27T03:00:00+01:00",
     ]
+
+
+def test_cron_repeat_runs_once_on_the_fall_back_night() -> None:
+    # 2024-10-27 in Berlin: 03:00 CEST goes back to 02:00 CET. A job repeating daily at
+    # 02:30 that just ran at the first 02:30 must next run on the 28th, not an hour later.
+    berlin = "Europe/Berlin"
+    job = Job(id=1, type="t", repeats=5, repeat_schedule="30 2 * * *", repeat_timezone=berlin)
+    ran = [at("2024-10-26T02:30:00+02:00")]
+    for _ in range(3):
+        due = next_repeat_time(job, ran[-1] + 5.0)  # the run took 5 s
+        assert due is not None
+        ran.append(due)
+    assert local(ran, berlin) == [
+        "2024-10-26T02:30:00+02:00",
+        "2024-10-27T02:30:00+02:00",
+        "2024-10-28T02:30:00+01:00",
+        "2024-10-29T02:30:00+01:00",
+    ]
+    # The same answer as the scheduler's own ticks for that stretch.
+    assert fire_times("30 2 * * *", ran[0], ran[-1], berlin) == ran[1:]
 
 
 def test_time_zone_shifts_the_tick() -> None:

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from jobyard.cli import render
 from jobyard.cli.common import get_yard, print_json
+from jobyard.cli.listing import limit_option, offset_option, tail_window
 from jobyard.collections import Collection, names
 
 
@@ -33,8 +34,8 @@ def collections_cmd(ctx: click.Context, as_json: bool) -> None:
 @click.option("--status", default=None, help="Only items of these statuses (comma-separated).")
 @click.option("--where", "wheres", multiple=True, help="field=value on the data (repeatable).")
 @click.option("--order-by", default="created", show_default=True, help="-updated, a field ...")
-@click.option("--limit", type=int, default=100, show_default=True)
-@click.option("--offset", type=int, default=0, show_default=True)
+@limit_option(default=100)
+@offset_option()
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def collection_cmd(
@@ -47,7 +48,8 @@ def collection_cmd(
     offset: int,
     as_json: bool,
 ) -> None:
-    """List the items of collection NAME (100 a page: --limit/--offset)."""
+    """List the items of collection NAME in --order-by order (default: created), the
+    N most recent (the last N of that order), newest last; --offset M pages back."""
     coll = Collection(get_yard(ctx, load_apps=False), name)
     statuses = status.split(",") if status else None
     where = {}
@@ -57,11 +59,15 @@ def collection_cmd(
             where[key] = json.loads(raw)
         except ValueError:
             where[key] = raw  # a bare word is a string
-    items = coll.find(statuses, where, order_by, limit, offset)
+    total = coll.count(statuses, where)
+    start, end = tail_window(total, limit, offset)
+    if end > start:
+        items = coll.find(statuses, where, order_by, end - start, start)
+    else:  # nothing to show, but find still checks --order-by (past the end: no rows)
+        items = coll.find(statuses, where, order_by, 1, total)
     if as_json:
         print_json([i.to_dict() for i in items])
         return
-    total = coll.count(statuses, where)
     table = Table("id", "status", "data", "created", "updated")
     for i in items:
         d = i.to_dict()
@@ -74,7 +80,7 @@ def collection_cmd(
             str(d["updated"]),
         )
     render.console().print(table)
-    shown = f"{offset + 1}-{offset + len(items)}" if items else "none"
+    shown = f"{start + 1}-{start + len(items)}" if items else "none"
     click.echo(f"{shown} of {total} items", err=True)
 
 

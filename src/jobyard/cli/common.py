@@ -10,7 +10,8 @@ from typing import Any
 import click
 
 from jobyard.config import load_config
-from jobyard.errors import ConfigError, InvalidInput
+from jobyard.errors import ConfigError
+from jobyard.limits import finite_json
 from jobyard.yard import JobType, Yard
 
 
@@ -55,12 +56,11 @@ def parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
 
 
 def parse_json_option(text: str | None, what: str) -> Any:
+    """A JSON option (``--data``): refused in one line when it is not JSON, holds
+    NaN/Infinity, or is nested too deeply (jobyard.limits.finite_json)."""
     if text is None:
         return None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"{what} is not valid JSON: {exc.msg} (at position {exc.pos})") from None
+    return finite_json(text, what)
 
 
 def print_json(value: Any) -> None:

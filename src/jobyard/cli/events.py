@@ -11,7 +11,7 @@ from rich.table import Table
 from jobyard import scheduler
 from jobyard.cli import render
 from jobyard.cli.common import get_yard, parse_json_option, print_json
-from jobyard.errors import InvalidInput
+from jobyard.cli.listing import limit_option
 from jobyard.events import emit as emit_event
 from jobyard.events import recent_events
 from jobyard.model import iso
@@ -39,13 +39,11 @@ def emit(ctx: click.Context, event: str, data_json: str | None) -> None:
 
 @click.command()
 @click.option("--name", default=None, help="Only events of this name.")
-@click.option("--limit", type=int, default=100, show_default=True, help="The latest N.")
+@limit_option(default=100)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def events(ctx: click.Context, name: str | None, limit: int, as_json: bool) -> None:
-    """List the event log (latest last), with the jobs each event created."""
-    if limit < 1:
-        raise InvalidInput("--limit must be >= 1")
+    """List the most recent events, newest last, with the jobs each event created."""
     found = recent_events(get_yard(ctx, load_apps=False), name, limit)
     if as_json:
         print_json(

@@ -11,10 +11,17 @@ import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from jobyard import model
+from jobyard import manage, model
 from jobyard.cli import render
-from jobyard.cli.common import get_yard, parse_json_option, parse_params, print_json
-from jobyard.errors import InvalidInput
+from jobyard.cli.common import (
+    get_yard,
+    load_app_module,
+    parse_json_option,
+    parse_params,
+    print_json,
+)
+from jobyard.cli.listing import limit_option
+from jobyard.errors import InvalidInput, UnknownJobType
 from jobyard.model import Job
 
 STATUS_STYLE = {
@@ -134,7 +141,7 @@ def _wait(yard: Any, job_id: int) -> int:
 @click.option("--status", default=None, help="Only jobs in this status (comma-separated).")
 @click.option("--type", "type_", default=None, help="Only jobs of this type (comma-separated).")
 @click.option("--queue", default=None)
-@click.option("--limit", type=int, default=50, show_default=True)
+@limit_option(default=50)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def jobs_cmd(
@@ -145,13 +152,16 @@ def jobs_cmd(
     limit: int,
     as_json: bool,
 ) -> None:
-    """List jobs, newest first."""
+    """List the most recent jobs, newest last."""
     yard = get_yard(ctx, load_apps=False)
 
     def split(value: str | None) -> list[str] | None:
         return value.split(",") if value else None
 
-    found = yard.jobs(status=split(status), type=split(type_), queue=split(queue), limit=limit)
+    newest_first = yard.jobs(
+        status=split(status), type=split(type_), queue=split(queue), limit=limit
+    )
+    found = newest_first[::-1]  # every listing prints newest last (jobyard.cli.listing)
     if as_json:
         print_json([j.to_dict() for j in found])
         return
@@ -234,34 +244,89 @@ def _manage(operation: str) -> click.Command:
         **kw: Any,
     ) -> None:
         yard = get_yard(ctx, load_apps=False)
-        if ids is not None and (f_status or f_type):
-            raise InvalidInput("give job ids or --status/--type, not both")
-        if ids is None:
-            if not (f_status or f_type):
-                raise InvalidInput("which jobs? give ids (3,4,5) or --status/--type")
-            found = yard.matching(status=f_status, type=f_type)
-            target: Any = found  # by filter: jobs in a wrong status are passed over
+        target = _targets(yard, ids, f_status, f_type)
+        requested = [target] if isinstance(target, int) else list(target)
+        if not requested:
+            done: list[int] = []
+        elif operation == "rerun":
+            # One call for the whole list: every copy is made or none (never half a bulk).
+            handles = yard.rerun(target)
+            done = [h.id for h in (handles if isinstance(handles, list) else [handles])]
         else:
-            found = _ids(ids)
-            target = found[0] if len(found) == 1 else found
-        if operation == "rerun":
-            handles = [yard.rerun(i) for i in found]
-            done = [h.id for h in handles]
-        else:
-            done = getattr(yard, operation)(target, **kw) if found else []
+            done = getattr(yard, operation)(target, **kw)
+        skipped = _passed_over(yard, operation, requested, done)
         if as_json:
-            print_json({"operation": operation, "ids": done})
+            print_json({"operation": operation, "ids": done, "skipped": skipped})
         else:
-            verb = "rerun as" if operation == "rerun" else f"{operation}:"
-            click.echo(f"{verb} {', '.join(map(str, done)) or 'nothing (wrong status)'}")
+            click.echo(_report(yard, operation, requested, done, skipped, f_status, f_type))
 
     command.help = (
         f"{operation.capitalize()} the job(s) IDS (comma-separated), or every job matching "
-        "--status/--type."
+        "--status/--type. Every id must exist (else nothing changes); jobs in a status "
+        f"{operation} does not apply to are passed over and named."
     )
     if operation == "restart":
         command = click.option("--retries", type=int, default=1, show_default=True)(command)
     return command
+
+
+def _targets(yard: Any, ids: str | None, status: str | None, type_: str | None) -> Any:
+    """An id (strict), a list of ids (all must exist) or what a filter matched now."""
+    if ids is not None and (status or type_):
+        raise InvalidInput("give job ids or --status/--type, not both")
+    if ids is not None:
+        found = _ids(ids)
+        return found[0] if len(found) == 1 else found
+    if not (status or type_):
+        raise InvalidInput("which jobs? give ids (3,4,5) or --status/--type")
+    types = type_.split(",") if type_ else None
+    statuses = status.split(",") if status else None
+    matched = yard.matching(status=statuses, type=types)
+    if not matched and types:
+        for name in yard.config.app:  # only now: the app's types tell a typo from "none yet"
+            load_app_module(yard, name)
+        known = yard.known_types(refresh=True)
+        for name in types:  # a typo is a mistake, not "nothing to do"
+            if name not in known and not yard.count(type=name):
+                raise UnknownJobType(name, known)
+    return matched
+
+
+def _passed_over(yard: Any, operation: str, requested: list[int], done: list[int]) -> list[int]:
+    """Requested jobs the operation did not apply to (their status did not allow it)."""
+    if operation == "rerun":  # done holds the new copies; the rerun ones stay completed
+        jobs = yard.store.get_jobs(requested)
+        return [j.id for j in jobs if j.status not in model.ALLOWED_FROM[operation]]
+    changed = set(done)
+    return [i for i in dict.fromkeys(requested) if i not in changed]
+
+
+SHOWN_IDS = 10  # ids named in a passed-over line; the rest are counted
+
+
+def _report(
+    yard: Any,
+    operation: str,
+    requested: list[int],
+    done: list[int],
+    skipped: list[int],
+    status: str | None,
+    type_: str | None,
+) -> str:
+    verb = "rerun as" if operation == "rerun" else f"{operation}:"
+    if not requested:
+        parts = [f"of type {type_}" if type_ else "", f"with status {status}" if status else ""]
+        return f"{verb} nothing (no jobs {' '.join(p for p in parts if p)})"
+    line = f"{verb} {', '.join(map(str, done)) or 'nothing'}"
+    if skipped:
+        jobs = yard.store.get_jobs(skipped[:SHOWN_IDS])
+        named = ", ".join(f"{j.id} ({j.status})" for j in jobs)
+        more = len(skipped) - len(jobs)
+        named += f" and {more} more" if more > 0 else ""
+        *others, last = model.ALLOWED_FROM[operation]
+        allowed = f"{', '.join(others)} or {last}" if others else last
+        line += f"; passed over {named}: {operation} applies only to {allowed} jobs"
+    return line
 
 
 for _op in ("cancel", "pause", "resume", "restart", "rerun", "remove"):
@@ -315,29 +380,13 @@ def types_cmd(ctx: click.Context, as_json: bool) -> None:
 def workers_cmd(ctx: click.Context, as_json: bool) -> None:
     """Workers that are registered: their queues, heartbeat and the jobs they run."""
     yard = get_yard(ctx, load_apps=False)
-    store, now = yard.store, time.time()
-    rows = []
-    for r in store.execute("list_workers").fetchall():
-        age = now - float(r["heartbeat"])
-        rows.append(
-            {
-                "name": r["name"],
-                "host": r["host"],
-                "pid": r["pid"],
-                "queues": store.decode_json(r["queues"]),
-                "concurrency": r["concurrency"],
-                "status": r["status"],
-                "heartbeat_age": round(age, 1),
-                "alive": age < 3 * yard.config.lease,
-                "running": store.decode_json(r["running"]),
-            }
-        )
+    rows = manage.list_workers(yard.store, time.time(), yard.config.lease)
     if as_json:
         print_json(rows)
         return
     table = Table("name", "host", "pid", "queues", "c", "status", "heartbeat", "running")
     for w in rows:
-        state = render.styled(str(w["status"])) if w["alive"] else render.styled("gone?", "red")
+        state = render.styled(str(w["status"])) if w["alive"] else render.styled("gone", "red")
         table.add_row(
             str(w["name"]),
             str(w["host"]),

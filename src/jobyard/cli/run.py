@@ -8,13 +8,14 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import click
 
 from jobyard import manage
 from jobyard.cli.common import get_yard, load_app_module
-from jobyard.errors import InvalidInput
+from jobyard.errors import ConfigError, InvalidInput
 from jobyard.scheduler import tick as fire_schedules
 from jobyard.yard import Yard
 
@@ -27,7 +28,7 @@ from jobyard.yard import Yard
     "--prefetch",
     type=click.IntRange(0, 100_000),
     default=None,
-    help="Jobs claimed ahead (default 4 x c).",
+    help="Jobs claimed ahead (default: adaptive, from 4 x c by job duration).",
 )
 @click.pass_context
 def worker(
@@ -46,12 +47,8 @@ def worker(
             "or in env JOBYARD_APP, or add scripts (jobyard scripts sync)"
         )
     qs = [q.strip() for q in queues.split(",") if q.strip()]
-    w = yard.worker(
-        name=name,
-        queues=qs,
-        concurrency=concurrency,
-        prefetch=4 * concurrency if prefetch is None else prefetch,
-    )
+    # prefetch=None leaves the worker's adaptive prefetch on; a number fixes it.
+    w = yard.worker(name=name, queues=qs, concurrency=concurrency, prefetch=prefetch)
     click.echo(
         f"worker {w.name}: queues {', '.join(qs)}; types {', '.join(sorted(yard.types))}", err=True
     )
@@ -132,11 +129,9 @@ def up(
     click.echo(f"jobyard up: {n_workers} workers on {yard.url}", err=True)
     keeper = threading.Thread(target=housekeeping_loop, args=(yard, stop), daemon=True)
     keeper.start()
-    while not stop.is_set():
-        for i, p in list(procs.items()):
-            if p.poll() is not None:
-                click.echo(f"worker {i} exited with {p.returncode}; starting a new one", err=True)
-                spawn(i)
+    refused = None
+    while not stop.is_set() and refused is None:
+        refused = _respawn_dead(procs, spawn)
         stop.wait(1.0)
     for p in procs.values():
         p.send_signal(signal.SIGTERM)
@@ -145,6 +140,29 @@ def up(
             p.wait(60)
         except subprocess.TimeoutExpired:
             p.kill()
+    if refused is not None:
+        raise ConfigError(
+            f"worker {refused} exited with code {USAGE_EXIT} (bad configuration or usage, "
+            "see its message above): stopping instead of restarting it"
+        )
+
+
+USAGE_EXIT = 2  # what jobyard exits with on a user mistake (jobyard.cli.main)
+
+
+def _respawn_dead(
+    procs: dict[int, subprocess.Popen[Any]], spawn: Callable[[int], None]
+) -> int | None:
+    """Start a new worker for each one that died; the number of one that exited with the
+    usage code instead (a new one would fail the same way, in a loop)."""
+    for i, p in list(procs.items()):
+        code = p.poll()
+        if code == USAGE_EXIT:
+            return i
+        if code is not None:
+            click.echo(f"worker {i} exited with {code}; starting a new one", err=True)
+            spawn(i)
+    return None
 
 
 @click.group()

@@ -97,8 +97,9 @@ def load_root(ref: str) -> object:
 
 
 def parse_assignments(items: tuple[str, ...] | list[str]) -> dict[str, Any]:
-    """``name=value`` arguments as a dict; a value is JSON when it parses, else a string."""
-    import json
+    """``name=value`` arguments as a dict; a value is JSON when it parses, else a string
+    (JSON that is not finite or nested too deeply is refused: jobyard.limits.json_or_text)."""
+    from jobyard.limits import json_or_text
 
     parsed: dict[str, Any] = {}
     for item in items:
@@ -107,8 +108,5 @@ def parse_assignments(items: tuple[str, ...] | list[str]) -> dict[str, Any]:
             raise InvalidInput(
                 f"bad parameter {item!r}: expected name=value with a Python identifier name"
             )
-        try:
-            parsed[name] = json.loads(raw)
-        except ValueError:
-            parsed[name] = raw
+        parsed[name] = json_or_text(raw, f"parameter {name}")
     return parsed

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
-from jobyard import model
 from jobyard.context import JobContext
 from jobyard.errors import JobyardError
 from jobyard.scripts.meta import KIND
 from jobyard.scripts.output import Limits
 from jobyard.scripts.runner import run_script
-from jobyard.store.base import JobFilter
 from jobyard.yard import JobType
 
 if TYPE_CHECKING:
@@ -68,22 +67,35 @@ class ScriptType(JobType):
 
 
 async def run_type(jt: ScriptType, ctx: JobContext) -> Any:
-    if jt.mutex:
-        other = await asyncio.to_thread(busy_with, ctx.yard, ctx.job)
-        if other is not None:
-            await asyncio.to_thread(skip, ctx, other)
-            return None
-    return await run_script(ctx, jt.meta, jt.limits)
+    if not jt.mutex:
+        return await run_script(ctx, jt.meta, jt.limits)
+    other = await asyncio.to_thread(busy_with, ctx.yard, ctx.job)
+    if other is not None:
+        await asyncio.to_thread(skip, ctx, other)
+        return None
+    try:
+        return await run_script(ctx, jt.meta, jt.limits)
+    finally:
+        await _release(ctx)
 
 
 def busy_with(yard: Yard, job: Job) -> int | None:
-    """The id of an earlier running run of the same type, if any.
+    """Take the type's lock for this run; the id of the job holding it instead, if any.
 
-    Runs are ordered by (started, id), so of two runs claimed at once exactly one goes on."""
-    running = yard.store.query_jobs(JobFilter(type=[job.type], status=[model.RUNNING], limit=None))
-    mine = (job.started or 0.0, job.id)
-    older = [j.id for j in running if j.id != job.id and (j.started or 0.0, j.id) < mine]
-    return min(older) if older else None
+    The lock is a row the database keeps one of per type (``type_locks``), so of two runs
+    starting at once exactly one takes it, whatever the workers' clocks say; it is held
+    while its run goes on (a holder killed, rescued or cancelled frees it)."""
+    return yard.store.take_type_lock(job.type, job.id, job.run_id or "", time.time())
+
+
+async def _release(ctx: JobContext) -> None:
+    # Best effort: a lock left behind is freed anyway once its job no longer runs.
+    try:
+        await asyncio.to_thread(
+            ctx.yard.store.release_type_lock, ctx.job.type, ctx.job.run_id or ""
+        )
+    except Exception:
+        log.warning("releasing the lock of %s failed", ctx.job.type, exc_info=True)
 
 
 def skip(ctx: JobContext, other: int) -> None:

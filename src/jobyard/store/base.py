@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from typing import Any
 
+from jobyard.errors import DatabaseError
 from jobyard.model import STATUSES, Job
 from jobyard.store import queries
 
@@ -41,6 +42,9 @@ class Update:
     changes: dict[str, Any]
     statuses: tuple[str, ...] | None = None
     run_id: str | None = None
+    # Only while the lease ran out before this time: a rescue must lose to a heartbeat that
+    # renewed the lease after the rescuer read the job.
+    lease_before: float | None = None
 
 
 class Result:
@@ -91,13 +95,21 @@ class Store(ABC):
     def _connect(self) -> Any: ...
 
     @abstractmethod
-    def _begin(self, conn: Any) -> None: ...
+    def _begin(self, conn: Any, durable: bool) -> Any:
+        """Start a transaction; return the connection it runs on (a fresh one when the
+        old one turned out broken and nothing had been sent on it)."""
 
     @abstractmethod
     def _commit(self, conn: Any) -> None: ...
 
     @abstractmethod
     def _rollback(self, conn: Any) -> None: ...
+
+    # The driver's own exceptions; whatever escapes the store is a jobyard DatabaseError.
+    driver_errors: tuple[type[Exception], ...] = ()
+
+    def _error(self, exc: BaseException) -> DatabaseError:
+        return DatabaseError(f"database {self.url!r}: {exc}")
 
     def _conn(self) -> Any:
         conn = getattr(self._local, "conn", None)
@@ -109,26 +121,69 @@ class Store(ABC):
         return conn
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Group primitives atomically; nests (only the outermost commits)."""
+    def transaction(self, durable: bool = True) -> Iterator[None]:
+        """Group primitives atomically. Nested (or inside ``using(conn)``), a block is a
+        SAVEPOINT: when it fails, only its own work is undone, the exception propagates,
+        and the enclosing transaction may catch it and go on (only the outermost commits).
+
+        ``durable=False`` (the outermost block only): its commit need not wait for the
+        disk — for a worker's claims, where a commit lost in a crash only means the jobs
+        are claimed again. Everything else (outcomes, rescues, hand-backs) stays durable."""
         conn = self._conn()
-        if self._local.external:
-            yield
-            return
         depth = self._local.depth
-        if depth == 0:
-            self._begin(conn)
+        if depth or self._local.external:
+            with self._savepoint(conn, depth):
+                yield
+            return
+        conn = self._begin(conn, durable)
+        self._local.depth = 1
+        try:
+            yield
+        except BaseException as exc:
+            self._local.depth = 0
+            self._rollback(conn)
+            if isinstance(exc, self.driver_errors):
+                raise self._error(exc) from exc
+            raise
+        self._local.depth = 0
+        self._commit(conn)
+
+    @contextmanager
+    def _savepoint(self, conn: Any, depth: int) -> Iterator[None]:
+        name = f"jobyard_sp{depth}"
+        self._run(conn, f"SAVEPOINT {name}", {})
         self._local.depth = depth + 1
         try:
             yield
-        except BaseException:
+        except BaseException as exc:
             self._local.depth = depth
-            if depth == 0:
-                self._rollback(conn)
+            self._rollback_to(conn, name)
+            if isinstance(exc, self.driver_errors):
+                raise self._error(exc) from exc
             raise
         self._local.depth = depth
-        if depth == 0:
-            self._commit(conn)
+        self._run(conn, f"RELEASE SAVEPOINT {name}", {})
+
+    def _rollback_to(self, conn: Any, name: str) -> None:
+        """Undo a failed nested block (and forget its savepoint); a broken connection has
+        lost the whole transaction anyway, so the original error is what matters."""
+        try:
+            self._run(conn, f"ROLLBACK TO SAVEPOINT {name}", {})
+            self._run(conn, f"RELEASE SAVEPOINT {name}", {})
+        except Exception:
+            pass
+
+    @contextmanager
+    def _atomic(self) -> Iterator[None]:
+        """For one primitive's statements: a transaction of their own, or join the one under
+        way without a savepoint (cheap on hot paths; a caller that wants to survive a failed
+        step wraps it in ``transaction()``)."""
+        self._conn()
+        if self._local.depth or self._local.external:
+            yield
+            return
+        with self.transaction():
+            yield
 
     @contextmanager
     def using(self, conn: Any) -> Iterator[None]:
@@ -153,10 +208,8 @@ class Store(ABC):
 
     def _execute(self, sql: str, params: Mapping[str, Any]) -> Result:
         conn = self._conn()
-        if self._local.depth == 0:
-            with self.transaction():
-                return self._run(conn, sql, params)
-        return self._run(conn, sql, params)
+        with self._atomic():
+            return self._run(conn, sql, params)
 
     def _run(self, conn: Any, sql: str, params: Mapping[str, Any]) -> Result:
         cur = conn.execute(sql, params)
@@ -170,7 +223,7 @@ class Store(ABC):
     def executemany(self, name: str, rows: Sequence[Mapping[str, Any]]) -> int:
         if not rows:
             return 0
-        with self.transaction():
+        with self._atomic():
             return self._executemany(self._queries[name], rows)
 
     # -- codec -------------------------------------------------------------------------------
@@ -289,7 +342,7 @@ class Store(ABC):
         """Apply conditional updates; return the ids whose condition held."""
         done = []
         p = self.placeholder.format
-        with self.transaction():
+        with self._atomic():
             for upd in updates:
                 params: dict[str, Any] = {"id": upd.id}
                 sets = []
@@ -305,6 +358,9 @@ class Store(ABC):
                 if upd.run_id is not None:
                     sql += f" AND run_id = {p('run_id')}"
                     params["run_id"] = upd.run_id
+                if upd.lease_before is not None:
+                    sql += f" AND lease_expires < {p('lease_before')}"
+                    params["lease_before"] = upd.lease_before
                 if self._execute(sql, params).rowcount == 1:
                     done.append(upd.id)
         return done
@@ -333,7 +389,7 @@ class Store(ABC):
     def delete_jobs(self, ids: Sequence[int], statuses: Sequence[str]) -> list[int]:
         if not ids:
             return []
-        with self.transaction():
+        with self._atomic():
             sql = (
                 f"DELETE FROM jobs WHERE {self._in_list('id', 'ids')} AND "
                 f"{self._in_list('status', 'statuses')} RETURNING id"
@@ -371,15 +427,35 @@ class Store(ABC):
         rows = self.execute("claim", params).fetchall()
         return [self.row_to_job(r) for r in rows]
 
-    def relax_durability(self) -> None:
-        """For this thread's connection: commits need not wait for the disk. For the
-        housekeeping a worker does (claims, promotions, leases, rescues), where a commit
-        lost in a database crash is done again. See ``require_durability``."""
-        return None
+    def take_type_lock(self, type_name: str, job_id: int, run_id: str, now: float) -> int | None:
+        """Take the mutex of ``type_name`` for this run. None: it is ours now (or was); else
+        the id of the job holding it, which is still running the run that took it."""
+        params = {"type": type_name, "job_id": job_id, "run_id": run_id, "now": now}
+        with self.transaction():
+            for _ in range(3):
+                if self.execute("type_lock_insert", params).fetchone() is not None:
+                    return None
+                # Locked (PostgreSQL: FOR UPDATE) before its holder is checked, in a later
+                # statement: whoever changes the row must wait for this transaction.
+                holder = self.execute("type_lock_holder", {"type": type_name}).fetchone()
+                if holder is None:
+                    continue  # released between the two statements: insert again
+                if holder[1] == run_id:
+                    return None
+                runs = self.list_param([holder[1]])
+                if self.execute("running_runs", {"run_ids": runs}).fetchone() is not None:
+                    return int(holder[0])
+                self.execute("type_lock_take", params)  # its holder is gone: ours now
+                return None
+        raise DatabaseError(f"could not take the lock of type {type_name!r}: it keeps changing")
+
+    def release_type_lock(self, type_name: str, run_id: str) -> None:
+        """Give the mutex back, if this run still holds it."""
+        self.execute("type_lock_release", {"type": type_name, "run_id": run_id})
 
     def require_durability(self) -> None:
-        """Inside a transaction: this commit waits for the disk, whatever the session says
-        (outcomes of jobs)."""
+        """Inside a transaction: this commit waits for the disk, whatever the connection's
+        URL options say (outcomes of jobs)."""
         return None
 
     def get_dependents(self, ids: Sequence[int]) -> list[Job]:

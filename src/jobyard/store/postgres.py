@@ -16,6 +16,8 @@
 - Wake-ups are ``NOTIFY jobyard, 'queue,queue'`` sent on the current connection, so they
   are delivered at commit (also at the commit of a caller's transaction); a waiter holds
   its own connection doing ``LISTEN``.
+- A connection a server restart broke is replaced, and its first statement retried once
+  when it cannot have taken effect (``_may_retry``); driver errors become DatabaseError.
 - JSON columns are ``json`` (kept verbatim): job data arrives as JSON text from the Yard,
   everything else as :class:`psycopg.types.json.Json`; reads come back decoded.
 """
@@ -257,11 +259,28 @@ class PostgresStore(Store):
             with super().using(conn):
                 yield
 
-    def _begin(self, conn: psycopg.Connection[Any]) -> None:
-        conn.execute("BEGIN")
+    def _begin(self, conn: psycopg.Connection[Any], durable: bool) -> Any:
+        # One round trip for both (simple query protocol: no parameters).
+        begin = "BEGIN" if durable else "BEGIN; SET LOCAL synchronous_commit = off"
+        try:
+            conn.execute(begin)
+            return conn
+        except psycopg.Error as exc:
+            # Nothing has been done on this connection yet: a fresh one is safe to use.
+            if not self._may_retry(conn, exc, begin):
+                raise self._error(exc) from exc
+        conn = self._reconnect(conn)
+        try:
+            conn.execute(begin)
+        except psycopg.Error as exc:
+            raise self._error(exc) from exc
+        return conn
 
     def _commit(self, conn: psycopg.Connection[Any]) -> None:
-        conn.execute("COMMIT")
+        try:
+            conn.execute("COMMIT")
+        except psycopg.Error as exc:
+            raise self._error(exc) from exc  # never retried: it may have committed
 
     def _rollback(self, conn: psycopg.Connection[Any]) -> None:
         if conn.closed:
@@ -271,17 +290,60 @@ class PostgresStore(Store):
         except psycopg.Error:
             pass  # the connection broke: the server has rolled back already
 
+    driver_errors = (psycopg.Error,)
+
+    def _error(self, exc: BaseException) -> DatabaseError:
+        return DatabaseError(f"database {self.masked_url!r}: {_reason(exc)}")
+
+    def _may_retry(
+        self, conn: psycopg.Connection[Any], exc: BaseException | None, sql: str
+    ) -> bool:
+        """Whether a statement that failed on a broken connection may run again on a fresh
+        one: only outside a transaction of the caller's or ours, and only when it cannot
+        have taken effect — the server ended the session (a restart: AdminShutdown and
+        kin, SQLSTATE 57P0x, which abort what was under way), or it changes nothing (a
+        BEGIN, a plain read). A write whose connection just vanished may have committed."""
+        if self._local.external or self._local.depth or not conn.broken:
+            return False
+        if not isinstance(exc, psycopg.OperationalError):
+            return False
+        if (exc.sqlstate or "").startswith("57P"):
+            return True
+        head = sql.lstrip()[:6].upper()
+        return head in ("BEGIN", "BEGIN;", "SELECT")
+
+    def _reconnect(self, conn: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
+        conn.close()
+        self._local.conn = None
+        fresh: psycopg.Connection[Any] = self._conn()
+        return fresh
+
     def _execute(self, sql: str, params: Mapping[str, Any]) -> Result:
         # The connection autocommits: outside a transaction a statement is its own one.
-        return self._run(self._conn(), sql, params)
+        conn = self._conn()
+        try:
+            return self._run(conn, sql, params)
+        except DatabaseError as exc:
+            if not self._may_retry(conn, exc.__cause__, sql):
+                raise
+        return self._run(self._reconnect(conn), sql, params)
 
     def _run(self, conn: Any, sql: str, params: Mapping[str, Any]) -> Result:
-        with conn.cursor(row_factory=ROWS) as cur:
-            cur.execute(sql, params or None)
-            rows = cur.fetchall() if cur.description else []
-            return Result(rows, cur.rowcount, None)
+        try:
+            with conn.cursor(row_factory=ROWS) as cur:
+                cur.execute(sql, params or None)
+                rows = cur.fetchall() if cur.description else []
+                return Result(rows, cur.rowcount, None)
+        except psycopg.Error as exc:
+            raise self._error(exc) from exc
 
     def _executemany(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> int:
+        try:
+            return self._executemany_raw(sql, rows)
+        except psycopg.Error as exc:
+            raise self._error(exc) from exc
+
+    def _executemany_raw(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> int:
         conn = self._conn()
         plan = self._copy_plan(sql) if len(rows) >= COPY_MIN_ROWS else None
         with conn.cursor() as cur:
@@ -337,7 +399,7 @@ class PostgresStore(Store):
     def applied_migrations(self) -> set[int]:
         found = self._execute("SELECT to_regclass('schema_migrations')", {}).fetchone()
         if found[0] is None:
-            with self.transaction():
+            with self._atomic():
                 self._lock_migrations()  # concurrent CREATE TABLE IF NOT EXISTS can collide
                 self._execute(CREATE_MIGRATIONS_SQL, {})
         rows = self._execute("SELECT version FROM schema_migrations", {}).fetchall()
@@ -347,7 +409,10 @@ class PostgresStore(Store):
         self._execute(LOCK_MIGRATIONS_SQL, {"key": MIGRATION_LOCK})
 
     def _run_script(self, sql: str) -> None:
-        self._conn().execute(sql)  # no parameters: several statements in one go
+        try:
+            self._conn().execute(sql)  # no parameters: several statements in one go
+        except psycopg.Error as exc:
+            raise self._error(exc) from exc
 
     # -- primitives --------------------------------------------------------------------------
 
@@ -357,8 +422,14 @@ class PostgresStore(Store):
         sql = self._queries["insert_job"]
         if len(rows) == 1:  # one statement: atomic on its own, in a transaction or not
             return [int(self._execute(sql, rows[0]).fetchone()[0])]
+        try:
+            return self._insert_many(sql, rows)
+        except psycopg.Error as exc:
+            raise self._error(exc) from exc
+
+    def _insert_many(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> list[int]:
         plan = self._copy_plan(sql) if len(rows) >= COPY_MIN_ROWS else None
-        with self.transaction():
+        with self._atomic():
             conn = self._conn()
             if plan is None:
                 ids = []
@@ -397,8 +468,23 @@ class PostgresStore(Store):
         by_id = {job.id: job for job in map(self.row_to_job, rows)}
         return [by_id[i] for i in ids if i in by_id]
 
-    def relax_durability(self) -> None:
-        self._execute("SET synchronous_commit = off", {})
+    def claim(
+        self,
+        worker: str,
+        run_id: str,
+        queues: Sequence[str],
+        types: Sequence[str] | None,
+        limit: int,
+        now: float,
+        lease_expires: float,
+    ) -> list[Job]:
+        self._conn()
+        if self._local.depth or self._local.external:  # the caller's transaction decides
+            return super().claim(worker, run_id, queues, types, limit, now, lease_expires)
+        # A claim of its own need not wait for the disk: lost in a crash, the jobs are
+        # only claimed again. Only this transaction: the session stays durable.
+        with self.transaction(durable=False):
+            return super().claim(worker, run_id, queues, types, limit, now, lease_expires)
 
     def require_durability(self) -> None:
         self._execute("SET LOCAL synchronous_commit = on", {})

@@ -145,9 +145,14 @@ class SQLiteStore(Store):
                     self._ready = True
         return conn
 
+    driver_errors = (sqlite3.Error,)
+
     def _run(self, conn: Any, sql: str, params: Mapping[str, Any]) -> Result:
-        cur = conn.execute(sql, params)
-        rows = cur.fetchall() if cur.description else []
+        try:
+            cur = conn.execute(sql, params)
+            rows = cur.fetchall() if cur.description else []
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
         return Result(rows, cur.rowcount, cur.lastrowid)
 
     def _execute(self, sql: str, params: Mapping[str, Any]) -> Result:
@@ -199,18 +204,24 @@ class SQLiteStore(Store):
             f"{where}; another process holds it"
         )
 
-    def _begin(self, conn: sqlite3.Connection) -> None:
+    def _begin(self, conn: sqlite3.Connection, durable: bool) -> sqlite3.Connection:
+        # ``durable`` changes nothing here: WAL with synchronous=NORMAL for every commit.
         self._writer_lock(True)
         try:
             # IMMEDIATE takes the write lock up front: no deadlocking lock upgrades later.
             conn.execute("BEGIN IMMEDIATE")
-        except BaseException:
+        except BaseException as exc:
             self._writer_lock(False)
+            if isinstance(exc, sqlite3.Error):
+                raise self._error(exc) from exc
             raise
+        return conn
 
     def _commit(self, conn: sqlite3.Connection) -> None:
         try:
             conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
         finally:
             self._writer_lock(False)
 
@@ -222,9 +233,18 @@ class SQLiteStore(Store):
             self._writer_lock(False)
 
     def _executemany(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> int:
-        return int(self._conn().executemany(sql, rows).rowcount)
+        try:
+            return int(self._conn().executemany(sql, rows).rowcount)
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
 
     def _run_script(self, sql: str) -> None:
+        try:
+            self._run_statements(sql)
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
+
+    def _run_statements(self, sql: str) -> None:
         conn = self._conn()
         statement = ""
         for line in sql.splitlines(keepends=True):
@@ -235,11 +255,14 @@ class SQLiteStore(Store):
 
     def applied_migrations(self) -> set[int]:
         conn = self._conn()
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations "
-            "(version INTEGER PRIMARY KEY, name TEXT NOT NULL)"
-        )
-        return {int(r[0]) for r in conn.execute("SELECT version FROM schema_migrations")}
+        try:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version INTEGER PRIMARY KEY, name TEXT NOT NULL)"
+            )
+            return {int(r[0]) for r in conn.execute("SELECT version FROM schema_migrations")}
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
 
     def encode_json(self, value: Any) -> Any:
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
@@ -261,13 +284,19 @@ class SQLiteStore(Store):
         return f"{column} IN (SELECT value FROM json_each(:{param}))"
 
     def insert_jobs(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        try:
+            return self._insert_jobs(rows)
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
+
+    def _insert_jobs(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
         if not rows:
             return []
         conn = self._conn()
         if len(rows) == 1:  # one statement: atomic on its own, in a transaction or not
             cur = conn.execute(self._queries["insert_job"], rows[0])
             return [int(cur.lastrowid or 0)]
-        with self.transaction():
+        with self._atomic():
             # Number the rows here once, rather than a max() lookup per row.
             first = int(conn.execute(self._queries["next_job_id"]).fetchone()[0])
             # Positional parameters: sqlite3 binds them much faster than names.
@@ -302,7 +331,7 @@ class SQLiteStore(Store):
             "types": self.list_param(list(types or [])),
             "any_type": types is None,
         }
-        with self.transaction():
+        with self._atomic():
             candidates: list[tuple[Any, ...]] = []
             for queue in dict.fromkeys(queues):
                 rows = self._run(

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from jobyard.context import JobContext
-from jobyard.errors import Fatal
+from jobyard.errors import Fatal, InvalidInput
+from jobyard.limits import MAX_RESULT_BYTES, encode_json
 
 
 @dataclass
@@ -37,11 +37,13 @@ def describe(exc: BaseException) -> str:
     return text
 
 
-def checked_result(value: Any) -> Outcome:
+def checked_result(value: Any, limit: int = MAX_RESULT_BYTES) -> Outcome:
+    """A result the store can hold (jobyard.limits rules, ``[limits] max_result_bytes``),
+    or a fatal failure saying why: retrying would produce the same result."""
     try:
-        json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        return Outcome(False, error=f"result is not JSON-serialisable: {exc}", fatal=True)
+        encode_json(value, "result", limit, "max_result_bytes")
+    except InvalidInput as exc:
+        return Outcome(False, error=str(exc), fatal=True)
     return Outcome(True, value)
 
 
@@ -61,7 +63,7 @@ def run_sync(func: Callable[..., Any], ctx: JobContext) -> Outcome:
         return Outcome(False, error="cancelled")
     args, kwargs = call_args(ctx.data)
     try:
-        return checked_result(func(ctx, *args, **kwargs))
+        return checked_result(func(ctx, *args, **kwargs), ctx.yard.config.max_result_bytes)
     except BaseException as exc:
         ctx.traceback = traceback.format_exc()
         return failed(exc)
@@ -70,7 +72,7 @@ def run_sync(func: Callable[..., Any], ctx: JobContext) -> Outcome:
 async def run_async(func: Callable[..., Any], ctx: JobContext) -> Outcome:
     args, kwargs = call_args(ctx.data)
     try:
-        return checked_result(await func(ctx, *args, **kwargs))
+        return checked_result(await func(ctx, *args, **kwargs), ctx.yard.config.max_result_bytes)
     except asyncio.CancelledError:
         raise  # the worker's own cancellation (timeout, cancel, shutdown): it handles it
     except BaseException as exc:
@@ -91,4 +93,5 @@ def run_batch(func: Callable[..., Any], ctxs: list[JobContext]) -> list[Outcome]
     if not isinstance(results, list | tuple) or len(results) != len(ctxs):
         error = f"batch handler returned {type(results).__name__}, not a list of {len(ctxs)}"
         return [Outcome(False, error=error)] * len(ctxs)
-    return [checked_result(r) for r in results]
+    limit = ctxs[0].yard.config.max_result_bytes if ctxs else MAX_RESULT_BYTES
+    return [checked_result(r, limit) for r in results]

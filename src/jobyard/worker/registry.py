@@ -61,9 +61,6 @@ def status(w: Worker) -> str:
 
 def register(w: Worker) -> None:
     store, now = w.yard.store, time.time()
-    # This (database thread's) connection claims, promotes and renews leases: none of
-    # that needs to wait for the disk; _record asks for it where it matters.
-    store.relax_durability()
     w.yard.sync_types()
     load_types(w)
     store.execute(
@@ -80,6 +77,7 @@ def register(w: Worker) -> None:
             "status": "running",
         },
     )
+    store.execute("set_worker_lease", {"name": w.name, "lease": w.lease})
 
 
 def load_types(w: Worker) -> None:

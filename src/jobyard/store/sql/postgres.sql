@@ -264,3 +264,33 @@ SET status = 'completed', result = v.result::json, progress_completed = j.progre
 FROM unnest(%(ids)s::bigint[], %(run_ids)s::text[], %(results)s::text[]) AS v(id, run_id, result)
 WHERE j.id = v.id AND j.run_id = v.run_id AND j.status = 'running'
 RETURNING j.id, j.has_dependents
+
+-- Mutex script types (Store.take_type_lock, in one transaction): insert the type's lock,
+-- else lock the row that is there, then (a statement of its own, so it sees every run
+-- claimed before the holder took the row) check its holder still runs; take it if not.
+
+-- name: type_lock_insert
+INSERT INTO type_locks (type, job_id, run_id, taken)
+VALUES (%(type)s, %(job_id)s, %(run_id)s, %(now)s)
+ON CONFLICT DO NOTHING
+RETURNING job_id
+
+-- name: type_lock_holder
+SELECT job_id, run_id FROM type_locks WHERE type = %(type)s FOR UPDATE
+
+-- name: type_lock_take
+UPDATE type_locks SET job_id = %(job_id)s, run_id = %(run_id)s, taken = %(now)s
+WHERE type = %(type)s
+
+-- name: type_lock_release
+DELETE FROM type_locks WHERE type = %(type)s AND run_id = %(run_id)s
+
+-- The workers view (jobyard.manage.list_workers): a worker's jobs are those the jobs table
+-- has running under its name right now, not the list its last heartbeat left behind.
+
+-- name: set_worker_lease
+UPDATE workers SET lease = %(lease)s WHERE name = %(name)s
+
+-- name: running_by_worker
+SELECT worker, id FROM jobs WHERE status = 'running' AND worker = ANY(%(names)s::text[])
+ORDER BY worker, id

@@ -228,3 +228,34 @@ FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS r
       FROM json_each(:rows)) AS v
 WHERE jobs.id = v.id AND jobs.run_id = v.run_id AND jobs.status = 'running'
 RETURNING jobs.id, jobs.has_dependents
+
+-- Mutex script types (Store.take_type_lock, in one transaction, under the write lock):
+-- insert the type's lock, else read the row that is there, check its holder still runs,
+-- take it if not.
+
+-- name: type_lock_insert
+INSERT INTO type_locks (type, job_id, run_id, taken)
+VALUES (:type, :job_id, :run_id, :now)
+ON CONFLICT DO NOTHING
+RETURNING job_id
+
+-- name: type_lock_holder
+SELECT job_id, run_id FROM type_locks WHERE type = :type
+
+-- name: type_lock_take
+UPDATE type_locks SET job_id = :job_id, run_id = :run_id, taken = :now
+WHERE type = :type
+
+-- name: type_lock_release
+DELETE FROM type_locks WHERE type = :type AND run_id = :run_id
+
+-- The workers view (jobyard.manage.list_workers): a worker's jobs are those the jobs table
+-- has running under its name right now, not the list its last heartbeat left behind.
+
+-- name: set_worker_lease
+UPDATE workers SET lease = :lease WHERE name = :name
+
+-- name: running_by_worker
+SELECT worker, id FROM jobs WHERE status = 'running'
+  AND worker IN (SELECT value FROM json_each(:names))
+ORDER BY worker, id
