@@ -10,7 +10,9 @@ from typing import Any
 
 from jobyard.context import JobContext
 from jobyard.errors import Fatal, InvalidInput
-from jobyard.limits import MAX_RESULT_BYTES, encode_json
+from jobyard.limits import MAX_RESULT_BYTES, clean_text, encode_json
+
+MAX_ERROR_BYTES = 64 * 1024
 
 
 @dataclass
@@ -19,6 +21,12 @@ class Outcome:
     result: Any = None
     error: str = ""
     fatal: bool = False
+
+    def __post_init__(self) -> None:
+        # A handler's error text is its own: NULs, lone surrogates or megabytes of it must
+        # still be recordable (PostgreSQL text holds no NUL), so the job fails with it.
+        if self.error:
+            self.error = clean_text(self.error, MAX_ERROR_BYTES)
 
 
 def call_args(data: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
