@@ -70,6 +70,7 @@ class JobContext:
         self._logs: list[dict[str, Any]] = []
         self._progress: tuple[float, float] | None = None
         self._lost = False
+        self.buffered_any = False  # whether anything was ever buffered (finish: flush it)
 
     @property
     def id(self) -> int:
@@ -129,6 +130,7 @@ class JobContext:
             with self._lock:
                 self._check_lost()
                 self._logs.append(entry)
+                self.buffered_any = True
             return
         self.port.log(self.job.id, self.job.run_id, [entry], self._lease)
 
@@ -138,6 +140,7 @@ class JobContext:
             with self._lock:
                 self._check_lost()
                 self._progress = (completed, total)
+                self.buffered_any = True
         else:
             self.port.progress(self.job.id, self.job.run_id, completed, total, self._lease)
         self.job.progress_completed, self.job.progress_total = completed, total

@@ -110,6 +110,7 @@ def skip(ctx: JobContext, other: int) -> None:
             "warning",
             {"skipped": True, "busy": other},
         )
+        ctx.flush()  # now, while the run is still ours: the cancel below ends it
     except JobyardError:
         return  # no longer ours anyway
     ctx.port.cancel(ctx.job.id)

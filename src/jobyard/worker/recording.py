@@ -62,8 +62,11 @@ class Recorder:
             )
         if self._stopping == "hard" and job.id in self._handed_back:
             return
-        if ctx is not None and ctx.pending:
-            self._unwritten[job.id] = ctx  # its log goes in before its outcome
+        if ctx is not None and ctx.buffered_any:
+            # Its log goes in before its outcome. Whether anything is left to write is
+            # judged in the database thread: a background write in flight may hand back
+            # what it could not write.
+            self._unwritten[job.id] = ctx
         self._finished.append((job, outcome))
         if not self._flushing:
             self._flushing = True
@@ -89,12 +92,8 @@ class Recorder:
 
     async def _flush_batch(self, batch: list[tuple[Job, Outcome]]) -> list[tuple[Job, Outcome]]:
         """Record a batch; return the outcomes to try again later."""
-        ctxs = [self._unwritten[job.id] for job, _ in batch if job.id in self._unwritten]
         try:
-            if ctxs:
-                await self._db_call(self._write_buffers, ctxs)
-            # Claim the next jobs in the same transaction: one commit instead of two.
-            claimed = await self._db_call(self._record, batch, self._claim_limit())
+            claimed = await self._db_call(self._write_and_record, batch, self._claim_limit())
         except Exception:
             log.warning("recording %d outcomes failed; one by one now", len(batch), exc_info=True)
             kept: list[tuple[Job, Outcome]] = await self._db_call(self._record_each, batch)
@@ -105,9 +104,19 @@ class Recorder:
             self._accept(claimed)
         return []
 
+    def _write_and_record(self, batch: list[tuple[Job, Outcome]], claim: int) -> list[Job]:
+        """The batch's buffered writes, then its outcomes; claim the next jobs in the same
+        transaction as the outcomes: one commit instead of two."""
+        if self._unwritten:
+            due = [self._unwritten[j.id] for j, _ in batch if j.id in self._unwritten]
+            self._write_buffers(due)
+        return self._record(batch, claim)
+
     def _forget_buffers(
         self, batch: list[tuple[Job, Outcome]], kept: list[tuple[Job, Outcome]]
     ) -> None:
+        if not self._unwritten:
+            return
         waiting = {job.id for job, _ in kept}
         for job, _ in batch:
             if job.id not in waiting:
@@ -118,6 +127,8 @@ class Recorder:
         no longer ours drops them; writes that fail while the database works are dropped
         too (logged), so that they never block an outcome. Raises while it is out of reach."""
         for ctx in ctxs:
+            if not ctx.pending:
+                continue
             try:
                 ctx.flush()
             except LeaseLost:
@@ -185,10 +196,16 @@ class Recorder:
         if self.running:  # hard: give back whatever is still running
             back = [job for job, _, _ in self.running.values()]
             self._handed_back = {j.id for j in back}
-            for _, ctx, fut in self.running.values():
+            ctxs = [ctx for _, ctx, _ in self.running.values()]
+            for ctx in ctxs:
                 ctx.cancelled = True
+            for _, _, fut in self.running.values():
                 if fut is not None:
                     fut.cancel()
+            try:  # what they logged so far is kept, as when each log() wrote at once
+                await self._db_call(self._write_buffers, ctxs)
+            except Exception:
+                log.warning("writing the log of %d handed-back job(s) failed", len(ctxs))
             await self._db_call(self.port.hand_back, back, "hard shutdown")
         while self._flushing or self._finished:
             await asyncio.sleep(0.01)
