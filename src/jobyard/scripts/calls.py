@@ -37,10 +37,8 @@ class Calls:
             self.result = args[0]
             return None
         if name == "collection":
-            from jobyard.collections import script_call
-
             try:
-                return await asyncio.to_thread(script_call, self.ctx.yard, args)
+                return await asyncio.to_thread(self.ctx.port.collection, args)
             except JobyardError as exc:
                 raise CallError(str(exc)) from None
         # emit: listeners get jobs now, in the store; this may take a moment

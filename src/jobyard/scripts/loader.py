@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from jobyard.context import JobContext
@@ -22,7 +22,8 @@ from jobyard.yard import JobType
 
 if TYPE_CHECKING:
     from jobyard.model import Job
-    from jobyard.yard import Yard
+    from jobyard.worker.port import WorkerPort
+    from jobyard.yard import StoredType, Yard
 
 log = logging.getLogger("jobyard.scripts")
 _VOLATILE = ("last_ran", "last_status")  # changing these does not rebuild the type
@@ -69,7 +70,7 @@ class ScriptType(JobType):
 async def run_type(jt: ScriptType, ctx: JobContext) -> Any:
     if not jt.mutex:
         return await run_script(ctx, jt.meta, jt.limits)
-    other = await asyncio.to_thread(busy_with, ctx.yard, ctx.job)
+    other = await asyncio.to_thread(busy_with, ctx.yard, ctx.job, ctx.port)
     if other is not None:
         await asyncio.to_thread(skip, ctx, other)
         return None
@@ -79,21 +80,23 @@ async def run_type(jt: ScriptType, ctx: JobContext) -> Any:
         await _release(ctx)
 
 
-def busy_with(yard: Yard, job: Job) -> int | None:
+def busy_with(yard: Yard, job: Job, port: WorkerPort | None = None) -> int | None:
     """Take the type's lock for this run; the id of the job holding it instead, if any.
 
     The lock is a row the database keeps one of per type (``type_locks``), so of two runs
     starting at once exactly one takes it, whatever the workers' clocks say; it is held
     while its run goes on (a holder killed, rescued or cancelled frees it)."""
-    return yard.store.take_type_lock(job.type, job.id, job.run_id or "", time.time())
+    if port is None:
+        from jobyard.worker.local import LocalPort
+
+        port = LocalPort(yard)
+    return port.take_type_lock(job.type, job.id, job.run_id or "")
 
 
 async def _release(ctx: JobContext) -> None:
     # Best effort: a lock left behind is freed anyway once its job no longer runs.
     try:
-        await asyncio.to_thread(
-            ctx.yard.store.release_type_lock, ctx.job.type, ctx.job.run_id or ""
-        )
+        await asyncio.to_thread(ctx.port.release_type_lock, ctx.job.type, ctx.job.run_id or "")
     except Exception:
         log.warning("releasing the lock of %s failed", ctx.job.type, exc_info=True)
 
@@ -107,17 +110,20 @@ def skip(ctx: JobContext, other: int) -> None:
             "warning",
             {"skipped": True, "busy": other},
         )
+        ctx.flush()  # now, while the run is still ours: the cancel below ends it
     except JobyardError:
         return  # no longer ours anyway
-    ctx.yard.cancel([ctx.job.id])
+    ctx.port.cancel(ctx.job.id)
 
 
-def load_script_types(yard: Yard) -> list[str]:
-    """Bring ``yard.types`` in line with the store; returns the names of runnable scripts.
+def load_script_types(yard: Yard, stored: Mapping[str, StoredType] | None = None) -> list[str]:
+    """Bring ``yard.types`` in line with the stored types (``stored``, as a worker's port
+    gives them; else read from the yard's store); returns the names of runnable scripts.
 
     Script types that are enabled and not deleted are added (or rebuilt when their
     settings changed); every other type of ``yard.types`` follows its stored enabled flag."""
-    stored = yard.stored_types(refresh=True)
+    if stored is None:
+        stored = yard.stored_types(refresh=True)
     runnable = []
     built: dict[str, JobType] = {}
     for name, st in stored.items():

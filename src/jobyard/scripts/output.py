@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from jobyard.context import JobContext
+from jobyard.context import JobContext, check_progress
 from jobyard.errors import LeaseLost
 from jobyard.lifecycle import log_entry
 from jobyard.limits import scrub_nul
@@ -169,9 +169,15 @@ class Sink:
         current, total = self.pending
         self.pending = None
         try:
-            await asyncio.to_thread(self.ctx.progress, current, total)
+            await asyncio.to_thread(self._set_progress, current, total)
         except LeaseLost:
             self.lost.set()
+
+    def _set_progress(self, current: float, total: float) -> None:
+        ctx = self.ctx  # written now (not buffered by the context): the sink debounces
+        check_progress(current, total)
+        ctx.port.progress(ctx.job.id, ctx.job.run_id, current, total, ctx.lease)
+        ctx.job.progress_completed, ctx.job.progress_total = current, total
 
     async def _write_logs(self, guarded: bool = True) -> None:
         if not self.buffer or (guarded and self.lost.is_set()):
@@ -186,18 +192,9 @@ class Sink:
             self.lost.set()
 
     def _append(self, entries: list[dict[str, Any]], guarded: bool) -> bool:
-        store, job = self.ctx.yard.store, self.ctx.job
-        if not guarded:
-            store.append_logs(entries)
-            return True
-        now = time.time()
-        lease = getattr(self.ctx, "_lease", self.ctx.yard.config.lease)
-        with store.transaction():
-            cur = store.execute(
-                "touch_running",
-                {"id": job.id, "run_id": job.run_id, "now": now, "lease_expires": now + lease},
-            )
-            if cur.rowcount != 1:
-                return False  # cancelled, or rescued by another worker: not ours to write
-            store.append_logs(entries)
+        ctx = self.ctx
+        try:
+            ctx.port.log(ctx.job.id, ctx.job.run_id, entries, ctx.lease, guarded=guarded)
+        except LeaseLost:
+            return False  # cancelled, or rescued by another worker: not ours to write
         return True

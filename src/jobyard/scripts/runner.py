@@ -279,21 +279,16 @@ async def _finish(
     if not guarded:
         # Cancelled: the run is no longer ours; its last lines are still worth keeping,
         # but only if the job was really cancelled (not taken over by another worker).
-        jobs = await asyncio.to_thread(ctx.yard.store.get_jobs, [ctx.job.id])
-        guarded = not jobs or jobs[0].status != model.CANCELLED
+        job = await asyncio.to_thread(ctx.port.get_job, ctx.job.id)
+        guarded = job is None or job.status != model.CANCELLED
     try:
         await sink.close(guarded)
     except Exception:
         log.exception("writing the last output of job %s failed", ctx.job.id)
     if not ran:
         return
-    from jobyard.scripts.meta import update_meta
-
-    def mark(meta: dict[str, Any]) -> dict[str, Any]:
-        return {**meta, "last_ran": started, "last_status": status}
-
     try:
-        await asyncio.to_thread(update_meta, ctx.yard, ctx.job.type, mark)
+        await asyncio.to_thread(ctx.port.script_ran, ctx.job.type, started, status)
     except Exception:
         log.exception("recording the last run of type %s failed", ctx.job.type)
 

@@ -1,4 +1,4 @@
-"""A worker's heartbeats and its entry in the workers registry."""
+"""A worker's heartbeats and its entry in the workers registry (through its port)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from jobyard import manage
 from jobyard.model import Job
+from jobyard.worker.port import WorkerInfo, WorkerStatus
 
 if TYPE_CHECKING:
     from jobyard.worker.runner import Worker
@@ -20,36 +20,21 @@ def beat(w: Worker, leased: Sequence[Job] = ()) -> None:
     whose outcome is not recorded yet: any of them rescued would run twice), notice jobs
     cancelled or rescued elsewhere, record the worker, rescue expired leases, pick up type
     changes."""
-    store, now = w.yard.store, time.time()
     runs = sorted({j.run_id for j in leased if j.run_id is not None})
+    # Counted from before the call: the store's expiry is at least this late.
+    expires = time.time() + w.lease
+    alive = w.port.beat(runs, w.lease, WorkerStatus(w.name, status(w), tuple(sorted(w.running))))
     if runs:
-        expires = now + w.lease
-        store.execute(
-            "extend_leases", {"run_ids": store.list_param(runs), "lease_expires": expires}
-        )
         for job in leased:  # renewed: the worker counts its lease from here (_check_leases)
             job.lease_expires = max(job.lease_expires or 0.0, expires)
-        alive = {
-            r[0]
-            for r in store.execute("running_runs", {"run_ids": store.list_param(runs)}).fetchall()
-        }
         listed = set(runs)  # jobs claimed since ``leased`` was taken are not in ``alive``
         for job, ctx, fut in list(w.running.values()):
             if job.run_id in listed and job.run_id not in alive and not ctx.cancelled:
                 ctx.cancelled = True  # cancelled or rescued elsewhere: stop if we can
                 if fut is not None and w._loop is not None:
                     w._loop.call_soon_threadsafe(fut.cancel)
-    store.execute(
-        "heartbeat_worker",
-        {
-            "name": w.name,
-            "heartbeat": now,
-            "status": status(w),
-            "running": store.encode_json(sorted(w.running)),
-        },
-    )
     if w.housekeeping:
-        manage.rescue_expired(store, now, w.yard.config.quarantine_after)
+        w.port.housekeeping(time.time())
     load_types(w)
 
 
@@ -60,24 +45,17 @@ def status(w: Worker) -> str:
 
 
 def register(w: Worker) -> None:
-    store, now = w.yard.store, time.time()
-    w.yard.sync_types()
-    load_types(w)
-    store.execute(
-        "upsert_worker",
-        {
-            "name": w.name,
-            "host": socket.gethostname(),
-            "pid": os.getpid(),
-            "queues": store.encode_json(w.queues),
-            "concurrency": w.concurrency,
-            "started": now,
-            "heartbeat": now,
-            "running": store.encode_json([]),
-            "status": "running",
-        },
+    info = WorkerInfo(
+        name=w.name,
+        host=socket.gethostname(),
+        pid=os.getpid(),
+        queues=tuple(w.queues),
+        concurrency=w.concurrency,
+        lease=w.lease,
+        started=time.time(),
     )
-    store.execute("set_worker_lease", {"name": w.name, "lease": w.lease})
+    w.port.register(info)
+    load_types(w)
 
 
 def load_types(w: Worker) -> None:
@@ -85,9 +63,9 @@ def load_types(w: Worker) -> None:
     added (never removed) so that jobs already claimed still find their handler."""
     from jobyard.scripts import load_script_types
 
-    load_script_types(w.yard)
+    load_script_types(w.yard, w.port.types())
     w.types = {**w.types, **w.yard.types}
 
 
 def unregister(w: Worker) -> None:
-    w.yard.store.execute("delete_worker", {"name": w.name})
+    w.port.unregister(w.name)

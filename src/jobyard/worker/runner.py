@@ -1,7 +1,10 @@
 """The worker: claims jobs in batches, runs handlers, completes in batches, keeps leases.
 
-An asyncio loop owns the bookkeeping; store calls go through one database thread; sync
-handlers run in a thread pool and async handlers on the loop.
+An asyncio loop owns the bookkeeping; every call to the store goes through the worker's
+port (:mod:`jobyard.worker.port`; ``LocalPort`` unless another is given) in one database
+thread; sync handlers run in a thread pool and async handlers on the loop. Recording
+outcomes is in :mod:`jobyard.worker.recording`, the watchdog and heartbeat in
+:mod:`jobyard.worker.leases`.
 """
 
 from __future__ import annotations
@@ -13,18 +16,19 @@ import signal
 import socket
 import threading
 import time
-import uuid
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Literal
 
-from jobyard import lifecycle, manage
 from jobyard.context import JobContext
 from jobyard.errors import InvalidInput
 from jobyard.model import Job
 from jobyard.worker import registry
-from jobyard.worker.execute import Outcome, describe, failed, run_async, run_batch, run_sync
+from jobyard.worker.execute import Outcome, failed, run_async, run_batch, run_sync
+from jobyard.worker.leases import Keeper
+from jobyard.worker.port import ClaimRequest, WorkerPort
+from jobyard.worker.recording import Recorder, unrecordable
 from jobyard.worker.threads import HandlerThreads
 
 if TYPE_CHECKING:
@@ -39,7 +43,10 @@ RunKey = tuple[tuple[int, str | None], ...]
 Running = tuple[Job, JobContext, "asyncio.Future[Any] | None"]
 
 
-class Worker:
+__all__ = ["Worker", "unrecordable"]
+
+
+class Worker(Recorder, Keeper):
     def __init__(
         self,
         yard: Yard,
@@ -52,12 +59,18 @@ class Worker:
         poll: float = 1.0,
         housekeeping: bool = True,
         handle_signals: bool = True,
+        port: WorkerPort | None = None,
     ) -> None:
         if not isinstance(concurrency, int) or concurrency < 1:
             raise InvalidInput(f"concurrency must be a whole number >= 1, got {concurrency!r}")
         if not queues:
             raise InvalidInput("a worker needs at least one queue")
         self.yard = yard
+        if port is None:
+            from jobyard.worker.local import LocalPort
+
+            port = LocalPort(yard)
+        self.port: WorkerPort = port
         self.name = name or f"{socket.gethostname()}-{os.getpid()}"
         # A worker also serves its own name's queue: types assigned to it land there.
         self.queues = list(dict.fromkeys([*queues, f"worker:{self.name}"]))
@@ -86,6 +99,7 @@ class Worker:
         self._wake: asyncio.Event | None = None
         self._finished: list[tuple[Job, Outcome]] = []
         self._recording: list[tuple[Job, Outcome]] = []  # the batch being written now
+        self._unwritten: dict[int, JobContext] = {}  # finished, with log writes still due
         self._flushing = False
         self._handed_back: set[int] = set()
         self._promote_after = 0.0
@@ -182,12 +196,12 @@ class Worker:
         if self.handle_signals and threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):
                 self._loop.add_signal_handler(sig, self._on_signal)
-        store = self.yard.store
         await self._db_call(registry.register, self)
-        waiter = store.waiter(self.queues)
+        waiter = self.port.waiter(self.queues)
         listening = threading.Thread(target=self._listen, args=(waiter,), daemon=True)
         listening.start()
         beats = asyncio.create_task(self._beat_loop())
+        writes = asyncio.create_task(self._write_loop())
         self._threads = HandlerThreads(self.concurrency, self._loop, self._on_results)
         watchdog = asyncio.create_task(self._watch())
         self._started.set()
@@ -196,11 +210,12 @@ class Worker:
             await self._drain()
         finally:
             beats.cancel()
+            writes.cancel()
             watchdog.cancel()
             self._listen_stop = True
             waiter.close()
             await self._db_call(registry.unregister, self)
-            await self._db_call(store.close)
+            await self._db_call(self.port.close)
             self._db.shutdown(wait=True)
             if self._threads is not None:
                 self._threads.close()
@@ -222,26 +237,21 @@ class Worker:
     def _capacity(self) -> int:
         return self.concurrency + self.prefetch - self._busy() - len(self.queued)
 
-    def _claim_batch(self, limit: int) -> tuple[list[Job], float | None]:
-        store, now = self.yard.store, time.time()
-        if self.housekeeping and now >= self._promote_after:
+    def _claim_request(self, limit: int) -> ClaimRequest:
+        now = time.time()
+        promote = self.housekeeping and now >= self._promote_after
+        if promote:
             # Promotion costs a query: while busy, look at most 5 times a second; when idle
             # the loop knows the next due time and comes back exactly then.
-            manage.promote(store, now)
             self._promote_after = now + 0.2
-        jobs = store.claim(
-            self.name,
-            uuid.uuid4().hex[:12],
-            self.queues,
-            [name for name, jt in self.types.items() if jt.active],
-            limit,
-            now,
-            now + self.lease,
-        )
+        types = [name for name, jt in self.types.items() if jt.active]
+        return ClaimRequest(self.name, self.queues, types, limit, self.lease, promote)
+
+    def _claim_batch(self, limit: int) -> tuple[list[Job], float | None]:
+        jobs = self.port.claim(self._claim_request(limit))
         next_due = None
         if not jobs:
-            row = store.execute("next_due").fetchone()
-            next_due = row[0] if row else None
+            next_due = self.port.next_due()
             if next_due is not None:
                 self._promote_after = min(self._promote_after, next_due)
         return jobs, next_due
@@ -303,7 +313,7 @@ class Worker:
                 self.queued.remove(mate)
                 batch.append(mate)
             # Count the slot now, not when the task first runs, or we'd overfill.
-            ctxs = [JobContext(self.yard, j, self.lease) for j in batch]
+            ctxs = [JobContext(self.yard, j, self.lease, self.port, buffered=True) for j in batch]
             started = time.monotonic()
             for j in batch:
                 self._start_times[j.id] = started
@@ -344,7 +354,7 @@ class Worker:
             outcome = Outcome(False, error="cancelled")
         self._abandoned.discard(key)
         if self._take(job.id, job.run_id) is not None:
-            self._finish(job, outcome)
+            self._finish(job, outcome, ctx)
         if self._stopping != "hard":
             self._start_queued()
 
@@ -370,206 +380,6 @@ class Worker:
             for (job_id, run_id), one in zip(key, outcomes, strict=True):
                 entry = self._take(job_id, run_id)
                 if entry is not None:
-                    self._finish(entry[0], one)
+                    self._finish(entry[0], one, entry[1])
         if self._stopping != "hard":
             self._start_queued()
-
-    async def _watch(self) -> None:
-        while True:
-            await asyncio.sleep(0.05)
-            self._check_deadlines()
-            self._check_leases()
-            if self._stopping != "hard":
-                self._start_queued()
-
-    def _check_deadlines(self) -> None:
-        """Fail sync jobs past their timeout; the thread runs on, its result is refused."""
-        if not self._deadlines or self._threads is None:
-            return
-        now = time.monotonic()
-        for job_id, (key, timeout) in list(self._deadlines.items()):
-            started = self._threads.started_at(key)
-            if started is None or started + timeout > now:
-                continue  # not started yet (or just returned: its result is on its way)
-            entry = self._take(job_id, key[0][1])
-            if entry is None:
-                continue
-            entry[1].cancelled = True
-            self._abandoned.add(key)  # its thread is busy until the handler returns
-            self._finish(entry[0], Outcome(False, error=f"timed out after {timeout:g} s"))
-
-    def _check_leases(self) -> None:
-        """Give up jobs whose lease is about to run out unrenewed (the database has been
-        out of reach for about a lease): they may be rescued and run elsewhere, so this
-        worker must stop them and drop their outcomes rather than report a second run."""
-        limit = time.time() + self._lease_margin
-        lost = [job for job in self.queued if job.lease_expires and job.lease_expires <= limit]
-        if lost:
-            gone = {id(j) for j in lost}
-            self.queued = deque(j for j in self.queued if id(j) not in gone)
-            log.warning(
-                "lease of %d queued job(s) ran out unrenewed (%s): not starting them",
-                len(lost),
-                ", ".join(str(j.id) for j in lost),
-            )
-        for job_id, (job, ctx, fut) in list(self.running.items()):
-            if not job.lease_expires or job.lease_expires > limit:
-                continue
-            key = self._keys.get(job_id, ((job_id, job.run_id),))
-            self._take(job_id, job.run_id)
-            ctx.cancelled = True
-            if fut is not None:
-                fut.cancel()
-            self._abandoned.add(key)  # until the handler returns; its outcome is dropped
-            log.warning(
-                "job %s: lease not renewed for %.1f s (database out of reach?); "
-                "abandoning it, its outcome will be dropped (it may be rescued elsewhere)",
-                job_id,
-                self.lease - self._lease_margin,
-            )
-
-    def _finish(self, job: Job, outcome: Outcome) -> None:
-        started = self._start_times.pop(job.id, None)
-        if started is not None:
-            took = time.monotonic() - started
-            self._avg_duration = (
-                took if not self._avg_duration else (0.9 * self._avg_duration + 0.1 * took)
-            )
-        if self._stopping == "hard" and job.id in self._handed_back:
-            return
-        self._finished.append((job, outcome))
-        if not self._flushing:
-            self._flushing = True
-            self._spawn(self._flush())
-        assert self._wake is not None
-        self._wake.set()
-
-    async def _flush(self) -> None:
-        try:
-            while self._finished:
-                batch, self._finished = self._finished, []
-                self._recording = batch  # still leased: the heartbeat renews these too
-                try:
-                    kept = await self._flush_batch(batch)
-                finally:
-                    self._recording = []
-                self.done_count += len(batch) - len(kept)
-                if kept:  # the database is out of reach: try again later, leases cover them
-                    self._finished[:0] = kept
-                    await asyncio.sleep(self.poll)
-        finally:
-            self._flushing = False
-
-    async def _flush_batch(self, batch: list[tuple[Job, Outcome]]) -> list[tuple[Job, Outcome]]:
-        """Record a batch; return the outcomes to try again later."""
-        try:
-            # Claim the next jobs in the same transaction: one commit instead of two.
-            claimed = await self._db_call(self._record, batch, self._claim_limit())
-        except Exception:
-            log.warning("recording %d outcomes failed; one by one now", len(batch), exc_info=True)
-            kept: list[tuple[Job, Outcome]] = await self._db_call(self._record_each, batch)
-            return kept
-        if claimed:
-            self._accept(claimed)
-        return []
-
-    def _record_each(self, batch: list[tuple[Job, Outcome]]) -> list[tuple[Job, Outcome]]:
-        """Record outcomes one per transaction, so that one which cannot be written (a
-        per-row failure) costs only its own job. Returns the outcomes left once the database
-        itself is out of reach; none is retried forever while the database works."""
-        for index, (job, outcome) in enumerate(batch):
-            try:
-                self._record([(job, outcome)])
-                continue
-            except Exception as exc:
-                problem = exc
-            if not self._reachable(job):
-                log.warning("database out of reach: %d outcomes wait", len(batch) - index)
-                return batch[index:]
-            reason = unrecordable(problem)
-            try:
-                self._record([(job, Outcome(False, error=reason))])
-            except Exception:
-                # Given up: its lease is no longer renewed, so it is rescued and runs again
-                # (bounded by quarantine) rather than blocking every later outcome.
-                log.exception("job %s: %s; recording that failed too: dropped", job.id, reason)
-                continue
-            log.error("job %s: %s", job.id, reason)
-        return []
-
-    def _reachable(self, job: Job) -> bool:
-        try:
-            self.yard.store.get_jobs([job.id])
-        except Exception:
-            return False
-        return True
-
-    def _record(self, batch: list[tuple[Job, Outcome]], claim: int = 0) -> list[Job]:
-        store, now = self.yard.store, time.time()
-        with store.transaction():
-            store.require_durability()  # outcomes must survive a database crash
-            ok = [(job, o.result) for job, o in batch if o.ok]
-            if ok:
-                lifecycle.complete(store, ok, now)
-            for job, o in batch:
-                if not o.ok:
-                    lifecycle.fail(store, job, o.error, now, fatal=o.fatal)
-            return self._claim_batch(claim)[0] if claim else []
-
-    async def _drain(self) -> None:
-        """Shut down at the requested level; handed-back jobs keep their attempt."""
-        while True:
-            # A flush that was under way when the stop came may still bring claimed jobs:
-            # give back whatever is queued on every pass, not just the first.
-            await self._hand_back_queued()
-            if not self.running and not self.queued:
-                break
-            if self._stopping == "hard":
-                break
-            self._start_queued()
-            assert self._wake is not None
-            self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), 0.5)
-            except TimeoutError:
-                pass
-        if self.running:  # hard: give back whatever is still running
-            back = [job for job, _, _ in self.running.values()]
-            self._handed_back = {j.id for j in back}
-            for _, ctx, fut in self.running.values():
-                ctx.cancelled = True
-                if fut is not None:
-                    fut.cancel()
-            await self._db_call(
-                manage.hand_back, self.yard.store, back, time.time(), "hard shutdown"
-            )
-        while self._flushing or self._finished:
-            await asyncio.sleep(0.01)
-            if not self._flushing and self._finished:
-                await self._flush()
-        await self._hand_back_queued()
-
-    async def _hand_back_queued(self) -> None:
-        if self.queued and (self._stopping or "normal") in ("normal", "hard"):
-            back, self.queued = list(self.queued), deque()
-            await self._db_call(
-                manage.hand_back, self.yard.store, back, time.time(), "worker shutdown"
-            )
-
-    # -- heartbeats, registry, housekeeping ---------------------------------------------------
-
-    async def _beat_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.heartbeat)
-            try:
-                # The jobs to renew are listed here, on the loop that changes those lists.
-                await self._db_call(registry.beat, self, self.in_flight())
-            except Exception:  # a failed beat must not kill the worker; the next one retries
-                log.exception("heartbeat failed")
-
-
-def unrecordable(problem: Exception) -> str:
-    """The error a job fails with when its own outcome cannot be written: the database's
-    reason, kept short and free of what made the outcome unwritable (a NUL, its size)."""
-    reason = f"could not record outcome: {describe(problem)}".replace("\x00", "\\x00")
-    return reason if len(reason) <= 1000 else reason[:999] + "…"

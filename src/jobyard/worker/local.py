@@ -1,0 +1,233 @@
+"""``LocalPort``: the worker port of a process that opens the store itself.
+
+All the store access of the worker side lives here (the worker loop, its registry and
+heartbeats, :class:`~jobyard.context.JobContext`, the script runner): everything else
+of ``jobyard.worker`` and the handlers goes through :class:`~jobyard.worker.port.WorkerPort`.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any
+
+from jobyard import lifecycle, manage
+from jobyard.errors import LeaseLost
+from jobyard.jobsets import JobsetStorage
+from jobyard.worker.port import ClaimRequest, WorkerInfo, WorkerStatus
+
+if TYPE_CHECKING:
+    from jobyard.events import Event
+    from jobyard.model import Job
+    from jobyard.store.base import Waiter
+    from jobyard.worker.execute import Outcome
+    from jobyard.yard import StoredType, Yard
+
+
+def _lost(job_id: int) -> LeaseLost:
+    return LeaseLost(f"job {job_id} is no longer running under this run")
+
+
+class LocalPort:
+    """The worker port over this process's :class:`~jobyard.yard.Yard` and its store."""
+
+    def __init__(self, yard: Yard) -> None:
+        self.yard = yard
+
+    def __repr__(self) -> str:
+        return f"<LocalPort {self.yard!r}>"
+
+    # -- the worker ------------------------------------------------------------------------
+
+    def register(self, info: WorkerInfo) -> None:
+        store = self.yard.store
+        self.yard.sync_types()
+        store.execute(
+            "upsert_worker",
+            {
+                "name": info.name,
+                "host": info.host,
+                "pid": info.pid,
+                "queues": store.encode_json(list(info.queues)),
+                "concurrency": info.concurrency,
+                "started": info.started,
+                "heartbeat": info.started,
+                "running": store.encode_json([]),
+                "status": "running",
+            },
+        )
+        store.execute("set_worker_lease", {"name": info.name, "lease": info.lease})
+
+    def unregister(self, name: str) -> None:
+        self.yard.store.execute("delete_worker", {"name": name})
+
+    def beat(self, run_ids: Sequence[str], lease: float, status: WorkerStatus) -> set[str]:
+        store, now = self.yard.store, time.time()
+        alive: set[str] = set()
+        if run_ids:
+            runs = store.list_param(sorted(run_ids))
+            store.execute("extend_leases", {"run_ids": runs, "lease_expires": now + lease})
+            alive = {r[0] for r in store.execute("running_runs", {"run_ids": runs}).fetchall()}
+        store.execute(
+            "heartbeat_worker",
+            {
+                "name": status.name,
+                "heartbeat": now,
+                "status": status.status,
+                "running": store.encode_json(sorted(status.running)),
+            },
+        )
+        return alive
+
+    def housekeeping(self, now: float) -> None:
+        store = self.yard.store
+        manage.rescue_expired(store, now, self.yard.config.quarantine_after)
+        manage.promote(store, now)
+
+    def types(self) -> Mapping[str, StoredType]:
+        return self.yard.stored_types(refresh=True)
+
+    def waiter(self, queues: Sequence[str]) -> Waiter:
+        return self.yard.store.waiter(queues)
+
+    def close(self) -> None:
+        self.yard.store.close()
+
+    # -- jobs ------------------------------------------------------------------------------
+
+    def claim(self, request: ClaimRequest) -> list[Job]:
+        store, now = self.yard.store, time.time()
+        if request.promote:
+            manage.promote(store, now)
+        return store.claim(
+            request.worker,
+            uuid.uuid4().hex[:12],
+            list(request.queues),
+            list(request.types),
+            request.limit,
+            now,
+            now + request.lease,
+        )
+
+    def record(
+        self, outcomes: Sequence[tuple[Job, Outcome]], claim_next: ClaimRequest | None = None
+    ) -> list[Job]:
+        store, now = self.yard.store, time.time()
+        # Claiming the next jobs in the same transaction: one commit instead of two.
+        with store.transaction():
+            store.require_durability()  # outcomes must survive a database crash
+            ok = [(job, o.result) for job, o in outcomes if o.ok]
+            if ok:
+                lifecycle.complete(store, ok, now)
+            for job, o in outcomes:
+                if not o.ok:
+                    lifecycle.fail(store, job, o.error, now, fatal=o.fatal)
+            return self.claim(claim_next) if claim_next and claim_next.limit else []
+
+    def next_due(self) -> float | None:
+        row = self.yard.store.execute("next_due").fetchone()
+        return None if row is None or row[0] is None else float(row[0])
+
+    def hand_back(self, jobs: Sequence[Job], reason: str) -> list[int]:
+        return manage.hand_back(self.yard.store, jobs, time.time(), reason)
+
+    def get_job(self, job_id: int) -> Job | None:
+        jobs = self.yard.store.get_jobs([job_id])
+        return jobs[0] if jobs else None
+
+    def cancel(self, job_id: int) -> None:
+        self.yard.cancel([job_id])
+
+    # -- a running job ---------------------------------------------------------------------
+
+    def log(
+        self,
+        job_id: int,
+        run_id: str | None,
+        entries: Sequence[Mapping[str, Any]],
+        lease: float,
+        guarded: bool = True,
+    ) -> None:
+        store = self.yard.store
+        if not guarded:
+            store.append_logs(entries)
+            return
+        with store.transaction():
+            self.touch(job_id, run_id, lease)  # not ours any more: nothing is written
+            store.append_logs(entries)
+
+    def progress(
+        self, job_id: int, run_id: str | None, completed: float, total: float, lease: float
+    ) -> None:
+        now = time.time()
+        cur = self.yard.store.execute(
+            "set_progress",
+            {
+                "id": job_id,
+                "run_id": run_id,
+                "completed": completed,
+                "total": total,
+                "now": now,
+                "lease_expires": now + lease,
+            },
+        )
+        if cur.rowcount != 1:
+            raise _lost(job_id)
+
+    def touch(self, job_id: int, run_id: str | None, lease: float) -> None:
+        now = time.time()
+        cur = self.yard.store.execute(
+            "touch_running",
+            {"id": job_id, "run_id": run_id, "now": now, "lease_expires": now + lease},
+        )
+        if cur.rowcount != 1:
+            raise _lost(job_id)
+
+    def emit(self, event: str, data: Any, source_job: int | None, depth: int) -> Event:
+        from jobyard.events import emit
+
+        return emit(self.yard, event, data, source_job=source_job, depth=depth)
+
+    def take_type_lock(self, type_name: str, job_id: int, run_id: str) -> int | None:
+        return self.yard.store.take_type_lock(type_name, job_id, run_id, time.time())
+
+    def release_type_lock(self, type_name: str, run_id: str) -> None:
+        self.yard.store.release_type_lock(type_name, run_id)
+
+    def script_ran(self, type_name: str, started: float, status: str) -> None:
+        from jobyard.scripts.meta import update_meta
+
+        def mark(meta: dict[str, Any]) -> dict[str, Any]:
+            return {**meta, "last_ran": started, "last_status": status}
+
+        update_meta(self.yard, type_name, mark)
+
+    def collection(self, args: Sequence[Any]) -> Any:
+        from jobyard.collections import script_call
+
+        return script_call(self.yard, args)
+
+    # -- jobset storage --------------------------------------------------------------------
+
+    def _storage(self, jobset: int) -> JobsetStorage:
+        return JobsetStorage(self.yard.store, jobset, self.yard.config.max_data_bytes)
+
+    def kv_get(self, jobset: int, key: str) -> tuple[bool, Any]:
+        try:
+            return True, self._storage(jobset)[key]
+        except KeyError:
+            return False, None
+
+    def kv_put(self, jobset: int, values: Mapping[str, Any]) -> None:
+        self._storage(jobset).put_many(values)
+
+    def kv_delete(self, jobset: int, keys: Sequence[str]) -> int:
+        return self._storage(jobset).delete_many(keys)
+
+    def kv_all(self, jobset: int) -> dict[str, Any]:
+        return self._storage(jobset).snapshot()
+
+    def kv_batch(self) -> AbstractContextManager[Any]:
+        return self.yard.store.transaction()
