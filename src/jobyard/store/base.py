@@ -2,7 +2,8 @@
 
 - :mod:`~jobyard.store.core`: connections, transactions, named queries, the JSON codec
   (private to ``jobyard.store``: nothing outside it runs a query or touches the codec);
-- :mod:`~jobyard.store.jobs`: jobs, logs, dependencies, leases, claims;
+- :mod:`~jobyard.store.jobs`: jobs, logs, dependencies, tombstones;
+- :mod:`~jobyard.store.leases`: due jobs, claims, leases, progress, the type mutex;
 - :mod:`~jobyard.store.workers`: the workers registry and the job types;
 - :mod:`~jobyard.store.events`: the events log, read by cursor;
 - :mod:`~jobyard.store.kv`: schedule ticks, jobsets and their storage;
@@ -19,10 +20,11 @@ from jobyard.store.core import JOB_COLUMNS, JSON_COLUMNS, Result, StoreCore, Wai
 from jobyard.store.events import Event, EventsMixin
 from jobyard.store.jobs import JobFilter, JobsMixin, NewJob, NewRow, Update
 from jobyard.store.kv import MISSING, JobsetRow, KVMixin
+from jobyard.store.leases import LeasesMixin
 from jobyard.store.workers import StoredType, WorkerRow, WorkersMixin
 
 
-class Store(JobsMixin, WorkersMixin, EventsMixin, KVMixin, CollectionsMixin):
+class Store(JobsMixin, LeasesMixin, WorkersMixin, EventsMixin, KVMixin, CollectionsMixin):
     """Every concern of the store; a backend subclasses this."""
 
 

@@ -15,6 +15,13 @@ from psycopg.types.json import Json
 
 from jobyard.store.core import dumps
 
+_PLAIN_INSERT = re.compile(
+    r"^INSERT INTO (\w+) \(([^)]*)\)\s*VALUES \((.*)\)(?:\s*RETURNING \w+)?$",
+    re.IGNORECASE | re.DOTALL,
+)
+_PARAM = re.compile(r"^%\((\w+)\)s(?:::(\w+))?$")
+_JSON_TYPES = frozenset({"json", "jsonb"})
+
 
 class Row:
     """A result row readable by position (``row[0]``) and by column name (``row["id"]``),
@@ -124,3 +131,22 @@ class _Closer:
             self.conn.close()
         except Exception:
             pass
+
+
+def copy_plan(sql: str) -> CopyPlan | None:
+    """The COPY form of a plain one-row INSERT ... VALUES with one parameter per column;
+    None for any other statement."""
+    match = _PLAIN_INSERT.match(sql.strip())
+    if not match:
+        return None
+    table, columns, values = match.groups()
+    cols = [c.strip() for c in columns.split(",")]
+    params = [_PARAM.match(v.strip()) for v in values.split(",")]
+    if len(cols) != len(params) or not all(params):
+        return None
+    found = [m for m in params if m]
+    return CopyPlan(
+        f"COPY {table} ({', '.join(cols)}) FROM STDIN",
+        tuple(m.group(1) for m in found),
+        tuple(i for i, m in enumerate(found) if m.group(2) in _JSON_TYPES),
+    )

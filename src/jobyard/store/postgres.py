@@ -7,10 +7,13 @@
   so that processes starting together do not race; ``jobyard db migrate`` does it upfront.
 - Claims take rows with ``FOR UPDATE SKIP LOCKED``: concurrent workers never wait for one
   another and never take the same job.
-- Reads of jobs made inside a transaction (``get_jobs``, ``get_dependents``) lock the rows
-  they return until commit, so the policy's read-then-write steps are serialised per job as
-  SQLite's single writer serialises them (two antecedents finishing at once both resolve
-  their common dependent; a dependent enqueued while its antecedent completes is seen).
+- Reads asked to lock (``get_jobs``/``dependents`` with ``lock=True``) hold the rows until
+  commit, so the policy's read-then-write steps are serialised per job as SQLite's single
+  writer serialises them (two antecedents finishing at once both resolve their common
+  dependent; a dependent enqueued while its antecedent completes is seen).
+- A claim outside a transaction is one statement that relaxes its own commit
+  (``set_config('synchronous_commit', 'off', true)``): lost in a crash, jobs are only
+  claimed again; the session stays durable.
 - Bulk inserts (``insert_jobs``, ``executemany`` of a plain INSERT) go through ``COPY``;
   job ids are drawn from the identity sequence first, so they come back in order.
 - Wake-ups are ``NOTIFY jobyard, 'queue,queue'`` sent on the current connection, so they
@@ -24,7 +27,6 @@
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -39,19 +41,13 @@ from jobyard.errors import DatabaseError
 from jobyard.model import Job
 from jobyard.store.base import Result, Store, Waiter, dumps
 from jobyard.store.collections import PostgresItemsSQL
-from jobyard.store.pg_util import ROWS, CopyPlan, _Closer, _reason, mask_url
+from jobyard.store.pg_util import ROWS, CopyPlan, _Closer, _reason, copy_plan, mask_url
 
 CHANNEL = "jobyard"
 MIGRATION_LOCK = 7_306_086_468_415_616_114  # pg_advisory_xact_lock key: "jobyard" migrations
 LOCK_ROWS = " FOR NO KEY UPDATE"
 COPY_MIN_ROWS = 50  # below this a pipelined executemany is as fast as COPY
 _MAX_PAYLOAD = 7000  # NOTIFY payloads must stay under 8000 bytes
-_PLAIN_INSERT = re.compile(
-    r"^INSERT INTO (\w+) \(([^)]*)\)\s*VALUES \((.*)\)(?:\s*RETURNING \w+)?$",
-    re.IGNORECASE | re.DOTALL,
-)
-_PARAM = re.compile(r"^%\((\w+)\)s(?:::(\w+))?$")
-_JSON_TYPES = frozenset({"json", "jsonb"})
 
 NOTIFY_SQL = f"SELECT pg_notify('{CHANNEL}', %(payload)s)"
 LISTEN_SQL = f"LISTEN {CHANNEL}"
@@ -252,23 +248,8 @@ class PostgresStore(Store):
             return len(rows)
 
     def _copy_plan(self, sql: str) -> CopyPlan | None:
-        """The COPY form of a plain one-row INSERT ... VALUES with one parameter per
-        column; None for any other statement."""
         if sql not in self._copy_plans:
-            plan = None
-            match = _PLAIN_INSERT.match(sql.strip())
-            if match:
-                table, columns, values = match.groups()
-                cols = [c.strip() for c in columns.split(",")]
-                params = [_PARAM.match(v.strip()) for v in values.split(",")]
-                if len(cols) == len(params) and all(params):
-                    found = [m for m in params if m]
-                    plan = CopyPlan(
-                        f"COPY {table} ({', '.join(cols)}) FROM STDIN",
-                        tuple(m.group(1) for m in found),
-                        tuple(i for i, m in enumerate(found) if m.group(2) in _JSON_TYPES),
-                    )
-            self._copy_plans[sql] = plan
+            self._copy_plans[sql] = copy_plan(sql)
         return self._copy_plans[sql]
 
     # -- codec -------------------------------------------------------------------------------
