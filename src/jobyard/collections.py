@@ -4,27 +4,24 @@
 ``{id, status, data, created, updated}`` that jobs insert, update, find and count. (They
 are called collections so they are not confused with job queues.)
 
-Filters on data fields run in SQL: SQLite ``json_type``/``json_extract``, PostgreSQL jsonb
-containment (``data @> '{"field": value}'``, served by a GIN index) and ``#>``. A field is a
-name of identifier characters, dotted for nesting (``address.city``); it is checked and
-then passed as a parameter, never spliced into the SQL text. A filter value is a JSON
-scalar compared with its type: ``1`` matches ``1`` and ``1.0``, not ``"1"`` or ``true``;
-``None`` matches a null or missing field.
+Filters on data fields run in SQL (built in :mod:`jobyard.store.collections`, per
+dialect). A field is a name of identifier characters, dotted for nesting
+(``address.city``); it is checked here and then passed as a parameter, never spliced into
+the SQL text. A filter value is a JSON scalar compared with its type: ``1`` matches ``1``
+and ``1.0``, not ``"1"`` or ``true``; ``None`` matches a null or missing field.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from jobyard.errors import InvalidInput, NotFound
 from jobyard.limits import check_text, encode_json
-from jobyard.model import iso
+from jobyard.store.collections import Item, ItemOrder
 
 if TYPE_CHECKING:
     from jobyard.store.base import Store
@@ -35,27 +32,6 @@ NAME = re.compile(r"^[\w.:/-]{1,200}$")
 COLUMNS = ("id", "status", "created", "updated")
 MAX_LIMIT = 10_000
 _UNSET: Any = object()
-
-
-@dataclass
-class Item:
-    id: int
-    collection: str
-    status: str
-    data: Any
-    created: float
-    updated: float
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON shape (times as ISO 8601 strings, like jobs)."""
-        return {
-            "id": self.id,
-            "collection": self.collection,
-            "status": self.status,
-            "data": self.data,
-            "created": iso(self.created),
-            "updated": iso(self.updated),
-        }
 
 
 class Collection:
@@ -78,60 +54,35 @@ class Collection:
     def store(self) -> Store:
         return self.yard.store
 
-    def _item(self, row: Any) -> Item:
-        return Item(
-            int(row["id"]),
-            str(row["collection"]),
-            str(row["status"]),
-            self.store.decode_json(row["data"]),
-            float(row["created"]),
-            float(row["updated"]),
-        )
-
     def _encode(self, data: Any) -> str:
         return encode_json(data, "item data", self.yard.config.max_data_bytes, "max_data_bytes")
 
     def insert(self, data: Any = None, status: str = "new") -> Item:
         """Add an item; returns it with its id."""
-        row = self.store.execute(
-            "collection_insert",
-            {
-                "collection": self.name,
-                "status": _status(status),
-                "data": self._encode(data),
-                "now": time.time(),
-            },
-        ).fetchone()
-        return self._item(row)
+        return self.store.insert_item(self.name, _status(status), self._encode(data), time.time())
 
     def get(self, item_id: int) -> Item:
-        row = self.store.execute(
-            "collection_get", {"collection": self.name, "id": _id(item_id)}
-        ).fetchone()
-        if row is None:
+        item = self.store.get_item(self.name, _id(item_id))
+        if item is None:
             raise NotFound(f"no item {item_id} in collection {self.name}")
-        return self._item(row)
+        return item
 
     def update(self, item_id: int, status: str | None = None, data: Any = _UNSET) -> Item:
         """Change an item's status and/or data (``data=None`` stores null); returns it."""
-        row = self.store.execute(
-            "collection_update",
-            {
-                "collection": self.name,
-                "id": _id(item_id),
-                "status": None if status is None else _status(status),
-                "data": None if data is _UNSET else self._encode(data),
-                "now": time.time(),
-            },
-        ).fetchone()
-        if row is None:
+        item = self.store.update_item(
+            self.name,
+            _id(item_id),
+            None if status is None else _status(status),
+            None if data is _UNSET else self._encode(data),
+            time.time(),
+        )
+        if item is None:
             raise NotFound(f"no item {item_id} in collection {self.name}")
-        return self._item(row)
+        return item
 
     def delete(self, item_id: int) -> bool:
         """Remove an item; False if there was none."""
-        cur = self.store.execute("collection_delete", {"collection": self.name, "id": _id(item_id)})
-        return cur.rowcount == 1
+        return self.store.delete_item(self.name, _id(item_id))
 
     def find(
         self,
@@ -143,53 +94,40 @@ class Collection:
     ) -> list[Item]:
         """Items by status and data-field equality, sorted by ``order_by`` (a column among
         id, status, created, updated or a data field; ``-`` first for descending)."""
-        clause, params = self._filter(status, where)
-        order, params = _order(self.store, order_by, params)
-        sql = f"SELECT * FROM collection_items WHERE {clause} ORDER BY {order}"
-        p = self.store.placeholder.format
-        if limit is not None:
-            params["limit"] = _count(limit, "limit", MAX_LIMIT)
-            sql += f" LIMIT {p('limit')}"
-        elif offset:
-            sql += " LIMIT -1" if self.store.dialect == "sqlite" else " LIMIT ALL"
-        if offset:
-            params["offset"] = _count(offset, "offset")
-            sql += f" OFFSET {p('offset')}"
-        return [self._item(r) for r in self.store._execute(sql, params).fetchall()]
+        statuses, matches = _filter(status, where)
+        order = _order(order_by)
+        checked = None if limit is None else _count(limit, "limit", MAX_LIMIT)
+        skip = _count(offset, "offset") if offset else 0
+        return self.store.find_items(self.name, statuses, matches, order, checked, skip)
 
     def count(
         self, status: str | Sequence[str] | None = None, where: Mapping[str, Any] | None = None
     ) -> int:
-        clause, params = self._filter(status, where)
-        row = self.store._execute(
-            f"SELECT count(*) FROM collection_items WHERE {clause}", params
-        ).fetchone()
-        return int(row[0])
+        statuses, matches = _filter(status, where)
+        return self.store.count_items(self.name, statuses, matches)
 
     def __len__(self) -> int:
         return self.count()
 
-    def _filter(
-        self, status: str | Sequence[str] | None, where: Mapping[str, Any] | None
-    ) -> tuple[str, dict[str, Any]]:
-        store = self.store
-        p = store.placeholder.format
-        clauses = [f"collection = {p('collection')}"]
-        params: dict[str, Any] = {"collection": self.name}
-        if status is not None:
-            statuses = [status] if isinstance(status, str) else list(status)
-            params["statuses"] = store.list_param([_status(s) for s in statuses])
-            clauses.append(store._in_list("status", "statuses"))
-        if where is not None and not isinstance(where, Mapping):
-            raise InvalidInput("where must be a mapping of data field → value")
-        for index, (name, value) in enumerate(sorted((where or {}).items())):
-            clauses.append(_match(store, _field(name), value, f"w{index}", params))
-        return " AND ".join(clauses), params
+
+def _filter(
+    status: str | Sequence[str] | None, where: Mapping[str, Any] | None
+) -> tuple[list[str] | None, list[tuple[str, Any]]]:
+    """The checked statuses and ``(field, value)`` matches of a find or count."""
+    statuses = None
+    if status is not None:
+        statuses = [_status(s) for s in ([status] if isinstance(status, str) else status)]
+    if where is not None and not isinstance(where, Mapping):
+        raise InvalidInput("where must be a mapping of data field → value")
+    matches = []
+    for name, value in sorted((where or {}).items()):
+        field = _field(name)
+        matches.append((field, _value(field, value)))
+    return statuses, matches
 
 
-def _match(store: Store, field: str, value: Any, key: str, params: dict[str, Any]) -> str:
-    """A clause: data field ``field`` equals the JSON scalar ``value``, type and all."""
-    p = store.placeholder.format
+def _value(field: str, value: Any) -> Any:
+    """A filter value: a JSON scalar that some stored item could hold."""
     if not (value is None or isinstance(value, str | int | float)) or (
         isinstance(value, float) and not math.isfinite(value)
     ):
@@ -198,42 +136,17 @@ def _match(store: Store, field: str, value: Any, key: str, params: dict[str, Any
         )
     if isinstance(value, str):
         check_text(value, f"filter on {field!r}")  # what no stored item can hold
-    if store.dialect == "postgres":
-        if value is None:
-            params[key] = field.split(".")
-            return f"coalesce(jsonb_typeof(data #> {p(key)}::text[]), 'null') = 'null'"
-        nested: Any = value
-        for part in reversed(field.split(".")):
-            nested = {part: nested}
-        params[key] = json.dumps(nested, ensure_ascii=False)
-        return f"data @> {p(key)}::jsonb"
-    params[key] = "$." + field
-    kind = f"json_type(data, {p(key)})"
-    if value is None:
-        return f"coalesce({kind}, 'null') = 'null'"
-    if isinstance(value, bool):
-        return f"{kind} = '{'true' if value else 'false'}'"
-    params[key + "v"] = value
-    types = "'text'" if isinstance(value, str) else "'integer', 'real'"
-    return f"{kind} IN ({types}) AND json_extract(data, {p(key)}) = {p(key + 'v')}"
+    return value
 
 
-def _order(store: Store, order_by: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def _order(order_by: str) -> ItemOrder:
     if not isinstance(order_by, str) or not order_by.lstrip("-"):
         raise InvalidInput(f"invalid order_by {order_by!r}")
-    direction = "DESC" if order_by.startswith("-") else "ASC"
+    descending = order_by.startswith("-")
     name = order_by.lstrip("-")
     if name in COLUMNS:
-        return f"{name} {direction}, id {direction}", params
-    field = _field(name.removeprefix("data."))
-    p = store.placeholder.format
-    if store.dialect == "postgres":
-        params["order"] = field.split(".")
-        expr = f"data #> {p('order')}::text[]"
-    else:
-        params["order"] = "$." + field
-        expr = f"json_extract(data, {p('order')})"
-    return f"{expr} {direction} NULLS LAST, id {direction}", params
+        return ItemOrder(name, True, descending)
+    return ItemOrder(_field(name.removeprefix("data.")), False, descending)
 
 
 def _field(name: Any) -> str:
@@ -274,10 +187,10 @@ def _count(value: Any, what: str, most: int | None = None) -> int:
 def names(yard: Yard) -> list[dict[str, Any]]:
     """Every collection with its item count, in all and per status."""
     found: dict[str, dict[str, Any]] = {}
-    for row in yard.store.execute("collection_names").fetchall():
-        entry = found.setdefault(str(row[0]), {"name": str(row[0]), "items": 0, "statuses": {}})
-        entry["items"] += int(row[2])
-        entry["statuses"][str(row[1])] = int(row[2])
+    for collection, status, items in yard.store.collection_counts():
+        entry = found.setdefault(collection, {"name": collection, "items": 0, "statuses": {}})
+        entry["items"] += items
+        entry["statuses"][status] = items
     return list(found.values())
 
 

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from jobyard.errors import InvalidInput, JobyardError
 from jobyard.lifecycle import log_entry
+from jobyard.store.base import Event
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -28,17 +28,6 @@ if TYPE_CHECKING:
 
 MAX_DEPTH = 10
 log = logging.getLogger("jobyard.events")
-
-
-@dataclass
-class Event:
-    id: int
-    time: float
-    name: str
-    data: Any
-    source_job: int | None
-    depth: int
-    jobs: list[int]
 
 
 def listeners(yard: Yard, name: str) -> list[str]:
@@ -93,46 +82,19 @@ def emit(
         props = {"event": name, "depth": depth + 1}
         created = [_enqueue_listener(yard, t, data, props) for t in listeners(yard, name)]
         jobs = [job_id for job_id in created if job_id is not None]
-        row = store.execute(
-            "insert_event",
-            {
-                "time": now,
-                "name": name,
-                "data": encoded,
-                "source_job": source_job,
-                "depth": depth,
-                "jobs": store.encode_json(jobs),
-            },
-        ).fetchone()
-    return Event(int(row[0]), now, name, data, source_job, depth, jobs)
+        event_id = store.insert_event(now, name, encoded, source_job, depth, jobs)
+    return Event(event_id, now, name, data, source_job, depth, jobs)
 
 
 def list_events(
     yard: Yard, name: str | None = None, after_id: int = 0, limit: int = 100
 ) -> list[Event]:
-    rows = yard.store.execute(
-        "list_events", {"name": name, "after_id": after_id, "limit": limit}
-    ).fetchall()
-    return [_event(yard, r) for r in rows]
-
-
-def _event(yard: Yard, row: Any) -> Event:
-    decode = yard.store.decode_json
-    return Event(
-        int(row["id"]),
-        float(row["time"]),
-        str(row["name"]),
-        decode(row["data"]),
-        row["source_job"],
-        int(row["depth"]),
-        decode(row["jobs"]),
-    )
+    return yard.store.events_after(after_id, limit, name)
 
 
 def recent_events(yard: Yard, name: str | None = None, limit: int = 100) -> list[Event]:
     """The latest ``limit`` events (of one name if given), oldest first."""
-    rows = yard.store.execute("recent_events", {"name": name, "limit": limit}).fetchall()
-    return [_event(yard, r) for r in reversed(rows)]
+    return yard.store.recent_events(limit, name)
 
 
 def listened(yard: Yard) -> frozenset[str]:

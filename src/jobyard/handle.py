@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from jobyard import model
 from jobyard.errors import JobFailed, NotFound, WaitTimeout
+from jobyard.joblog import read_log
 from jobyard.model import Job
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ class JobHandle:
     @property
     def log(self) -> LogEntries:
         """The job's log entries, like ``result`` and ``failures`` (``log()`` works too)."""
-        return LogEntries(self.yard.store.get_log(self.id))
+        return LogEntries(read_log(self.yard.store, self.id))
 
     def wait(
         self, timeout: float | None = None, raise_on_failure: bool = False, poll: float = 0.01

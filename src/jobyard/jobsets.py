@@ -27,6 +27,7 @@ from jobyard import model
 from jobyard.errors import InvalidInput, NotFound
 from jobyard.limits import MAX_DATA_BYTES, check_text, encode_json
 from jobyard.model import Job, iso
+from jobyard.store.kv import MISSING
 
 if TYPE_CHECKING:
     from jobyard.store.base import Store
@@ -69,52 +70,41 @@ class JobsetStorage(MutableMapping[str, Any]):
     def __repr__(self) -> str:
         return f"<JobsetStorage of jobset {self.jobset}>"
 
-    def _params(self, key: str) -> dict[str, Any]:
-        return {"jobset": self.jobset, "key": _key(key)}
-
     def __getitem__(self, key: str) -> Any:
-        row = self.store.execute("jobset_kv_get", self._params(key)).fetchone()
-        if row is None:
+        value = self.store.jobset_get_value(self.jobset, _key(key))
+        if value is MISSING:
             raise KeyError(key)
-        return self.store.decode_json(row[0])
+        return value
 
     def __setitem__(self, key: str, value: Any) -> None:
         self.put_many({key: value})
 
     def __delitem__(self, key: str) -> None:
-        if self.store.execute("jobset_kv_delete", self._params(key)).rowcount != 1:
+        if self.store.jobset_delete(self.jobset, [_key(key)]) != 1:
             raise KeyError(key)
 
     def __iter__(self) -> Iterator[str]:
         return iter(sorted(self.snapshot()))
 
     def __len__(self) -> int:
-        row = self.store.execute("jobset_kv_count", {"jobset": self.jobset}).fetchone()
-        return int(row[0])
+        return self.store.jobset_count(self.jobset)
 
     def snapshot(self) -> dict[str, Any]:
         """Every key and value, read in one statement (keys sorted)."""
-        rows = self.store.execute("jobset_kv_all", {"jobset": self.jobset}).fetchall()
-        decode = self.store.decode_json
-        return {str(r[0]): decode(r[1]) for r in sorted(rows, key=lambda r: str(r[0]))}
+        return self.store.jobset_values(self.jobset)
 
     def put_many(self, values: Mapping[str, Any]) -> None:
         """Upsert several keys in one transaction (each value checked first)."""
-        now = time.time()
-        rows = [
-            {
-                **self._params(key),
-                "value": encode_value(value, f"jobset storage value {key!r}", self.limit),
-                "now": now,
-            }
+        encoded = {
+            _key(key): encode_value(value, f"jobset storage value {key!r}", self.limit)
             for key, value in values.items()
-        ]
-        self.store.executemany("jobset_kv_put", rows)
+        }
+        self.store.jobset_put(self.jobset, encoded, time.time())
 
     def delete_many(self, keys: Iterable[str]) -> int:
         """Remove keys (missing ones are ignored); returns how many were there."""
-        rows = [self._params(key) for key in keys]
-        return self.store.executemany("jobset_kv_delete", rows) if rows else 0
+        checked = [_key(key) for key in keys]
+        return self.store.jobset_delete(self.jobset, checked)
 
 
 @dataclass
@@ -169,26 +159,23 @@ def create_jobset(yard: Yard, kind: str, name: str, meta: Mapping[str, Any] | No
     if meta is not None and not isinstance(meta, Mapping):
         raise InvalidInput("jobset meta must be a mapping")
     encoded = encode_value(dict(meta or {}), "jobset meta", yard.config.max_data_bytes)
-    row = yard.store.execute(
-        "jobset_insert", {"kind": kind, "name": name, "meta": encoded, "now": time.time()}
-    ).fetchone()
-    return int(row[0])
+    return yard.store.insert_jobset(kind, name, encoded, time.time())
 
 
 def load_jobset(yard: Yard, jobset_id: int) -> Jobset:
     """The jobset with its jobs (oldest first); NotFound if there is no such jobset."""
     jobset_id = _jobset_id(jobset_id)
     store = yard.store
-    row = store.execute("jobset_get", {"id": jobset_id}).fetchone()
+    row = store.get_jobset(jobset_id)
     if row is None:
         raise NotFound(f"no jobset with id {jobset_id}")
     jobs = sorted(yard.jobs(jobset=jobset_id, limit=None), key=lambda job: job.id)
     return Jobset(
         id=jobset_id,
-        kind=str(row["kind"]),
-        name=str(row["name"]),
-        meta=store.decode_json(row["meta"]) or {},
-        created=float(row["created"]),
+        kind=row.kind,
+        name=row.name,
+        meta=row.meta,
+        created=row.created,
         jobs=jobs,
         storage=JobsetStorage(store, jobset_id, yard.config.max_data_bytes),
     )

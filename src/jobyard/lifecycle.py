@@ -11,7 +11,7 @@ from jobyard import model
 from jobyard.cron import next_fire
 from jobyard.errors import InvalidInput
 from jobyard.model import Job, Repeat, Retry
-from jobyard.store.base import Store, Update
+from jobyard.store.base import NewJob, NewRow, Store, Update, dumps
 
 
 @dataclass
@@ -52,61 +52,61 @@ def log_entry(
     }
 
 
-def _row(store: Store, spec: JobSpec, status: str, now: float, encoded_data: Any) -> dict[str, Any]:
+def new_job(spec: JobSpec, status: str, now: float) -> NewJob:
+    """The store's row for a spec (all but its data), created now."""
     rep = spec.repeat
-    return {
-        "type": spec.type,
-        "queue": spec.queue,
-        "status": status,
-        "priority": spec.priority,
-        "data": encoded_data,
-        "props": store.encode_json(spec.props) if spec.props else store.empty_object,
-        "progress_total": 100,
-        "retries": spec.retry.retries,
-        "retry_limit": spec.retry.retries,
-        "retry_wait": spec.retry.wait,
-        "retry_backoff": spec.retry.backoff,
-        "retry_until": spec.retry.until,
-        "repeats": rep.repeats if rep else 0,
-        "repeated": spec.repeated,
-        "repeat_wait": rep.wait if rep else None,
-        "repeat_schedule": rep.schedule if rep else None,
-        "repeat_timezone": rep.timezone if rep else None,
-        "repeat_until": rep.until if rep else None,
-        "after": max(spec.after, now),
-        "depends": store.encode_json(spec.depends) if spec.depends else store.empty_list,
-        "pending": len(spec.depends),
-        "jobset": spec.jobset,
-        "site": spec.site,
-        "timeout": spec.timeout,
-        "created": now,
-        "updated": now,
-    }
+    return NewJob(
+        type=spec.type,
+        queue=spec.queue,
+        status=status,
+        created=now,
+        priority=spec.priority,
+        props=spec.props,
+        retries=spec.retry.retries,
+        retry_wait=spec.retry.wait,
+        retry_backoff=spec.retry.backoff,
+        retry_until=spec.retry.until,
+        repeats=rep.repeats if rep else 0,
+        repeated=spec.repeated,
+        repeat_wait=rep.wait if rep else None,
+        repeat_schedule=rep.schedule if rep else None,
+        repeat_timezone=rep.timezone if rep else None,
+        repeat_until=rep.until if rep else None,
+        after=max(spec.after, now),
+        depends=spec.depends,
+        pending=len(spec.depends),
+        jobset=spec.jobset,
+        site=spec.site,
+        timeout=spec.timeout,
+    )
 
 
 def enqueue(
     store: Store, specs: Sequence[JobSpec], encoded: Sequence[Any], now: float
 ) -> list[int]:
-    """Insert jobs atomically; ``encoded`` holds each spec's data already JSON-encoded."""
+    """Insert jobs atomically; ``encoded`` holds each spec's data as JSON text (from the
+    caller's size-checking ``limits.encode_json``: encoded once)."""
     all_deps = sorted({d for s in specs for d in s.depends})
     if not all_deps:  # the common case: no dependency bookkeeping, one insert
-        shared: dict[int, dict[str, Any]] = {}  # bulk: one spec object serves many rows
-        rows = []
+        shared: dict[int, NewJob] = {}  # bulk: one spec object serves many rows
+        new_rows: list[NewRow] = []
         for spec, data in zip(specs, encoded, strict=True):
             base = shared.get(id(spec))
             if base is None:
-                base = shared[id(spec)] = _row(store, spec, _status(spec, now), now, None)
-            rows.append({**base, "data": data})
-        return store.insert_and_notify(rows)
+                base = shared[id(spec)] = new_job(spec, _status(spec, now), now)
+            new_rows.append((base, data))
+        return store.insert_and_notify(new_rows)
     with store.transaction():
-        antecedents = {j.id: j for j in store.get_jobs(all_deps)} if all_deps else {}
+        # Locked: an antecedent finishing meanwhile must see this dependent (or be seen).
+        antecedents = {j.id: j for j in store.get_jobs(all_deps, lock=True)}
         if all_deps:
             missing = [d for d in all_deps if d not in antecedents]
-            removed = _tombstoned(store, missing)
+            removed = store.tombstoned(missing)
             never = [d for d in missing if d not in removed]
             if never:
                 raise InvalidInput(f"depends on job(s) that do not exist: {never}")
-        rows, cancels, resolved_by_index = [], {}, {}
+        rows: list[NewRow] = []
+        cancels, resolved_by_index = {}, {}
         for index, spec in enumerate(specs):
             pending, resolved, dead = [], [], None
             for dep in spec.depends:
@@ -127,16 +127,14 @@ def enqueue(
             if dead:
                 status = model.CANCELLED
                 cancels[index] = dead
-            row = _row(
-                store, JobSpec(**{**spec.__dict__, "depends": pending}), status, now, encoded[index]
-            )
-            row["depends"] = store.encode_json(pending + resolved if dead else pending)
-            row["pending"] = len(pending)
-            rows.append(row)
+            row = new_job(JobSpec(**{**spec.__dict__, "depends": pending}), status, now)
+            row.depends = pending + resolved if dead else pending
+            row.pending = len(pending)
+            rows.append((row, encoded[index]))
             resolved_by_index[index] = resolved
         ids = store.insert_jobs(rows)
         logs = []  # "Job Submitted" is read off each job's created time
-        deps_rows = []
+        deps_rows: list[tuple[int, int]] = []
         for index, job_id in enumerate(ids):
             if resolved_by_index[index]:
                 store.update_jobs([Update(job_id, {"resolved": resolved_by_index[index]})])
@@ -144,17 +142,12 @@ def enqueue(
                 store.update_jobs([Update(job_id, {"finished": now})])
                 logs.append(log_entry(job_id, now, f"Job Cancelled: {cancels[index]}", "warning"))
                 continue
-            for dep in (rows[index]["pending"] and specs[index].depends) or ():
+            for dep in (rows[index][0].pending and specs[index].depends) or ():
                 if dep in antecedents and antecedents[dep].status != model.COMPLETED:
-                    deps_rows.append({"job_id": job_id, "dep_id": dep})
-        if deps_rows:
-            store.executemany("insert_dep", deps_rows)
-            store.execute(
-                "mark_has_dependents",
-                {"ids": store.list_param(sorted({r["dep_id"] for r in deps_rows}))},
-            )
+                    deps_rows.append((job_id, dep))
+        store.add_dependencies(deps_rows)
         store.append_logs(logs)
-        ready_queues = sorted({r["queue"] for r in rows if r["status"] == model.READY})
+        ready_queues = sorted({r.queue for r, _ in rows if r.status == model.READY})
         if ready_queues:
             store.notify(ready_queues)
     return ids
@@ -164,13 +157,6 @@ def _status(spec: JobSpec, now: float) -> str:
     if spec.paused:
         return model.PAUSED
     return model.WAITING if spec.after > now else model.READY
-
-
-def _tombstoned(store: Store, ids: Sequence[int]) -> set[int]:
-    if not ids:
-        return set()
-    cur = store.execute("tombstones", {"ids": store.list_param(list(ids))})
-    return {int(r[0]) for r in cur.fetchall()}
 
 
 def next_repeat_time(job: Job, now: float) -> float | None:
@@ -261,12 +247,12 @@ def _repeat_copy(store: Store, job: Job, due: float, now: float) -> int:
         props=job.props,
         repeated=job.repeated + 1,
     )
-    return enqueue(store, [spec], [store.encode_json(job.data)], now)[0]
+    return enqueue(store, [spec], [dumps(job.data)], now)[0]
 
 
 def _resolve_dependents(store: Store, job_id: int, now: float, logs: list[dict[str, Any]]) -> None:
     woken = set()
-    for dep in store.get_dependents([job_id]):
+    for dep in store.dependents([job_id], lock=True):
         if job_id not in dep.depends or dep.status not in (model.WAITING, model.PAUSED):
             continue
         depends = [d for d in dep.depends if d != job_id]
@@ -292,7 +278,7 @@ def cancel_dependents(store: Store, job_ids: Sequence[int], now: float, reason: 
     frontier = list(job_ids)
     while frontier:
         nxt = []
-        for dep in store.get_dependents(frontier):
+        for dep in store.dependents(frontier, lock=True):
             if dep.status not in (model.WAITING, model.PAUSED, model.READY):
                 continue
             ok = store.update_jobs(

@@ -10,7 +10,7 @@ from jobyard import model
 from jobyard.errors import NotFound
 from jobyard.lifecycle import JobSpec, announce, cancel_dependents, enqueue, log_entry
 from jobyard.model import Job, Repeat, Retry, check_transition
-from jobyard.store.base import Store, Update
+from jobyard.store.base import Store, Update, dumps
 
 # How an operation treats the ids it is given:
 # - "one": a single id; it must exist and be in an allowed status (else NotFound /
@@ -28,7 +28,8 @@ def _load(store: Store, ids: Sequence[int], operation: str, mode: Mode) -> list[
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}")
     unique = list(dict.fromkeys(ids))  # a repeated id is one job, changed once
-    jobs = store.get_jobs(unique)
+    # Locked: every operation reads a job, then changes it, inside its transaction.
+    jobs = store.get_jobs(unique, lock=True)
     if mode != "filter":
         found = {j.id for j in jobs}
         missing = [i for i in unique if i not in found]
@@ -121,11 +122,11 @@ def restart(
     with store.transaction():
         for job in _load(store, ids, "restart", mode):
             all_deps = [*job.depends, *job.resolved]
-            dep_jobs = {j.id: j for j in store.get_jobs(all_deps)}
+            dep_jobs = {j.id: j for j in store.get_jobs(all_deps, lock=True)}
             if antecedents:
                 dead = [d for d, j in dep_jobs.items() if j.status in model.ALLOWED_FROM["restart"]]
                 restart(store, dead, now, retries, mode="filter", antecedents=True)
-                dep_jobs = {j.id: j for j in store.get_jobs(all_deps)}
+                dep_jobs = {j.id: j for j in store.get_jobs(all_deps, lock=True)}
             resolved = [
                 d for d in all_deps if d in dep_jobs and dep_jobs[d].status == model.COMPLETED
             ]
@@ -148,11 +149,7 @@ def restart(
             }
             if store.update_jobs([Update(job.id, changes, statuses=(job.status,))]):
                 done.append(job.id)
-                if pending:
-                    store.executemany(
-                        "insert_dep", [{"job_id": job.id, "dep_id": d} for d in pending]
-                    )
-                    store.execute("mark_has_dependents", {"ids": store.list_param(pending)})
+                store.add_dependencies([(job.id, d) for d in pending])
                 store.append_logs([log_entry(job.id, now, "Job Restarted")])
                 if status == model.READY:
                     queues.add(job.queue)
@@ -202,27 +199,25 @@ def rerun_many(
             )
             for job in jobs
         ]
-        payloads = [store.encode_json(job.data if data is None else data) for job in jobs]
+        payloads = [dumps(job.data if data is None else data) for job in jobs]
         return enqueue(store, specs, payloads, now) if specs else []
 
 
 def remove(store: Store, ids: Sequence[int], now: float, mode: Mode = "one") -> list[int]:
     with store.transaction():
         jobs = _load(store, ids, "remove", mode)
-        gone = store.delete_jobs([j.id for j in jobs], model.ALLOWED_FROM["remove"])
-        store.executemany("insert_tombstone", [{"id": i, "now": now} for i in gone])
-    return gone
+        return store.delete_jobs([j.id for j in jobs], model.ALLOWED_FROM["remove"], now)
 
 
 def promote(store: Store, now: float) -> int:
     """waiting → ready for jobs that are due and have no unresolved dependency."""
-    if store.execute("has_due", {"now": now}).fetchone() is None:
+    if not store.has_due(now):
         return 0
     with store.transaction():
-        rows = store.execute("promote_due", {"now": now}).fetchall()
+        rows = store.promote_due(now)
         if rows:
-            store.append_logs([log_entry(int(r[0]), now, "Promoted to ready") for r in rows])
-            store.notify(sorted({str(r[1]) for r in rows}))
+            store.append_logs([log_entry(job_id, now, "Promoted to ready") for job_id, _ in rows])
+            store.notify(sorted({queue for _, queue in rows}))
     return len(rows)
 
 
@@ -231,12 +226,12 @@ def rescue_expired(store: Store, now: float, quarantine_after: int, limit: int =
 
     The interrupted attempt is not counted as a failure; after ``quarantine_after``
     interruptions the job is failed as a probable poison job."""
-    rows = store.execute("expired_leases", {"now": now, "limit": limit}).fetchall()
-    if not rows:
+    expired = store.expired_leases(now, limit)
+    if not expired:
         return 0
     count, queues = 0, set()
     with store.transaction():
-        for job in map(store.row_to_job, rows):
+        for job in expired:
             interruptions = job.interruptions + 1
             reason = f"lease of worker {job.worker} expired"
             if interruptions >= quarantine_after:
@@ -312,30 +307,25 @@ def list_workers(store: Store, now: float, default_lease: float) -> list[dict[st
     its last heartbeat left its status. Its ``running`` jobs are those the jobs table has
     running under its name now (claimed ones included), so a job that completed, or was
     rescued and ran elsewhere, is never shown under a dead worker."""
-    rows = store.execute("list_workers").fetchall()
-    names = [str(r["name"]) for r in rows]
-    running: dict[str, list[int]] = {name: [] for name in names}
-    if names:
-        found = store.execute("running_by_worker", {"names": store.list_param(names)})
-        for worker, job_id in found.fetchall():
-            running[str(worker)].append(int(job_id))
+    rows = store.list_workers()
+    running = store.running_by_worker([r.name for r in rows])
     out = []
     for r in rows:
-        age = now - float(r["heartbeat"])
-        lease = float(r["lease"]) if r["lease"] is not None else default_lease
+        age = now - r.heartbeat
+        lease = r.lease if r.lease is not None else default_lease
         alive = age <= lease
         out.append(
             {
-                "name": r["name"],
-                "host": r["host"],
-                "pid": r["pid"],
-                "queues": store.decode_json(r["queues"]),
-                "concurrency": r["concurrency"],
-                "status": r["status"] if alive else "gone",
+                "name": r.name,
+                "host": r.host,
+                "pid": r.pid,
+                "queues": r.queues,
+                "concurrency": r.concurrency,
+                "status": r.status if alive else "gone",
                 "heartbeat_age": round(age, 1),
                 "lease": lease,
                 "alive": alive,
-                "running": running[str(r["name"])],
+                "running": running[r.name],
             }
         )
     return out

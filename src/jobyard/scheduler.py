@@ -144,29 +144,28 @@ def tick(yard: Yard, now: float | None = None) -> list[int]:
             state.last[schedule.type] = max(due, state.last.get(schedule.type, due))
     if now - state.pruned > PRUNE_EVERY:
         state.pruned = now
-        yard.store.execute("prune_schedule_ticks", {"before": int(now - RETENTION)})
+        yard.store.prune_schedule_ticks(int(now - RETENTION))
     return created
 
 
 def fire(yard: Yard, schedule: Schedule, due: float, now: float) -> int | None:
     """Record the tick and create its job, atomically; None if it was recorded already."""
     store = yard.store
-    key = {"type": schedule.type, "tick": int(due)}
+    tick = int(due)
     zone = ZoneInfo(schedule.timezone) if schedule.timezone else UTC
     when = datetime.fromtimestamp(due, tz=zone).isoformat()
     with store.transaction():
-        if store.execute("insert_schedule_tick", {**key, "now": now}).rowcount != 1:
+        if not store.insert_schedule_tick(schedule.type, tick, now):
             return None
         handle = yard.enqueue(schedule.type, props={"schedule": schedule.expr, "tick": when})
-        store.execute("set_schedule_tick_job", {**key, "job_id": handle.id})
+        store.set_schedule_tick_job(schedule.type, tick, handle.id)
     log.info("type %s: tick %s fired as job %d", schedule.type, when, handle.id)
     return handle.id
 
 
 def last_tick(yard: Yard, type_name: str) -> float | None:
     """The latest tick recorded for a type, or None if it never fired."""
-    row = yard.store.execute("last_schedule_tick", {"type": type_name}).fetchone()
-    return None if row is None or row[0] is None else float(row[0])
+    return yard.store.last_schedule_tick(type_name)
 
 
 def status(yard: Yard, now: float | None = None) -> list[dict[str, Any]]:

@@ -6,7 +6,6 @@ import inspect
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any, TypeVar, overload
 
 from jobyard import lifecycle, manage, model
@@ -20,19 +19,10 @@ from jobyard.limits import INT64_MAX, MAX_WAIT, check_text, encode_json, in_wind
 from jobyard.manage import Mode
 from jobyard.model import Job, Repeat, Retry
 from jobyard.store import JobFilter, Store, open_store
+from jobyard.store.base import StoredType
 
 F = TypeVar("F", bound=Callable[..., Any])
 _TYPES_TTL = 5.0
-
-
-@dataclass
-class StoredType:
-    """A job type as the store records it (any kind: python, script, ...)."""
-
-    name: str
-    kind: str
-    enabled: bool
-    meta: dict[str, Any]
 
 
 class JobType:
@@ -151,15 +141,7 @@ class Yard:
         """Types recorded in the store (by workers, scripts sync, the API), briefly cached."""
         stamp, found = self._stored_types
         if refresh or time.monotonic() - stamp > _TYPES_TTL:
-            found = {
-                str(r["name"]): StoredType(
-                    str(r["name"]),
-                    str(r["kind"]),
-                    bool(r["enabled"]),
-                    self.store.decode_json(r["meta"]) or {},
-                )
-                for r in self.store.execute("list_types").fetchall()
-            }
+            found = {t.name: t for t in self.store.list_types()}
             self._stored_types = (time.monotonic(), found)
         return found
 
@@ -169,27 +151,19 @@ class Yard:
 
     def sync_types(self) -> None:
         """Record this process's types in the store so other processes may enqueue them."""
-        now = time.time()
-        rows = [
-            {
-                "name": t.name,
-                "kind": "python",
-                "enabled": 1,
-                "now": now,
-                "meta": self.store.encode_json(
-                    {
-                        "queue": t.queue,
-                        "schedule": t.schedule,
-                        "timezone": t.timezone,
-                        "catchup": t.catchup,
-                        "on": t.on,
-                    }
-                ),
+        meta = {
+            t.name: {
+                "queue": t.queue,
+                "schedule": t.schedule,
+                "timezone": t.timezone,
+                "catchup": t.catchup,
+                "on": t.on,
             }
             for t in self.types.values()
             if t.kind == "python"  # other kinds keep their own rows (scripts sync)
-        ]
-        self.store.executemany("upsert_type", rows)
+        }
+        rows = [StoredType(name, "python", True, m) for name, m in meta.items()]
+        self.store.upsert_types(rows, time.time())
 
     def _check_type(self, name: str) -> tuple[JobType | None, StoredType | None]:
         jt = self.types.get(name)
@@ -373,9 +347,7 @@ class Yard:
     def count(
         self, status: str | Sequence[str] | None = None, type: str | Sequence[str] | None = None
     ) -> int:
-        return int(
-            self.store.query_jobs(self._filter(status, type, None, None, None, None), count=True)
-        )
+        return self.store.count_jobs(self._filter(status, type, None, None, None, None))
 
     @staticmethod
     def _filter(

@@ -16,9 +16,10 @@ import pytest
 
 from jobyard import Yard
 from jobyard.errors import DatabaseError
-from jobyard.lifecycle import JobSpec, _row, log_entry
+from jobyard.joblog import read_log
+from jobyard.lifecycle import JobSpec, log_entry, new_job
 from jobyard.store import JobFilter, Store, open_store, queries
-from jobyard.store.base import Update
+from jobyard.store.base import NewRow, Update
 
 NOW = 1_700_000_000.0
 
@@ -45,7 +46,7 @@ def job_row(
     depends: list[int] | None = None,
     jobset: int | None = None,
     now: float = NOW,
-) -> dict[str, Any]:
+) -> NewRow:
     """A row as the policy builds it; job data arrives JSON-encoded, as from the Yard."""
     spec = JobSpec(
         type=type,
@@ -56,7 +57,7 @@ def job_row(
         depends=depends or [],
         jobset=jobset,
     )
-    return _row(store, spec, status, now, json.dumps(data, ensure_ascii=False))
+    return new_job(spec, status, now), json.dumps(data, ensure_ascii=False)
 
 
 def insert(store: Store, n: int = 1, **kw: Any) -> list[int]:
@@ -93,7 +94,7 @@ def test_insert_returns_ids_in_order_and_logs_submission(store: Store, n: int) -
     assert first.props == {} and first.depends == [] and first.failures == []
     assert first.result is None and first.attempts == 0 and first.run_id is None
     for job_id in (ids[0], ids[-1]):
-        (entry,) = store.get_log(job_id)
+        (entry,) = read_log(store, job_id)
         assert (entry["message"], entry["level"], entry["time"]) == ("Job Submitted", "info", NOW)
     assert store.insert_jobs([]) == []
     assert store.get_jobs([]) == [] and store.get_jobs([10**9]) == []
@@ -150,9 +151,9 @@ def test_query_filters_order_and_count(store: Store) -> None:
     assert ids(ids=[a[0], c[0], 10**9]) == [c[0], a[0]]
     assert ids(limit=2) == sorted(everything, reverse=True)[:2]
     assert ids(before_id=b[0]) == sorted(a, reverse=True)
-    assert store.query_jobs(JobFilter(), count=True) == 6
-    assert store.query_jobs(JobFilter(status=["ready"], type=["a"]), count=True) == 3
-    assert store.query_jobs(JobFilter(status=["cancelled"]), count=True) == 0
+    assert store.count_jobs(JobFilter()) == 6
+    assert store.count_jobs(JobFilter(status=["ready"], type=["a"])) == 3
+    assert store.count_jobs(JobFilter(status=["cancelled"])) == 0
 
 
 def test_update_is_conditional(store: Store) -> None:
@@ -177,8 +178,8 @@ def test_delete_only_in_given_statuses_with_deps_and_logs(store: Store) -> None:
     store.executemany("insert_dep", [{"job_id": done, "dep_id": ready}])
     assert store.delete_jobs([done, ready], ["completed", "failed"]) == [done]
     assert store.get_jobs([done, ready])[0].id == ready
-    assert store.get_log(done) == [] and len(store.get_log(ready)) == 1
-    assert store.get_dependents([ready]) == []
+    assert read_log(store, done) == [] and len(read_log(store, ready)) == 1
+    assert store.dependents([ready]) == []
     assert store.delete_jobs([], ["completed"]) == []
 
 
@@ -250,7 +251,7 @@ def test_concurrent_claims_never_take_a_job_twice(store: Store) -> None:
     assert not errors
     every = [i for part in taken for i in part]
     assert sorted(every) == ids  # each job exactly once
-    assert store.query_jobs(JobFilter(status=["running"]), count=True) == 300
+    assert store.count_jobs(JobFilter(status=["running"])) == 300
 
 
 def test_skip_locked_claim_does_not_wait_for_another_claimer(pg_url: str) -> None:
@@ -352,7 +353,7 @@ def test_logs_keep_order_and_data(store: Store, n: int) -> None:
     store.append_logs(
         [log_entry(job_id, NOW + i, f"m{i}", "warning", "run.1", data[i]) for i in range(n)]
     )
-    log = store.get_log(job_id)
+    log = read_log(store, job_id)
     assert log[0]["message"] == "Job Submitted"
     assert [e["message"] for e in log[1:]] == [f"m{i}" for i in range(n)]
     assert [e["data"] for e in log[1:]] == data
@@ -366,8 +367,8 @@ def test_dependencies_and_tombstones(store: Store) -> None:
     store.executemany("insert_dep", deps[:1])  # a duplicate is ignored
     store.execute("mark_has_dependents", {"ids": store.list_param([parent])})
     assert store.get_jobs([parent])[0].has_dependents
-    assert sorted(j.id for j in store.get_dependents([parent])) == [child, other]
-    assert store.get_dependents([child]) == []
+    assert sorted(j.id for j in store.dependents([parent])) == [child, other]
+    assert store.dependents([child]) == []
     store.executemany("insert_tombstone", [{"id": 5000, "now": NOW}, {"id": 5001, "now": NOW}])
     store.executemany("insert_tombstone", [{"id": 5000, "now": NOW + 1}])
     rows = store.execute("tombstones", {"ids": store.list_param([5000, 5001, 5002])}).fetchall()
@@ -510,10 +511,10 @@ def test_rollback_leaves_nothing(store: Store) -> None:
         one = insert(store)
         many = insert(store, 100)
         store.append_logs([log_entry(one[0], NOW, "x")] * 60)
-        assert store.query_jobs(JobFilter(), count=True) == 101  # visible inside
+        assert store.count_jobs(JobFilter()) == 101  # visible inside
         raise RuntimeError("abort")
-    assert store.query_jobs(JobFilter(), count=True) == 0
-    assert store.get_log(one[0]) == [] and store.get_log(many[-1]) == []
+    assert store.count_jobs(JobFilter()) == 0
+    assert read_log(store, one[0]) == [] and read_log(store, many[-1]) == []
     assert len(insert(store, 2)) == 2  # the store is usable afterwards
 
 
@@ -526,8 +527,8 @@ def test_reads_in_a_transaction_serialise_read_modify_write(store: Store) -> Non
     def bump() -> None:
         try:
             with store.transaction():
-                (job,) = store.get_jobs([job_id])
-                (dep,) = store.get_dependents([job_id])
+                (job,) = store.get_jobs([job_id], lock=True)
+                (dep,) = store.dependents([job_id], lock=True)
                 time.sleep(0.2)
                 store.update_jobs([Update(job_id, {"props": {"n": job.props["n"] + 1}})])
                 store.update_jobs([Update(dep.id, {"props": {"n": dep.props["n"] + 1}})])
@@ -567,7 +568,7 @@ def test_concurrent_first_use_creates_the_schema_once(
     def first_use(s: Store) -> None:
         try:
             barrier.wait(10)
-            counts.append(s.query_jobs(JobFilter(), count=True))
+            counts.append(s.count_jobs(JobFilter()))
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
         finally:
@@ -616,7 +617,7 @@ def test_enqueue_joins_the_callers_transaction(pg_url: str, pg_yard: Yard) -> No
         assert waiter.wait(1) is True
         assert pg_yard.count() == 81
         assert pg_yard.get(handle.id).job.data == {"x": 1}
-        assert pg_yard.store.get_log(many[-1])[0]["message"] == "Job Submitted"
+        assert read_log(pg_yard.store, many[-1])[0]["message"] == "Job Submitted"
 
         with psycopg.connect(pg_url) as conn:
             gone = pg_yard.enqueue("noop", conn=conn)
@@ -649,7 +650,7 @@ def test_a_dropped_connection_is_replaced(pg_url: str, pg_admin: Any) -> None:
     pg_admin.execute("SELECT pg_terminate_backend(%s)", [pid])
     time.sleep(0.1)
     # A read on a connection the server ended is retried once on a fresh one.
-    assert store.query_jobs(JobFilter(), count=True) == 1
+    assert store.count_jobs(JobFilter()) == 1
     store.close()
 
 
@@ -666,7 +667,7 @@ def test_unopenable_database_says_which_and_why(pg_url: str) -> None:
 
 def test_unreachable_server_is_a_clear_error() -> None:
     with pytest.raises(DatabaseError) as info:
-        open_store("postgresql://someone:pw@127.0.0.1:1/db").query_jobs(JobFilter(), count=True)
+        open_store("postgresql://someone:pw@127.0.0.1:1/db").count_jobs(JobFilter())
     message = str(info.value)
     assert "127.0.0.1:1/db" in message and "refused" in message.lower() and "pw@" not in message
     with pytest.raises(DatabaseError, match="bogus"):

@@ -120,18 +120,21 @@ def test_only_claim_transactions_commit_asynchronously(
         registry.register(worker)  # the worker's database thread: once relaxed the session
         store = yard.store
         seen: dict[str, str] = {}
-        real_execute, real_update = store.execute, store.update_jobs
+        real_execute, real_update = store._execute, store.update_jobs
 
-        def execute(name: str, params: Any = None) -> Result:
-            if name == "claim":
-                seen["claim"] = _sync_commit(store)
-            return real_execute(name, params)
+        def execute(sql: str, params: Any) -> Result:
+            # The claim is one statement that relaxes its own commit: it reports the
+            # setting it ran under (read inside the statement, after set_config).
+            found = real_execute(sql, params)
+            if "claimed" in sql:
+                seen["claim"] = found.rows[0]["sync_commit"]
+            return found
 
         def update_jobs(updates: Any) -> list[int]:
             seen[seen.pop("next")] = _sync_commit(store)
             return real_update(updates)
 
-        monkeypatch.setattr(store, "execute", execute)
+        monkeypatch.setattr(store, "_execute", execute)
         monkeypatch.setattr(store, "update_jobs", update_jobs)
         yard.enqueue("noop")
         assert _sync_commit(store) == "on"

@@ -11,6 +11,7 @@ from tests.helpers import until
 
 from jobyard import Retry, Yard, events, lifecycle, manage
 from jobyard.events import MAX_DEPTH, FinishHook, list_events
+from jobyard.joblog import read_log
 from jobyard.model import Job
 
 _runs = itertools.count()
@@ -127,7 +128,7 @@ def test_a_trigger_that_fails_on_failures_is_bounded(yard: Yard) -> None:
     assert len(fixers) == MAX_DEPTH
     assert [f.props["depth"] for f in fixers] == list(range(1, MAX_DEPTH + 1))
     assert all(f.status == "failed" for f in fixers)  # the refused emit undid nothing
-    messages = [e["message"] for e in yard.store.get_log(fixers[-1].id)]
+    messages = [e["message"] for e in read_log(yard.store, fixers[-1].id)]
     assert any("Event not emitted" in m and "reached the limit" in m for m in messages)
 
 

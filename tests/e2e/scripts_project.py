@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from jobyard import Yard
+from jobyard.joblog import read_log
 from jobyard.model import Job
 from tests.helpers import until
 
@@ -84,7 +85,7 @@ class Project:
         return self.job(job_id)
 
     def log(self, job_id: int) -> list[str]:
-        return [e["message"] for e in self.yard.store.get_log(job_id)]
+        return [e["message"] for e in read_log(self.yard.store, job_id)]
 
     def submit(self, *args: str) -> int:
         return int(self.ok("submit", *args).split()[0])

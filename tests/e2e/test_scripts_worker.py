@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from jobyard.joblog import read_log
 from jobyard.scripts import set_enabled, sync_scripts
 from tests.e2e.scripts_project import Project, alive
 from tests.helpers import until
@@ -98,7 +99,7 @@ def test_bash_python_and_perl_scripts(project: Project) -> None:
     assert job.result == "from perl" and job.progress_total == 4
     log = project.log(perl)
     assert 'perl data "p"' in log and 'reply {"ok":true}' in log
-    entry = [e for e in project.yard.store.get_log(perl) if e["message"] == "perl via stderr"]
+    entry = [e for e in read_log(project.yard.store, perl) if e["message"] == "perl via stderr"]
     assert entry[0]["level"] == "warning"
 
     shown = json.loads(project.ok("types", "--json"))

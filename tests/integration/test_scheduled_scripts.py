@@ -16,6 +16,7 @@ from tests.helpers import ROOT, cli_env, run_cli, until
 from tests.pgfixtures import BACKENDS
 
 from jobyard import Yard
+from jobyard.joblog import read_log
 
 BEAT = '#!/bin/bash\n# jobyard: schedule = */1 * * * * *\necho beat "$(cat)"\n'
 
@@ -64,7 +65,7 @@ def test_a_cron_scheduled_script_fires_and_runs(env: dict[str, str], tmp_path: P
     ticks = sorted(datetime.fromisoformat(j.props["tick"]).timestamp() for j in jobs)
     assert len(set(ticks)) == len(ticks)  # one job per tick
     assert all(t == int(t) for t in ticks)
-    log = [e["message"] for e in yard.store.get_log(jobs[0].id)]
+    log = [e["message"] for e in read_log(yard.store, jobs[0].id)]
     assert any(m.startswith("beat") for m in log), log
     rows = json.loads(run_cli(env, "schedules", "--json").stdout)
     assert [(r["type"], r["schedule"]) for r in rows] == [("beat", "*/1 * * * * *")]

@@ -14,6 +14,7 @@ from tests.helpers import until
 from tests.pgfixtures import BACKENDS
 
 from jobyard import Yard
+from jobyard.joblog import read_log
 from jobyard.model import Job
 from jobyard.scripts import set_enabled, set_type, sync_scripts
 
@@ -73,7 +74,7 @@ def test_job_data_is_on_stdin_and_in_env_never_in_argv(
     name = make(yard, tmp_path / "scripts", "spy.py", SPY, shell=sys.executable)
     data = {"token": SECRET, "n": 1}
     job = finished(yard, yard.enqueue(name, data).id)
-    assert job.status == "completed", yard.store.get_log(job.id)
+    assert job.status == "completed", read_log(yard.store, job.id)
     seen = job.result
     assert not any(SECRET in arg for arg in seen["cmdline"]), seen["cmdline"]
     assert seen["argv"] == []
@@ -116,8 +117,8 @@ def test_a_nul_byte_in_output_keeps_the_whole_log(yard: Yard, worker: Any, tmp_p
         "echo '>>> jobyard.log(\"c\\u0000d\")' >&2\necho after\n",
     )
     job = finished(yard, yard.enqueue(name).id)
-    assert job.status == "completed", yard.store.get_log(job.id)
-    log = [e["message"] for e in yard.store.get_log(job.id)]
+    assert job.status == "completed", read_log(yard.store, job.id)
+    log = [e["message"] for e in read_log(yard.store, job.id)]
     assert "before" in log and "after" in log
     assert "a\\x00b" in log and "err\\x00x" in log and "c\\x00d" in log
     assert not any("\x00" in m for m in log)

@@ -17,6 +17,7 @@ import pytest
 from tests.helpers import until
 
 from jobyard import Yard
+from jobyard.joblog import read_log
 from jobyard.model import Job
 from jobyard.scripts import set_enabled, set_type, sync_scripts
 
@@ -60,7 +61,7 @@ def finished(yard: Yard, job_id: int, timeout: float = 10) -> Job:
 
 
 def messages(yard: Yard, job_id: int) -> list[str]:
-    return [e["message"] for e in yard.store.get_log(job_id)]
+    return [e["message"] for e in read_log(yard.store, job_id)]
 
 
 def test_stderr_progress_is_a_call_not_output(yard: Yard, make: Make, worker: Any) -> None:
@@ -83,7 +84,7 @@ def test_stderr_progress_is_a_call_not_output(yard: Yard, make: Make, worker: An
     log = messages(yard, h.id)
     assert "starting" in log and "done!" in log and "a warning" in log
     assert not any(">>>" in m for m in log), log
-    stderr = [e for e in yard.store.get_log(h.id) if e["message"] == "a warning"]
+    stderr = [e for e in read_log(yard.store, h.id) if e["message"] == "a warning"]
     assert stderr[0]["data"] == {"stream": "stderr"}
 
 
@@ -106,7 +107,7 @@ def test_non_zero_exit_fails_and_sets_last_status(yard: Yard, make: Make, worker
     h = yard.enqueue(name)
     job = finished(yard, h.id)
     assert job.status == "failed" and job.error == "script exited with status 3"
-    exits = [e for e in yard.store.get_log(h.id) if e["message"] == "script exited with status 3"]
+    exits = [e for e in read_log(yard.store, h.id) if e["message"] == "script exited with status 3"]
     assert exits[0]["data"]["exit_code"] == 3 and exits[0]["level"] == "danger"
     until(lambda: yard.stored_types(refresh=True)[name].meta["last_status"] == "failed")
     meta = yard.stored_types()[name].meta
@@ -202,7 +203,7 @@ def test_environment_argv_and_result(yard: Yard, make: Make, worker: Any) -> Non
     assert info["socket"] is True and info["site"] == "web1"
     assert info["cwd"] == str(Path(yard.stored_types()[name].meta["path"]).parent)
     assert info["emit"]["jobs"] == [] and info["emit"]["event"] > 0
-    entry = next(e for e in yard.store.get_log(h.id) if e["message"] == "from the socket")
+    entry = next(e for e in read_log(yard.store, h.id) if e["message"] == "from the socket")
     assert entry["level"] == "success"
 
 
@@ -238,7 +239,7 @@ def test_malformed_calls_and_bad_bytes_are_output(yard: Yard, make: Make, worker
     h = yard.enqueue(name)
     job = finished(yard, h.id)
     assert job.status == "completed" and job.result == 7
-    log = yard.store.get_log(h.id)
+    log = read_log(yard.store, h.id)
     text = [e["message"] for e in log]
     assert ">>> jobyard.progress(five)" in text and ">>> jobyard.launch(1)" in text
     warnings = [e["message"] for e in log if e["level"] == "warning"]

@@ -22,6 +22,7 @@ from jobyard.cli.common import (
 )
 from jobyard.cli.listing import limit_option
 from jobyard.errors import InvalidInput, UnknownJobType
+from jobyard.joblog import read_log
 from jobyard.model import Job
 
 STATUS_STYLE = {
@@ -212,7 +213,7 @@ def show_log(ctx: click.Context, job_id: int, as_json: bool) -> None:
     """Print a job's log."""
     yard = get_yard(ctx, load_apps=False)
     yard.get(job_id)
-    entries = yard.store.get_log(job_id)
+    entries = read_log(yard.store, job_id)
     if as_json:
         print_json([{**e, "time": model.iso(e["time"])} for e in entries])
         return
@@ -339,16 +340,16 @@ for _op in ("cancel", "pause", "resume", "restart", "rerun", "remove"):
 def types_cmd(ctx: click.Context, as_json: bool) -> None:
     """List the job types this config and the store know."""
     yard = get_yard(ctx)
-    rows = {r["name"]: r for r in yard.store.execute("list_types").fetchall()}
+    rows = {t.name: t for t in yard.store.list_types()}
     names = sorted(set(rows) | set(yard.types))
     out = [
         {
             # stored metadata first (scripts: description, group, schedule, on, worker,
             # mutex, timeout, deleted, path, last_ran, last_status ...)
-            **(yard.store.decode_json(rows[n]["meta"]) or {} if n in rows else {}),
+            **(rows[n].meta if n in rows else {}),
             "name": n,
-            "kind": rows[n]["kind"] if n in rows else "python",
-            "enabled": bool(rows[n]["enabled"]) if n in rows else True,
+            "kind": rows[n].kind if n in rows else "python",
+            "enabled": rows[n].enabled if n in rows else True,
         }
         for n in names
     ]

@@ -57,6 +57,7 @@ from jobyard.converge.resolve import load_root
 from jobyard.converge.runner import Driver, Event, EventKind, Listener, Outcome, attempt
 from jobyard.converge.session import Result, graph_and_driver
 from jobyard.errors import ConvergeError, Fatal, InvalidInput, WaitTimeout
+from jobyard.joblog import read_log
 from jobyard.model import Job, Retry
 
 if TYPE_CHECKING:
@@ -382,7 +383,7 @@ def _graph_from_meta(found: Jobset) -> Graph:
 
 def _outcome(yard: Yard, job: Job) -> Outcome:
     """How a completed node passed: its check ("passed") or its recheck ("converged")."""
-    for entry in reversed(yard.store.get_log(job.id)):
+    for entry in reversed(read_log(yard.store, job.id)):
         data = entry.get("data")
         if isinstance(data, dict) and data.get("outcome") in ("passed", "converged"):
             return "converged" if data["outcome"] == "converged" else "passed"

@@ -15,9 +15,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from jobyard.errors import InvalidInput, UnknownJobType
+from jobyard.store.base import StoredType
 
 if TYPE_CHECKING:
-    from jobyard.yard import StoredType, Yard
+    from jobyard.yard import Yard
 
 KIND = "script"
 FIELDS = (
@@ -173,17 +174,7 @@ def write_type(yard: Yard, name: str, meta: dict[str, Any], enabled: bool = Fals
     """Insert or update a script row; ``enabled`` counts only when the row is new."""
     import time
 
-    store = yard.store
-    store.execute(
-        "upsert_type",
-        {
-            "name": name,
-            "kind": KIND,
-            "enabled": int(enabled),
-            "now": time.time(),
-            "meta": store.encode_json(meta),
-        },
-    )
+    yard.store.upsert_types([StoredType(name, KIND, enabled, meta)], time.time())
 
 
 def update_meta(
@@ -241,9 +232,7 @@ def set_enabled(yard: Yard, name: str, enabled: bool) -> StoredType:
         st = get_type(yard, name)
     if st is None:
         raise UnknownJobType(name, yard.known_types(refresh=True))
-    yard.store.execute(
-        "set_type_enabled", {"name": name, "enabled": int(enabled), "now": time.time()}
-    )
+    yard.store.set_type_enabled(name, enabled, time.time())
     found = get_type(yard, name)
     assert found is not None
     return found

@@ -7,10 +7,13 @@
   so that processes starting together do not race; ``jobyard db migrate`` does it upfront.
 - Claims take rows with ``FOR UPDATE SKIP LOCKED``: concurrent workers never wait for one
   another and never take the same job.
-- Reads of jobs made inside a transaction (``get_jobs``, ``get_dependents``) lock the rows
-  they return until commit, so the policy's read-then-write steps are serialised per job as
-  SQLite's single writer serialises them (two antecedents finishing at once both resolve
-  their common dependent; a dependent enqueued while its antecedent completes is seen).
+- Reads asked to lock (``get_jobs``/``dependents`` with ``lock=True``) hold the rows until
+  commit, so the policy's read-then-write steps are serialised per job as SQLite's single
+  writer serialises them (two antecedents finishing at once both resolve their common
+  dependent; a dependent enqueued while its antecedent completes is seen).
+- A claim outside a transaction is one statement that relaxes its own commit
+  (``set_config('synchronous_commit', 'off', true)``): lost in a crash, jobs are only
+  claimed again; the session stays durable.
 - Bulk inserts (``insert_jobs``, ``executemany`` of a plain INSERT) go through ``COPY``;
   job ids are drawn from the identity sequence first, so they come back in order.
 - Wake-ups are ``NOTIFY jobyard, 'queue,queue'`` sent on the current connection, so they
@@ -24,36 +27,27 @@
 
 from __future__ import annotations
 
-import re
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from functools import partial
-from operator import itemgetter
-from typing import Any, NamedTuple
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any
 
 import psycopg
 from psycopg import pq
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from psycopg.rows import BaseRowFactory, RowMaker, no_result
 from psycopg.types.json import Json
 
 from jobyard.errors import DatabaseError
 from jobyard.model import Job
 from jobyard.store.base import Result, Store, Waiter, dumps
+from jobyard.store.collections import PostgresItemsSQL
+from jobyard.store.pg_util import ROWS, CopyPlan, _Closer, _reason, copy_plan, mask_url
 
 CHANNEL = "jobyard"
 MIGRATION_LOCK = 7_306_086_468_415_616_114  # pg_advisory_xact_lock key: "jobyard" migrations
 LOCK_ROWS = " FOR NO KEY UPDATE"
 COPY_MIN_ROWS = 50  # below this a pipelined executemany is as fast as COPY
 _MAX_PAYLOAD = 7000  # NOTIFY payloads must stay under 8000 bytes
-_PLAIN_INSERT = re.compile(
-    r"^INSERT INTO (\w+) \(([^)]*)\)\s*VALUES \((.*)\)(?:\s*RETURNING \w+)?$",
-    re.IGNORECASE | re.DOTALL,
-)
-_PARAM = re.compile(r"^%\((\w+)\)s(?:::(\w+))?$")
-_JSON_TYPES = frozenset({"json", "jsonb"})
 
 NOTIFY_SQL = f"SELECT pg_notify('{CHANNEL}', %(payload)s)"
 LISTEN_SQL = f"LISTEN {CHANNEL}"
@@ -64,122 +58,20 @@ CREATE_MIGRATIONS_SQL = (
 JOB_IDS_SQL = "SELECT nextval(pg_get_serial_sequence('jobs', 'id')) FROM generate_series(1, %(n)s)"
 
 
-class Row:
-    """A result row readable by position (``row[0]``) and by column name (``row["id"]``),
-    like :class:`sqlite3.Row`: ``keys()`` gives the names, iteration the values."""
-
-    __slots__ = ("_index", "_values")
-
-    def __init__(self, index: dict[str, int], values: Sequence[Any]) -> None:
-        self._index = index
-        self._values = values
-
-    def __getitem__(self, key: int | str) -> Any:
-        if isinstance(key, str):
-            return self._values[self._index[key]]
-        return self._values[key]
-
-    def keys(self) -> list[str]:
-        return list(self._index)
-
-    def items(self) -> Iterator[tuple[str, Any]]:
-        return zip(self._index, self._values, strict=True)
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self._values)
-
-    def __len__(self) -> int:
-        return len(self._values)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Row):
-            return self.keys() == other.keys() and tuple(self) == tuple(other)
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"Row({dict(self.items())!r})"
-
-
-def _row_factory(cursor: Any) -> RowMaker[Row]:
-    desc = cursor.description
-    if desc is None:
-        return no_result
-    index = {column.name: i for i, column in enumerate(desc)}
-    return partial(Row, index)
-
-
-ROWS: BaseRowFactory[Row] = _row_factory
-
-
-def mask_url(url: str) -> str:
-    """The URL with any password replaced by ``***``."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return re.sub(r":[^:@/]*@", ":***@", url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, host = netloc.rsplit("@", 1)
-        if ":" in userinfo:
-            netloc = f"{userinfo.split(':', 1)[0]}:***@{host}"
-    query = re.sub(r"(?i)\b(password=)[^&]*", r"\1***", parts.query)
-    return urlunsplit(parts._replace(netloc=netloc, query=query))
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc).strip().replace("FATAL:  ", "")
-    text = re.sub(r"^connection failed: ", "", text)
-    return re.sub(r"\s*\n\s*", " ", text)
-
-
-class CopyPlan(NamedTuple):
-    """How a plain one-row INSERT runs as COPY: the statement, the parameter feeding each
-    column, and the columns whose parameter is JSON (cast ``::json``/``::jsonb``)."""
-
-    sql: str
-    names: tuple[str, ...]
-    json_columns: tuple[int, ...]
-
-    def rows(self, rows: Iterable[Mapping[str, Any]]) -> Iterator[list[Any]]:
-        """Rows as COPY values. JSON parameters become their text here, once per object:
-        bulk rows share their ``props``/``depends`` objects, and dumping is the costly part."""
-        get = itemgetter(*self.names)
-        texts: dict[int, Any] = {}
-        for row in rows:
-            values = list(get(row)) if len(self.names) > 1 else [get(row)]
-            for i in self.json_columns:
-                value = values[i]
-                if isinstance(value, Json):
-                    text = texts.get(id(value))
-                    if text is None:
-                        text = texts[id(value)] = dumps(value.obj)
-                    values[i] = text
-            yield values
-
-
-class _Closer:
-    """Closes a thread's connection when the thread's locals are dropped."""
-
-    __slots__ = ("conn",)
-
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
-        self.conn = conn
-
-    def __del__(self) -> None:
-        try:
-            self.conn.close()
-        except Exception:
-            pass
-
-
 class PostgresStore(Store):
     dialect = "postgres"
     placeholder = "%({})s"
+    items_sql = PostgresItemsSQL()
 
     def __init__(self, url: str) -> None:
         super().__init__(url)
+        claim = self._queries["claim"]
+        final = "SELECT * FROM claimed"
+        assert final in claim  # the relaxed form below is made from it
+        self._claim_relaxed = claim.replace(
+            final,
+            "SELECT *, set_config('synchronous_commit', 'off', true) AS sync_commit FROM claimed",
+        )
         self._insert_notify = (
             f"WITH inserted AS ({self._queries['insert_job']}) "
             f"SELECT id, pg_notify('{CHANNEL}', %(queue)s) FROM inserted"
@@ -356,23 +248,8 @@ class PostgresStore(Store):
             return len(rows)
 
     def _copy_plan(self, sql: str) -> CopyPlan | None:
-        """The COPY form of a plain one-row INSERT ... VALUES with one parameter per
-        column; None for any other statement."""
         if sql not in self._copy_plans:
-            plan = None
-            match = _PLAIN_INSERT.match(sql.strip())
-            if match:
-                table, columns, values = match.groups()
-                cols = [c.strip() for c in columns.split(",")]
-                params = [_PARAM.match(v.strip()) for v in values.split(",")]
-                if len(cols) == len(params) and all(params):
-                    found = [m for m in params if m]
-                    plan = CopyPlan(
-                        f"COPY {table} ({', '.join(cols)}) FROM STDIN",
-                        tuple(m.group(1) for m in found),
-                        tuple(i for i, m in enumerate(found) if m.group(2) in _JSON_TYPES),
-                    )
-            self._copy_plans[sql] = plan
+            self._copy_plans[sql] = copy_plan(sql)
         return self._copy_plans[sql]
 
     # -- codec -------------------------------------------------------------------------------
@@ -416,9 +293,7 @@ class PostgresStore(Store):
 
     # -- primitives --------------------------------------------------------------------------
 
-    def insert_jobs(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
-        if not rows:
-            return []
+    def _insert_rows(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
         sql = self._queries["insert_job"]
         if len(rows) == 1:  # one statement: atomic on its own, in a transaction or not
             return [int(self._execute(sql, rows[0]).fetchone()[0])]
@@ -451,22 +326,13 @@ class PostgresStore(Store):
                     copy.write_row(values)
         return ids
 
-    def insert_and_notify(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    def _insert_and_notify(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
         if len(rows) == 1 and rows[0]["status"] == "ready":
             # One round trip: the insert and its NOTIFY in one statement (delivered at its
             # commit, or the caller's).
             row = self._execute(self._insert_notify, rows[0]).fetchone()
             return [int(row[0])]
-        return super().insert_and_notify(rows)
-
-    def get_jobs(self, ids: Sequence[int]) -> list[Job]:
-        if not ids:
-            return []
-        rows = self._execute(
-            self._locking("get_jobs"), {"ids": self.list_param(list(ids))}
-        ).fetchall()
-        by_id = {job.id: job for job in map(self.row_to_job, rows)}
-        return [by_id[i] for i in ids if i in by_id]
+        return super()._insert_and_notify(rows)
 
     def claim(
         self,
@@ -482,25 +348,31 @@ class PostgresStore(Store):
         if self._local.depth or self._local.external:  # the caller's transaction decides
             return super().claim(worker, run_id, queues, types, limit, now, lease_expires)
         # A claim of its own need not wait for the disk: lost in a crash, the jobs are
-        # only claimed again. Only this transaction: the session stays durable.
-        with self.transaction(durable=False):
-            return super().claim(worker, run_id, queues, types, limit, now, lease_expires)
+        # only claimed again. One statement in autocommit, relaxing only its own implicit
+        # transaction (set_config(..., true) inside it): the session stays durable.
+        params = {
+            "worker": worker,
+            "run_id": run_id,
+            "queues": list(queues),
+            "types": list(types or []),
+            "any_type": types is None,
+            "limit": limit,
+            "now": now,
+            "lease_expires": lease_expires,
+        }
+        rows = self._execute(self._claim_relaxed, params).fetchall()
+        return [self.row_to_job(r) for r in rows]
 
     def require_durability(self) -> None:
         self._execute("SET LOCAL synchronous_commit = on", {})
 
-    def get_dependents(self, ids: Sequence[int]) -> list[Job]:
-        sql = self._locking("dependents")
-        if sql.endswith(LOCK_ROWS):
-            sql += " OF j"
-        rows = self._execute(sql, {"ids": self.list_param(list(ids))}).fetchall()
-        return [self.row_to_job(r) for r in rows]
-
-    def _locking(self, name: str) -> str:
-        """The named query, locking the rows it reads when inside a transaction."""
+    def _locked(self, name: str, lock: bool, table: str | None = None) -> str:
+        """Locked reads take the rows until commit (FOR NO KEY UPDATE: inserts that
+        reference them still go on), so a policy's read-then-write steps are serialised
+        per job as SQLite's single writer serialises them."""
         sql = self._queries[name]
-        if getattr(self._local, "depth", 0) > 0:
-            sql += LOCK_ROWS
+        if lock:
+            sql += LOCK_ROWS + (f" OF {table}" if table else "")
         return sql
 
     # -- wake-ups ----------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from typing import Any
 from jobyard.errors import DatabaseError
 from jobyard.model import Job
 from jobyard.store.base import Result, Store, Waiter
+from jobyard.store.collections import SQLiteItemsSQL
 
 _memory_ids = itertools.count(1)
 _SOCKET_PATH_MAX = 100  # sun_path holds 108 bytes; longer paths go through /proc/self/fd
@@ -52,6 +53,7 @@ def sqlite_path(url: str) -> str:
 class SQLiteStore(Store):
     dialect = "sqlite"
     placeholder = ":{}"
+    items_sql = SQLiteItemsSQL()
 
     def __init__(self, url: str) -> None:
         super().__init__(url)
@@ -283,7 +285,7 @@ class SQLiteStore(Store):
     def _in_list(self, column: str, param: str) -> str:
         return f"{column} IN (SELECT value FROM json_each(:{param}))"
 
-    def insert_jobs(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    def _insert_rows(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
         try:
             return self._insert_jobs(rows)
         except sqlite3.Error as exc:

@@ -151,6 +151,9 @@ SELECT * FROM job_types ORDER BY name
 -- name: set_type_enabled
 UPDATE job_types SET enabled = %(enabled)s, updated = %(now)s WHERE name = %(name)s
 
+-- name: delete_type
+DELETE FROM job_types WHERE name = %(name)s
+
 -- name: insert_tombstone
 INSERT INTO job_tombstones (id, removed) VALUES (%(id)s, %(now)s) ON CONFLICT DO NOTHING
 

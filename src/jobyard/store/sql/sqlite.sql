@@ -125,6 +125,9 @@ SELECT * FROM job_types ORDER BY name
 -- name: set_type_enabled
 UPDATE job_types SET enabled = :enabled, updated = :now WHERE name = :name
 
+-- name: delete_type
+DELETE FROM job_types WHERE name = :name
+
 -- name: insert_tombstone
 INSERT OR IGNORE INTO job_tombstones (id, removed) VALUES (:id, :now)
 

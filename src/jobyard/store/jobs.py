@@ -1,0 +1,309 @@
+"""The jobs concern of the store: rows, logs, dependencies, tombstones.
+
+Callers pass and get Python values and :class:`~jobyard.model.Job` objects; the JSON
+columns are encoded and decoded here. One exception, for speed: a new job's data arrives
+as the JSON text the caller's size-checking encoder (``limits.encode_json``) produced, so
+it is encoded once, not twice.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from jobyard.model import STATUSES, Job
+from jobyard.store.core import JOB_COLUMNS, JSON_COLUMNS, StoreCore, dumps
+
+
+@dataclass
+class JobFilter:
+    ids: Sequence[int] | None = None
+    status: Sequence[str] | None = None
+    type: Sequence[str] | None = None
+    queue: Sequence[str] | None = None
+    jobset: int | None = None
+    before_id: int | None = None  # paging cursor: only ids below this
+    limit: int | None = None
+
+
+@dataclass
+class Update:
+    """A conditional update of one job: applied only while it is still as expected."""
+
+    id: int
+    changes: dict[str, Any]
+    statuses: tuple[str, ...] | None = None
+    run_id: str | None = None
+    # Only while the lease ran out before this time: a rescue must lose to a heartbeat that
+    # renewed the lease after the rescuer read the job.
+    lease_before: float | None = None
+
+
+@dataclass(eq=False)
+class NewJob:
+    """A job to insert, all but its data. Bulk inserts share one object among many rows:
+    it is turned into parameters once."""
+
+    type: str
+    queue: str
+    status: str
+    created: float
+    priority: int = 0
+    props: dict[str, Any] = field(default_factory=dict)
+    retries: Any = 0  # as the (normalized) Retry/Repeat holds it
+    retry_wait: float = 0.0
+    retry_backoff: str = "constant"
+    retry_until: Any = None  # as the (normalized) Retry/Repeat holds it
+    repeats: Any = 0  # as the (normalized) Retry/Repeat holds it
+    repeated: int = 0
+    repeat_wait: float | None = None
+    repeat_schedule: str | None = None
+    repeat_timezone: str | None = None
+    repeat_until: Any = None  # as the (normalized) Retry/Repeat holds it
+    after: float = 0.0
+    depends: list[int] = field(default_factory=list)
+    pending: int = 0  # antecedents not finished yet (``depends`` may list resolved ones too)
+    jobset: int | None = None
+    site: str | None = None
+    timeout: float | None = None
+
+
+NewRow = tuple[NewJob, str]  # a new job and its data as JSON text
+
+
+class JobsMixin(StoreCore):
+    # -- insert ------------------------------------------------------------------------------
+
+    def _job_params(self, rows: Sequence[NewRow]) -> list[dict[str, Any]]:
+        bases: dict[int, dict[str, Any]] = {}
+        out = []
+        for job, data in rows:
+            base = bases.get(id(job))
+            if base is None:
+                base = bases[id(job)] = self._job_base(job)
+            out.append({**base, "data": data})
+        return out
+
+    def _job_base(self, job: NewJob) -> dict[str, Any]:
+        return {
+            "type": job.type,
+            "queue": job.queue,
+            "status": job.status,
+            "priority": job.priority,
+            "props": self.encode_json(job.props) if job.props else self.empty_object,
+            "progress_total": 100,
+            "retries": job.retries,
+            "retry_limit": job.retries,
+            "retry_wait": job.retry_wait,
+            "retry_backoff": job.retry_backoff,
+            "retry_until": job.retry_until,
+            "repeats": job.repeats,
+            "repeated": job.repeated,
+            "repeat_wait": job.repeat_wait,
+            "repeat_schedule": job.repeat_schedule,
+            "repeat_timezone": job.repeat_timezone,
+            "repeat_until": job.repeat_until,
+            "after": job.after,
+            "depends": self.encode_json(job.depends) if job.depends else self.empty_list,
+            "pending": job.pending,
+            "jobset": job.jobset,
+            "site": job.site,
+            "timeout": job.timeout,
+            "created": job.created,
+            "updated": job.created,
+        }
+
+    def insert_jobs(self, rows: Sequence[NewRow]) -> list[int]:
+        """Insert jobs ``(new job, data JSON text)``; return their ids in order."""
+        return self._insert_rows(self._job_params(rows)) if rows else []
+
+    @abstractmethod
+    def _insert_rows(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Insert job parameter rows; return their ids in order (the backend's bulk way)."""
+
+    def insert_and_notify(self, rows: Sequence[NewRow]) -> list[int]:
+        """Insert jobs and wake the workers of the ready ones' queues."""
+        return self._insert_and_notify(self._job_params(rows)) if rows else []
+
+    def _insert_and_notify(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        ids = self._insert_rows(rows)
+        ready = sorted({str(r["queue"]) for r in rows if r["status"] == "ready"})
+        if ready:
+            self.notify(ready)
+        return ids
+
+    def add_dependencies(self, pairs: Sequence[tuple[int, int]]) -> None:
+        """Record that job ``a`` waits on job ``b`` for each ``(a, b)`` (again: no-op)."""
+        if not pairs:
+            return
+        with self._atomic():
+            self.executemany("insert_dep", [{"job_id": a, "dep_id": b} for a, b in pairs])
+            antecedents = sorted({b for _, b in pairs})
+            self.execute("mark_has_dependents", {"ids": self.list_param(antecedents)})
+
+    # -- read --------------------------------------------------------------------------------
+
+    def _locked(self, name: str, lock: bool, table: str | None = None) -> str:
+        """The named query, locking the rows it reads until commit when ``lock`` (a backend
+        whose writers are serialised anyway needs nothing more)."""
+        return self._queries[name]
+
+    def get_jobs(self, ids: Sequence[int], lock: bool = False) -> list[Job]:
+        """The jobs of ``ids`` that exist, in that order. ``lock``: inside a transaction,
+        nobody else changes them until it ends (read-then-write policy steps)."""
+        if not ids:
+            return []
+        cur = self._execute(self._locked("get_jobs", lock), {"ids": self.list_param(list(ids))})
+        by_id = {job.id: job for job in map(self.row_to_job, cur.fetchall())}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def dependents(self, ids: Sequence[int], lock: bool = False) -> list[Job]:
+        """The jobs recorded as waiting on any of ``ids`` (``lock`` as in get_jobs)."""
+        if not ids:
+            return []
+        sql = self._locked("dependents", lock, table="j")
+        rows = self._execute(sql, {"ids": self.list_param(list(ids))}).fetchall()
+        return [self.row_to_job(r) for r in rows]
+
+    def _where(self, flt: JobFilter) -> tuple[str, dict[str, Any]]:
+        where, params = [], {}
+        p = self.placeholder.format
+        for key in ("ids", "status", "type", "queue"):
+            values = getattr(flt, key)
+            if key == "status" and values and len(values) == 1 and values[0] in STATUSES:
+                # A literal (from the fixed list of statuses) lets the planner use the
+                # status's partial index; a bound parameter would not.
+                where.append(f"status = '{values[0]}'")
+                continue
+            if values:
+                column = "id" if key == "ids" else key
+                where.append(self._in_list(column, key))
+                params[key] = self.list_param(list(values))
+        if flt.jobset is not None:
+            where.append(f"jobset = {p('jobset')}")
+            params["jobset"] = flt.jobset
+        if flt.before_id is not None:
+            where.append(f"id < {p('before_id')}")
+            params["before_id"] = flt.before_id
+        return (" WHERE " + " AND ".join(where)) if where else "", params
+
+    def query_jobs(self, flt: JobFilter) -> list[Job]:
+        """The jobs matching ``flt``, newest first."""
+        clause, params = self._where(flt)
+        sql = f"SELECT * FROM jobs{clause} ORDER BY id DESC"
+        if flt.limit is not None:
+            sql += f" LIMIT {int(flt.limit)}"
+        return [self.row_to_job(r) for r in self._execute(sql, params).fetchall()]
+
+    def count_jobs(self, flt: JobFilter) -> int:
+        """How many jobs match ``flt`` (its limit is ignored)."""
+        clause, params = self._where(flt)
+        return int(self._execute(f"SELECT count(*) FROM jobs{clause}", params).fetchone()[0])
+
+    def tombstoned(self, ids: Sequence[int]) -> set[int]:
+        """Which of ``ids`` belonged to jobs that were removed."""
+        if not ids:
+            return set()
+        cur = self.execute("tombstones", {"ids": self.list_param(list(ids))})
+        return {int(r[0]) for r in cur.fetchall()}
+
+    # -- change ------------------------------------------------------------------------------
+
+    def update_jobs(self, updates: Sequence[Update]) -> list[int]:
+        """Apply conditional updates; return the ids whose condition held."""
+        done = []
+        p = self.placeholder.format
+        with self._atomic():
+            for upd in updates:
+                params: dict[str, Any] = {"id": upd.id}
+                sets = []
+                for key, value in upd.changes.items():
+                    if key not in JOB_COLUMNS or key == "id":
+                        raise KeyError(f"not a job column: {key}")
+                    sets.append(f"{key} = {p('c_' + key)}")
+                    params["c_" + key] = self.encode_json(value) if key in JSON_COLUMNS else value
+                sql = f"UPDATE jobs SET {', '.join(sets)} WHERE id = {p('id')}"
+                if upd.statuses is not None:
+                    sql += " AND " + self._in_list("status", "statuses")
+                    params["statuses"] = self.list_param(list(upd.statuses))
+                if upd.run_id is not None:
+                    sql += f" AND run_id = {p('run_id')}"
+                    params["run_id"] = upd.run_id
+                if upd.lease_before is not None:
+                    sql += f" AND lease_expires < {p('lease_before')}"
+                    params["lease_before"] = upd.lease_before
+                if self._execute(sql, params).rowcount == 1:
+                    done.append(upd.id)
+        return done
+
+    def complete_many(
+        self, rows: Sequence[tuple[int, str | None, Any]], now: float
+    ) -> list[tuple[int, bool]]:
+        """Complete running jobs ``(id, run_id, result)`` still under that run, in one
+        statement; return ``(id, has_dependents)`` for each one completed."""
+        if not rows:
+            return []
+        found = self.execute("complete_many", self._complete_params(rows, now)).fetchall()
+        return [(int(r[0]), bool(r[1])) for r in found]
+
+    def _complete_params(
+        self, rows: Sequence[tuple[int, str | None, Any]], now: float
+    ) -> dict[str, Any]:
+        results = [dumps(result) for _, _, result in rows]
+        return {
+            "ids": self.list_param([i for i, _, _ in rows]),
+            "run_ids": self.list_param([run for _, run, _ in rows]),
+            "results": self.list_param(results),
+            "now": now,
+        }
+
+    def delete_jobs(
+        self, ids: Sequence[int], statuses: Sequence[str], tombstone_at: float | None = None
+    ) -> list[int]:
+        """Delete the jobs of ``ids`` in one of ``statuses`` with their logs and
+        dependencies; with ``tombstone_at``, remember their ids as removed (at that time)."""
+        if not ids:
+            return []
+        with self._atomic():
+            sql = (
+                f"DELETE FROM jobs WHERE {self._in_list('id', 'ids')} AND "
+                f"{self._in_list('status', 'statuses')} RETURNING id"
+            )
+            cur = self._execute(
+                sql, {"ids": self.list_param(list(ids)), "statuses": self.list_param(statuses)}
+            )
+            gone = [int(r[0]) for r in cur.fetchall()]
+            if gone:
+                self.execute("delete_deps", {"ids": self.list_param(gone)})
+                self.execute("delete_logs", {"ids": self.list_param(gone)})
+                if tombstone_at is not None:
+                    rows = [{"id": i, "now": tombstone_at} for i in gone]
+                    self.executemany("insert_tombstone", rows)
+        return gone
+
+    # -- logs --------------------------------------------------------------------------------
+
+    def append_logs(self, entries: Sequence[Mapping[str, Any]]) -> None:
+        """Add log entries ``{job_id, time, run_id, level, message, data}``."""
+        rows = [
+            {**e, "data": None if e.get("data") is None else self.encode_json(e["data"])}
+            for e in entries
+        ]
+        self.executemany("insert_log", rows)
+
+    def get_log(self, job_id: int) -> list[dict[str, Any]]:
+        """A job's stored log entries ``{time, run, level, message, data}``, oldest first
+        (``jobyard.joblog`` adds the entries read off the job row)."""
+        rows = self.execute("get_log", {"job_id": job_id}).fetchall()
+        return [
+            {
+                "time": r[0],
+                "run": r[1],
+                "level": r[2],
+                "message": r[3],
+                "data": None if r[4] is None else self.decode_json(r[4]),
+            }
+            for r in rows
+        ]
