@@ -29,7 +29,7 @@ from jobyard.model import Job
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from jobyard.events import Event
+    from jobyard.store.events import Event
     from jobyard.worker.port import WorkerPort
     from jobyard.yard import Yard
 

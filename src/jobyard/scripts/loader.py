@@ -22,8 +22,9 @@ from jobyard.yard import JobType
 
 if TYPE_CHECKING:
     from jobyard.model import Job
+    from jobyard.store.workers import StoredType
     from jobyard.worker.port import WorkerPort
-    from jobyard.yard import StoredType, Yard
+    from jobyard.yard import Yard
 
 log = logging.getLogger("jobyard.scripts")
 _VOLATILE = ("last_ran", "last_status")  # changing these does not rebuild the type

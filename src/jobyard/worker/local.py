@@ -19,11 +19,12 @@ from jobyard.jobsets import JobsetStorage
 from jobyard.worker.port import ClaimRequest, WorkerInfo, WorkerStatus
 
 if TYPE_CHECKING:
-    from jobyard.events import Event
     from jobyard.model import Job
     from jobyard.store.base import Waiter
+    from jobyard.store.events import Event
+    from jobyard.store.workers import StoredType
     from jobyard.worker.execute import Outcome
-    from jobyard.yard import StoredType, Yard
+    from jobyard.yard import Yard
 
 
 def _lost(job_id: int) -> LeaseLost:

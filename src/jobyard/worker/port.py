@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from jobyard.events import Event
     from jobyard.model import Job
     from jobyard.store.base import Waiter
+    from jobyard.store.events import Event
+    from jobyard.store.workers import StoredType
     from jobyard.worker.execute import Outcome
-    from jobyard.yard import StoredType
 
 
 @dataclass(frozen=True)
