@@ -7,9 +7,10 @@ import json
 import click
 from rich.table import Table
 
+from jobyard import views
 from jobyard.cli import render
 from jobyard.cli.common import get_yard, print_json
-from jobyard.cli.listing import limit_option, offset_option, tail_window
+from jobyard.cli.listing import limit_option, offset_option
 from jobyard.collections import Collection, names
 
 
@@ -60,7 +61,8 @@ def collection_cmd(
         except ValueError:
             where[key] = raw  # a bare word is a string
     total = coll.count(statuses, where)
-    start, end = tail_window(total, limit, offset)
+    window = views.tail_window(total, limit, offset)
+    start, end = window.start, window.end
     if end > start:
         items = coll.find(statuses, where, order_by, end - start, start)
     else:  # nothing to show, but find still checks --order-by (past the end: no rows)
