@@ -11,10 +11,11 @@ even when the type has one.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping
+from collections.abc import Set as AbstractSet
+from dataclasses import replace
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, Protocol
 
 from jobyard import model
 from jobyard.errors import InvalidInput
@@ -28,13 +29,12 @@ if TYPE_CHECKING:
     from jobyard.config import Config
 
 
-@dataclass(frozen=True)
-class TypeDefaults:
+class TypeDefaults(NamedTuple):  # a tuple: made on every enqueue with options
     """What a job type gives a job when the caller leaves an option out."""
 
     queue: str = "default"
     priority: int = 0
-    retry: Retry = field(default_factory=Retry)
+    retry: Retry = Retry()  # frozen: one shared default is safe
     timeout: float | None = None
 
 
@@ -51,8 +51,7 @@ class TypeSource(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class Context:
+class Context(NamedTuple):  # a tuple: built on every enqueue with options, it must be cheap
     """What parsers may need besides the value: the time of the request and the limits."""
 
     now: float
@@ -174,12 +173,14 @@ OPTIONS: Final[Mapping[str, Parser]] = MappingProxyType(
         "site": lambda v, c: parse_name(v, "site"),
     }
 )
-RERUN_OPTIONS: Final = ("repeat",)  # a rerun copies its job; only the repeat may change
+RERUN_OPTIONS: Final = frozenset({"repeat"})  # a rerun copies its job: only its repeat may change
+_ALL: Final = frozenset(OPTIONS)
+_ORDER: Final = {name: i for i, name in enumerate(OPTIONS)}  # the order options are checked in
 
 
-def check_known(options: Mapping[str, Any], known: Sequence[str], what: str) -> None:
+def check_known(options: Mapping[str, Any], known: AbstractSet[str], what: str) -> None:
     """Refuse option names that are not in ``known``, listing the known ones."""
-    unknown = set(options) - set(known)
+    unknown = options.keys() - known
     if unknown:
         raise InvalidInput(
             f"unknown {what} option(s) {', '.join(sorted(map(str, unknown)))}; "
@@ -190,20 +191,19 @@ def check_known(options: Mapping[str, Any], known: Sequence[str], what: str) -> 
 def parse_options(
     options: Mapping[str, Any],
     ctx: Context,
-    known: Sequence[str] = tuple(OPTIONS),
+    known: AbstractSet[str] = _ALL,
     what: str = "enqueue",
 ) -> dict[str, Any]:
-    """The given options (not None), each parsed, in the order of :data:`OPTIONS`."""
+    """The given options (not None), each parsed, in the order of :data:`OPTIONS` (so
+    of several wrong ones, the same one is named whatever the order they were given in)."""
     check_known(options, known, what)
     if "retry" in options and "retries" in options:
         raise InvalidInput("give retry or retries, not both")
     if options.get("delay") is not None and options.get("after") is not None:
         raise InvalidInput("give delay or after, not both")
-    return {
-        name: parse(options[name], ctx)
-        for name, parse in OPTIONS.items()
-        if name in known and options.get(name) is not None
-    }
+    given = [name for name, value in options.items() if value is not None]
+    given.sort(key=_ORDER.__getitem__)
+    return {name: OPTIONS[name](options[name], ctx) for name in given}
 
 
 class SpecBuilder:
@@ -217,25 +217,28 @@ class SpecBuilder:
     def build(self, type_name: str, data: Any, options: Mapping[str, Any], now: float) -> JobSpec:
         d = self.types.defaults(type_name)  # first: an unknown type is the clearer error
         p = parse_options(options, Context(now, self.config.max_props_bytes))
-        spec = JobSpec(type=type_name, data=data)
-        spec.queue = p.get("queue") or d.queue
-        spec.priority = p.get("priority", d.priority)
         if "retry" in p:
-            spec.retry = p["retry"]
+            retry = p["retry"]
         elif "retries" in p:
             # a count alone keeps the type's wait, backoff and until (all checked already)
-            spec.retry = replace(d.retry, retries=p["retries"])
+            retry = replace(d.retry, retries=p["retries"])
         else:
-            spec.retry = d.retry
-        spec.repeat = p.get("repeat")
-        spec.after = p.get("delay", p.get("after", 0.0))
-        spec.depends = p.get("depends", [])
-        spec.paused = p.get("paused", False)
-        spec.props = p.get("props", {})
-        spec.timeout = p.get("timeout") if "timeout" in options else d.timeout
-        spec.jobset = p.get("jobset")
-        spec.site = p.get("site")
-        return spec
+            retry = d.retry
+        return JobSpec(
+            type=type_name,
+            data=data,
+            queue=p.get("queue") or d.queue,
+            priority=p.get("priority", d.priority),
+            retry=retry,
+            repeat=p.get("repeat"),
+            after=p.get("delay", p.get("after", 0.0)),
+            depends=p.get("depends", []),
+            paused=p.get("paused", False),
+            props=p.get("props", {}),
+            timeout=p.get("timeout") if "timeout" in options else d.timeout,
+            jobset=p.get("jobset"),
+            site=p.get("site"),
+        )
 
     def default(self, type_name: str, now: float) -> JobSpec:
         """The spec of an enqueue without options: it depends only on the type, so it is
