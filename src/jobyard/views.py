@@ -18,6 +18,7 @@ from jobyard.jobsets import UNFINISHED
 from jobyard.model import Job, iso
 
 if TYPE_CHECKING:
+    from jobyard.collections import Collection, Item
     from jobyard.events import Event
     from jobyard.types import StoredType
     from jobyard.yard import Yard
@@ -202,6 +203,15 @@ def tail_window(total: int, limit: int, offset: int) -> Window:
     return Window(start, end, offset + (end - start) if start > 0 else None)
 
 
+@dataclass(frozen=True)
+class ItemPage:
+    """A page of a collection's items in its order, with where it lies in the whole."""
+
+    items: list[Item]
+    total: int  # items matching the filter
+    window: Window
+
+
 # -- readers: the faces' one way to the store -------------------------------------------------
 
 
@@ -256,3 +266,29 @@ def schedules(yard: Yard) -> list[dict[str, Any]]:
     from jobyard.scheduler import status
 
     return status(yard)
+
+
+def collections_summary(yard: Yard) -> list[dict[str, Any]]:
+    """Every collection with its item count, in all and per status."""
+    from jobyard.collections import names
+
+    return names(yard)
+
+
+def collection_page(
+    coll: Collection,
+    statuses: Sequence[str] | None,
+    where: Mapping[str, Any],
+    order_by: str,
+    limit: int,
+    offset: int,
+) -> ItemPage:
+    """The ``limit`` most recent items of ``order_by`` order (the last of it) after
+    skipping the ``offset`` most recent; ``Item.to_dict()`` each for JSON."""
+    total = coll.count(statuses, where)
+    window = tail_window(total, limit, offset)
+    if window.end > window.start:
+        items = coll.find(statuses, where, order_by, window.end - window.start, window.start)
+    else:  # nothing to show, but find still checks order_by (past the end: no rows)
+        items = coll.find(statuses, where, order_by, 1, total)
+    return ItemPage(items, total, window)
