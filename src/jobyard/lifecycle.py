@@ -191,13 +191,17 @@ def next_repeat_time(job: Job, now: float) -> float | None:
 def complete(store: Store, done: Sequence[tuple[Job, Any]], now: float) -> list[int]:
     """Mark running jobs completed (with their results); returns the ids that were still
     running under the given run (a late call after a lost lease is refused)."""
-    done = sorted(done, key=lambda pair: pair[0].id)  # lock rows in id order: no deadlocks
     logs: list[dict[str, Any]] = []
     with store.transaction():
         # has_dependents comes from the row, not the copy read at claim time: a dependent
         # may have been added while the job ran.
-        completed = dict(store.complete_many([(j.id, j.run_id, r) for j, r in done], now))
-        announced = [(j, r) for j, r in done if j.id in completed]
+        completed: dict[int, bool] = {}
+        announced: list[tuple[Job, Any]] = []
+        for part in _one_per_job(done):
+            part = [(j, r) for j, r in part if j.id not in completed]
+            found = dict(store.complete_many([(j.id, j.run_id, r) for j, r in part], now))
+            completed.update(found)
+            announced += [(j, r) for j, r in part if j.id in found]
         for job, _ in announced:
             if job.repeats:
                 due = next_repeat_time(job, now)
@@ -209,6 +213,23 @@ def complete(store: Store, done: Sequence[tuple[Job, Any]], now: float) -> list[
         store.append_logs(logs)
         announce(store, "job.completed", announced)
     return [j.id for j, _ in announced]
+
+
+def _one_per_job(done: Sequence[tuple[Job, Any]]) -> list[list[tuple[Job, Any]]]:
+    """Split outcomes into parts with each job id at most once, each sorted by id (rows
+    are locked in id order: no deadlocks). An outcome is matched by (job id, run id): the
+    same run twice counts once, and with two runs of one job in a batch, a part's id that
+    completed names exactly one run, so a repeat or a dependent is announced once."""
+    runs: dict[int, dict[str | None, tuple[Job, Any]]] = {}
+    for job, result in done:
+        runs.setdefault(job.id, {}).setdefault(job.run_id, (job, result))
+    parts: list[list[tuple[Job, Any]]] = []
+    for job_id in sorted(runs):
+        for index, pair in enumerate(runs[job_id].values()):
+            if index == len(parts):
+                parts.append([])
+            parts[index].append(pair)
+    return parts
 
 
 def announce(store: Store, event: str, jobs: Sequence[tuple[Job, Any]]) -> None:

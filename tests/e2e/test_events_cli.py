@@ -59,6 +59,8 @@ def test_emit_prints_job_ids_and_events_lists_the_log(env: dict[str, str]) -> No
         (["collection", "c", "--limit", "-1"], "Invalid value for '--limit'"),
         (["collection", "c", "--offset", "-1"], "Invalid value for '--offset'"),
         (["collection", "c", "--where", "a b=1"], "invalid data field 'a b'"),
+        (["collection", "c", "--where", "noequals"], "bad --where 'noequals': give field=value"),
+        (["collection", "c", "--where", "n=NaN"], "--where n"),
         (["collection", "c", "--order-by", "x;y"], "invalid data field 'x;y'"),
         (["collection", "bad name"], "invalid collection name"),
     ],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 from rich.table import Table
@@ -12,6 +13,8 @@ from jobyard.cli import render
 from jobyard.cli.common import get_yard, print_json
 from jobyard.cli.listing import limit_option, offset_option
 from jobyard.collections import Collection
+from jobyard.errors import InvalidInput
+from jobyard.limits import json_or_text
 
 
 @click.command("collections")
@@ -53,13 +56,7 @@ def collection_cmd(
     N most recent (the last N of that order), newest last; --offset M pages back."""
     coll = Collection(get_yard(ctx, load_apps=False), name)
     statuses = status.split(",") if status else None
-    where = {}
-    for pair in wheres:
-        key, _, raw = pair.partition("=")
-        try:
-            where[key] = json.loads(raw)
-        except ValueError:
-            where[key] = raw  # a bare word is a string
+    where = parse_where(wheres)
     page = views.collection_page(coll, statuses, where, order_by, limit, offset)
     items, start = page.items, page.window.start
     if as_json:
@@ -84,3 +81,15 @@ def collection_cmd(
 def register(group: click.Group) -> None:
     for command in (collections_cmd, collection_cmd):
         group.add_command(command)
+
+
+def parse_where(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """``field=value`` filters on item data; the value is JSON when it parses (5, true,
+    "x"), else the bare word as a string."""
+    where: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise InvalidInput(f"bad --where {pair!r}: give field=value (e.g. --where user=ann)")
+        where[key] = json_or_text(raw, f"--where {key}")
+    return where

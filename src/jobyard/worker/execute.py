@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -9,7 +10,9 @@ from typing import Any
 
 from jobyard.context import JobContext
 from jobyard.errors import Fatal, InvalidInput
-from jobyard.limits import MAX_RESULT_BYTES, encode_json
+from jobyard.limits import MAX_RESULT_BYTES, clean_text, encode_json
+
+MAX_ERROR_BYTES = 64 * 1024
 
 
 @dataclass
@@ -18,6 +21,12 @@ class Outcome:
     result: Any = None
     error: str = ""
     fatal: bool = False
+
+    def __post_init__(self) -> None:
+        # A handler's error text is its own: NULs, lone surrogates or megabytes of it must
+        # still be recordable (PostgreSQL text holds no NUL), so the job fails with it.
+        if self.error:
+            self.error = clean_text(self.error, MAX_ERROR_BYTES)
 
 
 def call_args(data: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
@@ -52,11 +61,18 @@ def failed(exc: BaseException) -> Outcome:
     return Outcome(False, error=describe(exc), fatal=False)
 
 
+# BaseException, not Exception: SystemExit (argparse on bad input), KeyboardInterrupt or
+# GeneratorExit raised by a handler are that job's failure. Escaping, they would kill the
+# handler thread (or the event loop) and wedge the worker with its jobs left running.
+
+
 def run_sync(func: Callable[..., Any], ctx: JobContext) -> Outcome:
+    if ctx.cancelled:  # given up while it waited for a thread: do not start it now
+        return Outcome(False, error="cancelled")
     args, kwargs = call_args(ctx.data)
     try:
         return checked_result(func(ctx, *args, **kwargs), ctx.yard.config.max_result_bytes)
-    except Exception as exc:
+    except BaseException as exc:
         ctx.traceback = traceback.format_exc()
         return failed(exc)
 
@@ -65,16 +81,20 @@ async def run_async(func: Callable[..., Any], ctx: JobContext) -> Outcome:
     args, kwargs = call_args(ctx.data)
     try:
         return checked_result(await func(ctx, *args, **kwargs), ctx.yard.config.max_result_bytes)
-    except Exception as exc:
+    except asyncio.CancelledError:
+        raise  # the worker's own cancellation (timeout, cancel, shutdown): it handles it
+    except BaseException as exc:
         ctx.traceback = traceback.format_exc()
         return failed(exc)
 
 
 def run_batch(func: Callable[..., Any], ctxs: list[JobContext]) -> list[Outcome]:
     """A batch handler gets the list of jobs; it returns one result each, or None."""
+    if all(ctx.cancelled for ctx in ctxs):
+        return [Outcome(False, error="cancelled")] * len(ctxs)
     try:
         results = func(ctxs)
-    except Exception as exc:
+    except BaseException as exc:
         return [failed(exc)] * len(ctxs)
     if results is None:
         return [Outcome(True, None)] * len(ctxs)

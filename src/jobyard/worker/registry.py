@@ -5,30 +5,37 @@ from __future__ import annotations
 import os
 import socket
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from jobyard import manage
+from jobyard.model import Job
 
 if TYPE_CHECKING:
     from jobyard.worker.runner import Worker
 
 
-def beat(w: Worker) -> None:
-    """One heartbeat: renew leases, notice jobs cancelled or rescued elsewhere, record the
-    worker, rescue expired leases, pick up type changes."""
+def beat(w: Worker, leased: Sequence[Job] = ()) -> None:
+    """One heartbeat: renew the leases of ``leased`` (queued, running and finished jobs
+    whose outcome is not recorded yet: any of them rescued would run twice), notice jobs
+    cancelled or rescued elsewhere, record the worker, rescue expired leases, pick up type
+    changes."""
     store, now = w.yard.store, time.time()
-    runs = [j.run_id for j in (*w.queued, *(r[0] for r in w.running.values()))]
+    runs = sorted({j.run_id for j in leased if j.run_id is not None})
     if runs:
+        expires = now + w.lease
         store.execute(
-            "extend_leases",
-            {"run_ids": store.list_param(runs), "lease_expires": now + w.lease},
+            "extend_leases", {"run_ids": store.list_param(runs), "lease_expires": expires}
         )
+        for job in leased:  # renewed: the worker counts its lease from here (_check_leases)
+            job.lease_expires = max(job.lease_expires or 0.0, expires)
         alive = {
             r[0]
             for r in store.execute("running_runs", {"run_ids": store.list_param(runs)}).fetchall()
         }
+        listed = set(runs)  # jobs claimed since ``leased`` was taken are not in ``alive``
         for job, ctx, fut in list(w.running.values()):
-            if job.run_id not in alive and not ctx.cancelled:
+            if job.run_id in listed and job.run_id not in alive and not ctx.cancelled:
                 ctx.cancelled = True  # cancelled or rescued elsewhere: stop if we can
                 if fut is not None and w._loop is not None:
                     w._loop.call_soon_threadsafe(fut.cancel)

@@ -24,7 +24,7 @@ from jobyard.context import JobContext
 from jobyard.errors import InvalidInput
 from jobyard.model import Job
 from jobyard.worker import registry
-from jobyard.worker.execute import Outcome, run_async, run_batch, run_sync
+from jobyard.worker.execute import Outcome, describe, failed, run_async, run_batch, run_sync
 from jobyard.worker.threads import HandlerThreads
 
 if TYPE_CHECKING:
@@ -32,6 +32,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("jobyard.worker")
 ShutdownLevel = Literal["soft", "normal", "hard"]
+# What a handler runs for: the (job id, run id) of each of its jobs (one, or a batch's).
+# A job id alone is not enough: the same job may come back under a new run while an older
+# run of it is still stuck in a thread.
+RunKey = tuple[tuple[int, str | None], ...]
+Running = tuple[Job, JobContext, "asyncio.Future[Any] | None"]
 
 
 class Worker:
@@ -72,7 +77,7 @@ class Worker:
         self.handle_signals = handle_signals
         self.types: dict[str, JobType] = dict(yard.types)
         self.queued: deque[Job] = deque()
-        self.running: dict[int, tuple[Job, JobContext, asyncio.Future[Any] | None]] = {}
+        self.running: dict[int, Running] = {}
         self.done_count = 0
         self.paused = False
         self._stopping: ShutdownLevel | None = None
@@ -80,6 +85,7 @@ class Worker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._finished: list[tuple[Job, Outcome]] = []
+        self._recording: list[tuple[Job, Outcome]] = []  # the batch being written now
         self._flushing = False
         self._handed_back: set[int] = set()
         self._promote_after = 0.0
@@ -88,7 +94,14 @@ class Worker:
         self._thread: threading.Thread | None = None
         self._db = ThreadPoolExecutor(1, thread_name_prefix="jobyard-db")
         self._threads: HandlerThreads | None = None
-        self._deadlines: dict[int, tuple[float, float]] = {}  # job id → (deadline, timeout)
+        self._deadlines: dict[int, tuple[RunKey, float]] = {}  # job id → (its key, timeout)
+        self._keys: dict[int, RunKey] = {}  # running job id → its handler's key
+        # Handlers still running whose outcome is no longer wanted (timed out, lease lost):
+        # they hold a thread (or a slot) until they return, so they count against capacity.
+        self._abandoned: set[RunKey] = set()
+        # A job whose lease is this close to running out without renewal is given up: it
+        # may be rescued elsewhere at its expiry, and must not run (or report) twice.
+        self._lease_margin = min(self.heartbeat, self.lease / 4)
 
     # -- public control (thread-safe) -------------------------------------------------------
 
@@ -133,7 +146,18 @@ class Worker:
 
     @property
     def full(self) -> bool:
-        return len(self.running) >= self.concurrency
+        return self._busy() >= self.concurrency
+
+    def _busy(self) -> int:
+        return len(self.running) + len(self._abandoned)
+
+    def in_flight(self) -> list[Job]:
+        """Jobs this worker holds a lease for: queued, running, or outcomes to record."""
+        return [
+            *self.queued,
+            *(entry[0] for entry in self.running.values()),
+            *(job for job, _ in (*self._finished, *self._recording)),
+        ]
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -165,7 +189,7 @@ class Worker:
         listening.start()
         beats = asyncio.create_task(self._beat_loop())
         self._threads = HandlerThreads(self.concurrency, self._loop, self._on_results)
-        watchdog = asyncio.create_task(self._watch_deadlines())
+        watchdog = asyncio.create_task(self._watch())
         self._started.set()
         try:
             await self._claim_loop()
@@ -196,7 +220,7 @@ class Worker:
                     return
 
     def _capacity(self) -> int:
-        return self.concurrency + self.prefetch - len(self.running) - len(self.queued)
+        return self.concurrency + self.prefetch - self._busy() - len(self.queued)
 
     def _claim_batch(self, limit: int) -> tuple[list[Job], float | None]:
         store, now = self.yard.store, time.time()
@@ -268,7 +292,7 @@ class Worker:
     def _start_queued(self) -> None:
         if self._stopping in ("normal", "hard"):
             return  # queued jobs are handed back, not started
-        while self.queued and len(self.running) < self.concurrency:
+        while self.queued and self._busy() < self.concurrency:
             job = self.queued.popleft()
             jt = self.types[job.type]
             batch = [job]
@@ -283,27 +307,33 @@ class Worker:
             started = time.monotonic()
             for j in batch:
                 self._start_times[j.id] = started
+            key: RunKey = tuple((j.id, j.run_id) for j in batch)
             for j, c in zip(batch, ctxs, strict=True):
                 self.running[j.id] = (j, c, None)
+                self._keys[j.id] = key
             assert self._threads is not None
             if jt.batch:
-                self._threads.submit(tuple(j.id for j in batch), run_batch, jt.func, ctxs)
+                self._threads.submit(key, run_batch, jt.func, ctxs)
             elif jt.is_async:
-                self._spawn(self._run_one(jt, job, ctxs[0]))
+                self._spawn(self._run_one(jt, job, ctxs[0], key))
             else:
                 timeout = None if jt.own_timeout else job.timeout or jt.timeout
-                if timeout:
-                    self._deadlines[job.id] = (time.monotonic() + timeout, timeout)
-                self._threads.submit(job.id, run_sync, jt.func, ctxs[0])
+                if timeout:  # counted from when the handler starts (see _check_deadlines)
+                    self._deadlines[job.id] = (key, timeout)
+                self._threads.submit(key, run_sync, jt.func, ctxs[0])
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)  # keep a reference: the loop holds tasks only weakly
         task.add_done_callback(self._tasks.discard)
 
-    async def _run_one(self, jt: JobType, job: Job, ctx: JobContext) -> None:
+    async def _run_one(self, jt: JobType, job: Job, ctx: JobContext, key: RunKey) -> None:
         """An async handler, on the loop."""
         timeout = None if jt.own_timeout else job.timeout or jt.timeout
+        entry = self.running.get(job.id)
+        if entry is None or entry[0] is not job:  # given up before it began (lease lost)
+            self._abandoned.discard(key)
+            return
         fut: asyncio.Future[Outcome] = asyncio.ensure_future(run_async(jt.func, ctx))
         self.running[job.id] = (job, ctx, fut)
         try:
@@ -312,40 +342,91 @@ class Worker:
             outcome = Outcome(False, error=f"timed out after {timeout:g} s")
         except asyncio.CancelledError:
             outcome = Outcome(False, error="cancelled")
-        if self.running.pop(job.id, None) is not None:
+        self._abandoned.discard(key)
+        if self._take(job.id, job.run_id) is not None:
             self._finish(job, outcome)
         if self._stopping != "hard":
             self._start_queued()
 
+    def _take(self, job_id: int, run_id: str | None) -> Running | None:
+        """Remove a running job if it still runs under ``run_id``; None if it does not (it
+        timed out, lost its lease or was handed back meanwhile)."""
+        entry = self.running.get(job_id)
+        if entry is None or entry[0].run_id != run_id:
+            return None
+        del self.running[job_id]
+        self._keys.pop(job_id, None)
+        self._deadlines.pop(job_id, None)
+        return entry
+
     def _on_results(self, results: list[tuple[Any, Any]]) -> None:
-        """Outcomes from handler threads (one job's, or a batch's list)."""
+        """Outcomes from handler threads: an Outcome, a batch's list, or what escaped."""
         for key, outcome in results:
-            pairs = zip(key, outcome, strict=True) if isinstance(key, tuple) else [(key, outcome)]
-            for job_id, one in pairs:
-                self._deadlines.pop(job_id, None)
-                entry = self.running.pop(job_id, None)
-                if entry is not None:  # else it timed out or was handed back meanwhile
+            self._abandoned.discard(key)  # its thread is free again
+            if isinstance(outcome, BaseException):
+                outcomes = [failed(outcome)] * len(key)
+            else:
+                outcomes = outcome if isinstance(outcome, list) else [outcome]
+            for (job_id, run_id), one in zip(key, outcomes, strict=True):
+                entry = self._take(job_id, run_id)
+                if entry is not None:
                     self._finish(entry[0], one)
         if self._stopping != "hard":
             self._start_queued()
 
-    async def _watch_deadlines(self) -> None:
-        """Fail sync jobs past their timeout; the thread runs on, its result is refused."""
+    async def _watch(self) -> None:
         while True:
             await asyncio.sleep(0.05)
-            if not self._deadlines:
+            self._check_deadlines()
+            self._check_leases()
+            if self._stopping != "hard":
+                self._start_queued()
+
+    def _check_deadlines(self) -> None:
+        """Fail sync jobs past their timeout; the thread runs on, its result is refused."""
+        if not self._deadlines or self._threads is None:
+            return
+        now = time.monotonic()
+        for job_id, (key, timeout) in list(self._deadlines.items()):
+            started = self._threads.started_at(key)
+            if started is None or started + timeout > now:
+                continue  # not started yet (or just returned: its result is on its way)
+            entry = self._take(job_id, key[0][1])
+            if entry is None:
                 continue
-            now = time.monotonic()
-            for job_id, (deadline, timeout) in list(self._deadlines.items()):
-                if deadline <= now:
-                    del self._deadlines[job_id]
-                    entry = self.running.pop(job_id, None)
-                    if entry is not None:
-                        entry[1].cancelled = True
-                        self._finish(
-                            entry[0], Outcome(False, error=f"timed out after {timeout:g} s")
-                        )
-            self._start_queued()
+            entry[1].cancelled = True
+            self._abandoned.add(key)  # its thread is busy until the handler returns
+            self._finish(entry[0], Outcome(False, error=f"timed out after {timeout:g} s"))
+
+    def _check_leases(self) -> None:
+        """Give up jobs whose lease is about to run out unrenewed (the database has been
+        out of reach for about a lease): they may be rescued and run elsewhere, so this
+        worker must stop them and drop their outcomes rather than report a second run."""
+        limit = time.time() + self._lease_margin
+        lost = [job for job in self.queued if job.lease_expires and job.lease_expires <= limit]
+        if lost:
+            gone = {id(j) for j in lost}
+            self.queued = deque(j for j in self.queued if id(j) not in gone)
+            log.warning(
+                "lease of %d queued job(s) ran out unrenewed (%s): not starting them",
+                len(lost),
+                ", ".join(str(j.id) for j in lost),
+            )
+        for job_id, (job, ctx, fut) in list(self.running.items()):
+            if not job.lease_expires or job.lease_expires > limit:
+                continue
+            key = self._keys.get(job_id, ((job_id, job.run_id),))
+            self._take(job_id, job.run_id)
+            ctx.cancelled = True
+            if fut is not None:
+                fut.cancel()
+            self._abandoned.add(key)  # until the handler returns; its outcome is dropped
+            log.warning(
+                "job %s: lease not renewed for %.1f s (database out of reach?); "
+                "abandoning it, its outcome will be dropped (it may be rescued elsewhere)",
+                job_id,
+                self.lease - self._lease_margin,
+            )
 
     def _finish(self, job: Job, outcome: Outcome) -> None:
         started = self._start_times.pop(job.id, None)
@@ -367,19 +448,61 @@ class Worker:
         try:
             while self._finished:
                 batch, self._finished = self._finished, []
-                # Claim the next jobs in the same transaction: one commit instead of two.
+                self._recording = batch  # still leased: the heartbeat renews these too
                 try:
-                    claimed = await self._db_call(self._record, batch, self._claim_limit())
-                except Exception:  # keep the outcomes and try again: a lease covers them
-                    log.exception("recording %d outcomes failed; retrying", len(batch))
-                    self._finished[:0] = batch
+                    kept = await self._flush_batch(batch)
+                finally:
+                    self._recording = []
+                self.done_count += len(batch) - len(kept)
+                if kept:  # the database is out of reach: try again later, leases cover them
+                    self._finished[:0] = kept
                     await asyncio.sleep(self.poll)
-                    continue
-                self.done_count += len(batch)
-                if claimed:
-                    self._accept(claimed)
         finally:
             self._flushing = False
+
+    async def _flush_batch(self, batch: list[tuple[Job, Outcome]]) -> list[tuple[Job, Outcome]]:
+        """Record a batch; return the outcomes to try again later."""
+        try:
+            # Claim the next jobs in the same transaction: one commit instead of two.
+            claimed = await self._db_call(self._record, batch, self._claim_limit())
+        except Exception:
+            log.warning("recording %d outcomes failed; one by one now", len(batch), exc_info=True)
+            kept: list[tuple[Job, Outcome]] = await self._db_call(self._record_each, batch)
+            return kept
+        if claimed:
+            self._accept(claimed)
+        return []
+
+    def _record_each(self, batch: list[tuple[Job, Outcome]]) -> list[tuple[Job, Outcome]]:
+        """Record outcomes one per transaction, so that one which cannot be written (a
+        per-row failure) costs only its own job. Returns the outcomes left once the database
+        itself is out of reach; none is retried forever while the database works."""
+        for index, (job, outcome) in enumerate(batch):
+            try:
+                self._record([(job, outcome)])
+                continue
+            except Exception as exc:
+                problem = exc
+            if not self._reachable(job):
+                log.warning("database out of reach: %d outcomes wait", len(batch) - index)
+                return batch[index:]
+            reason = unrecordable(problem)
+            try:
+                self._record([(job, Outcome(False, error=reason))])
+            except Exception:
+                # Given up: its lease is no longer renewed, so it is rescued and runs again
+                # (bounded by quarantine) rather than blocking every later outcome.
+                log.exception("job %s: %s; recording that failed too: dropped", job.id, reason)
+                continue
+            log.error("job %s: %s", job.id, reason)
+        return []
+
+    def _reachable(self, job: Job) -> bool:
+        try:
+            self.yard.store.get_jobs([job.id])
+        except Exception:
+            return False
+        return True
 
     def _record(self, batch: list[tuple[Job, Outcome]], claim: int = 0) -> list[Job]:
         store, now = self.yard.store, time.time()
@@ -439,6 +562,14 @@ class Worker:
         while True:
             await asyncio.sleep(self.heartbeat)
             try:
-                await self._db_call(registry.beat, self)
+                # The jobs to renew are listed here, on the loop that changes those lists.
+                await self._db_call(registry.beat, self, self.in_flight())
             except Exception:  # a failed beat must not kill the worker; the next one retries
                 log.exception("heartbeat failed")
+
+
+def unrecordable(problem: Exception) -> str:
+    """The error a job fails with when its own outcome cannot be written: the database's
+    reason, kept short and free of what made the outcome unwritable (a NUL, its size)."""
+    reason = f"could not record outcome: {describe(problem)}".replace("\x00", "\\x00")
+    return reason if len(reason) <= 1000 else reason[:999] + "…"

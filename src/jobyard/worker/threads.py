@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -30,6 +31,9 @@ class HandlerThreads:
         self._outbox: deque[tuple[Any, Any]] = deque()
         self._poked = False
         self._lock = threading.Lock()
+        # When each piece of work really started (monotonic): a job's timeout counts from
+        # here, not from when it was queued to a thread that may still be busy.
+        self._started: dict[Any, float] = {}
         # Daemon threads: a handler stuck after a hard shutdown must not keep us alive.
         self._threads = [
             threading.Thread(target=self._serve, name=f"{name}-{i}", daemon=True)
@@ -41,13 +45,22 @@ class HandlerThreads:
     def submit(self, key: Any, fn: Callable[..., Any], *args: Any) -> None:
         self._inbox.put((key, fn, args))
 
+    def started_at(self, key: Any) -> float | None:
+        return self._started.get(key)
+
     def _serve(self) -> None:
         while True:
             work = self._inbox.get()
             if work is None:
                 return
             key, fn, args = work
-            result = fn(*args)
+            self._started[key] = time.monotonic()
+            try:
+                result = fn(*args)
+            except BaseException as exc:  # the thread must outlive any work: report it
+                result = exc
+            finally:
+                self._started.pop(key, None)
             self._outbox.append((key, result))
             with self._lock:
                 if self._poked:

@@ -1,0 +1,107 @@
+"""Cut one worker off from PostgreSQL for longer than its lease.
+
+The cut-off worker cannot renew its leases, so another worker rescues its jobs. Before that
+can happen, the cut-off worker must give its own jobs up: its runs stop (an async handler is
+cancelled) and it records nothing for them when the network comes back. Each job then
+completes exactly once, by the worker that still had the lease.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from jobyard import Yard
+from tests.chaos import app
+from tests.chaos.test_kill_workers import Runs
+from tests.faultpg import PrivatePostgres, Proxy
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("chaos")]
+
+LEASE = 2.0
+JOBS = 4
+
+
+def _spawn(url: str, tmp_path: Path, logs: Path, name: str) -> subprocess.Popen[str]:
+    config = tmp_path / "jobyard.toml"
+    config.write_text(f"[worker]\nlease = {LEASE}\nheartbeat = 0.4\n")
+    env = {
+        **os.environ,
+        "JOBYARD_DB": url,
+        "JOBYARD_APP": "tests.chaos.app",
+        "CHAOS_DIR": str(logs),
+        "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    }
+    return subprocess.Popen(
+        [
+            *(sys.executable, "-m", "jobyard", "--config", str(config), "worker"),
+            *("-n", name, "-c", str(JOBS), "--prefetch", "0"),
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait(predicate: object, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():  # type: ignore[operator]
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)
+
+
+def test_a_cut_off_worker_gives_its_jobs_up(private_pg: PrivatePostgres, tmp_path: Path) -> None:
+    url = private_pg.create_database("cutoff")
+    yard = Yard(url)
+    for jt in app.yard.types.values():
+        yard.types[jt.name] = jt
+    logs = tmp_path / "runs"
+    logs.mkdir()
+    proxy = Proxy(private_pg.port)
+    cut = _spawn(proxy.url("cutoff"), tmp_path, logs, "cut")
+    other: subprocess.Popen[str] | None = None
+    try:
+        _wait(lambda: yard.store.execute("list_workers").fetchall(), 30, "worker 'cut' never came")
+        ids = [yard.enqueue("chaos_async", {"ms": 8000}).id for _ in range(JOBS)]
+        _wait(lambda: yard.count(status="running") == JOBS, 30, "'cut' did not start the jobs")
+        runs = Runs(signalled=set())
+        runs.read(logs)
+        assert set(runs.starts) == set(ids)
+        proxy.pause()
+        other = _spawn(url, tmp_path, logs, "other")
+        # 'other' rescues the jobs once their leases are past, and runs them to the end.
+        _wait(lambda: yard.count(status="completed") == JOBS, 60, "the jobs never completed")
+        proxy.resume()
+        time.sleep(2 * LEASE)  # 'cut' may now report whatever it still holds
+        runs = Runs(signalled=set())
+        runs.read(logs)
+        assert cut.poll() is None, f"'cut' exited: {cut.stderr}"
+        for job_id in ids:
+            job = yard.get(job_id).job
+            assert job.status == "completed"
+            assert job.worker == "other", (job_id, job.worker)
+            pids = [pid for pid, _ in runs.starts[job_id]]
+            assert pids == [cut.pid, other.pid], (job_id, runs.starts[job_id])
+        # The cut-off worker stopped its runs: none of them reached its end.
+        assert not any(pid == cut.pid for _, pid, _ in runs.ended), runs.ended
+    finally:
+        proxy.resume()
+        for proc in (cut, other):
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+        for proc in (cut, other):
+            if proc is not None:
+                try:
+                    proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+        proxy.close()
+        yard.close()
