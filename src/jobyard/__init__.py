@@ -21,7 +21,8 @@ from jobyard.errors import (
 )
 from jobyard.handle import JobHandle
 from jobyard.model import PRIORITIES, STATUSES, Job, Repeat, Retry
-from jobyard.yard import JobType, Yard
+from jobyard.types import JobType
+from jobyard.yard import Yard
 
 __version__ = "0.1.0"
 

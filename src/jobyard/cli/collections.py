@@ -8,10 +8,11 @@ from typing import Any
 import click
 from rich.table import Table
 
+from jobyard import views
 from jobyard.cli import render
 from jobyard.cli.common import get_yard, print_json
-from jobyard.cli.listing import limit_option, offset_option, tail_window
-from jobyard.collections import Collection, names
+from jobyard.cli.listing import limit_option, offset_option
+from jobyard.collections import Collection
 from jobyard.errors import InvalidInput
 from jobyard.limits import json_or_text
 
@@ -21,7 +22,7 @@ from jobyard.limits import json_or_text
 @click.pass_context
 def collections_cmd(ctx: click.Context, as_json: bool) -> None:
     """List the collections with their item counts (in all and per status)."""
-    found = names(get_yard(ctx, load_apps=False))
+    found = views.collections_summary(get_yard(ctx, load_apps=False))
     if as_json:
         print_json(found)
         return
@@ -56,12 +57,8 @@ def collection_cmd(
     coll = Collection(get_yard(ctx, load_apps=False), name)
     statuses = status.split(",") if status else None
     where = parse_where(wheres)
-    total = coll.count(statuses, where)
-    start, end = tail_window(total, limit, offset)
-    if end > start:
-        items = coll.find(statuses, where, order_by, end - start, start)
-    else:  # nothing to show, but find still checks --order-by (past the end: no rows)
-        items = coll.find(statuses, where, order_by, 1, total)
+    page = views.collection_page(coll, statuses, where, order_by, limit, offset)
+    items, start = page.items, page.window.start
     if as_json:
         print_json([i.to_dict() for i in items])
         return
@@ -78,7 +75,7 @@ def collection_cmd(
         )
     render.console().print(table)
     shown = f"{start + 1}-{start + len(items)}" if items else "none"
-    click.echo(f"{shown} of {total} items", err=True)
+    click.echo(f"{shown} of {page.total} items", err=True)
 
 
 def register(group: click.Group) -> None:

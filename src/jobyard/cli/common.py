@@ -12,7 +12,8 @@ import click
 from jobyard.config import load_config
 from jobyard.errors import ConfigError
 from jobyard.limits import finite_json
-from jobyard.yard import JobType, Yard
+from jobyard.types import JobType
+from jobyard.yard import Yard
 
 
 def load_app_module(yard: Yard, name: str) -> None:
@@ -30,8 +31,7 @@ def load_app_module(yard: Yard, name: str) -> None:
         elif isinstance(value, JobType):
             found = [value]
         for jt in found:
-            jt.yard = yard
-            yard.types[jt.name] = jt
+            yard.registry.add(jt)  # adopted: its defer now enqueues through this Yard
 
 
 def get_yard(ctx: click.Context, load_apps: bool = True) -> Yard:

@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import click
 from rich.table import Table
 
-from jobyard import scheduler
+from jobyard import views
 from jobyard.cli import render
 from jobyard.cli.common import get_yard, parse_json_option, print_json
 from jobyard.cli.listing import limit_option
+from jobyard.cli.render import when as _when
 from jobyard.events import emit as emit_event
-from jobyard.events import recent_events
-from jobyard.model import iso
-
-
-def _when(ts: float | None) -> str:
-    if ts is None:
-        return "-"
-    return datetime.fromtimestamp(ts, tz=UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
 @click.command()
@@ -44,22 +36,9 @@ def emit(ctx: click.Context, event: str, data_json: str | None) -> None:
 @click.pass_context
 def events(ctx: click.Context, name: str | None, limit: int, as_json: bool) -> None:
     """List the most recent events, newest last, with the jobs each event created."""
-    found = recent_events(get_yard(ctx, load_apps=False), name, limit)
+    found = views.recent_events(get_yard(ctx, load_apps=False), name, limit)
     if as_json:
-        print_json(
-            [
-                {
-                    "id": e.id,
-                    "time": iso(e.time),
-                    "name": e.name,
-                    "data": e.data,
-                    "source_job": e.source_job,
-                    "depth": e.depth,
-                    "jobs": e.jobs,
-                }
-                for e in found
-            ]
-        )
+        print_json([views.event_view(e) for e in found])
         return
     table = Table("id", "time", "name", "jobs", "source job", "depth", "data")
     for e in found:
@@ -81,9 +60,9 @@ def events(ctx: click.Context, name: str | None, limit: int, as_json: bool) -> N
 @click.pass_context
 def schedules(ctx: click.Context, as_json: bool) -> None:
     """List scheduled types: cron, time zone, catch-up policy, last and next tick."""
-    rows = scheduler.status(get_yard(ctx))
+    rows = views.schedules(get_yard(ctx))
     if as_json:
-        print_json([{**r, "last": iso(r["last"]), "next": iso(r["next"])} for r in rows])
+        print_json([views.schedule_view(r) for r in rows])
         return
     table = Table("type", "schedule", "timezone", "catchup", "last tick", "next tick")
     for r in rows:

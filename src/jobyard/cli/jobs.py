@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import sys
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from jobyard import manage, model
+from jobyard import model, views
 from jobyard.cli import render
 from jobyard.cli.common import (
     get_yard,
@@ -21,8 +20,8 @@ from jobyard.cli.common import (
     print_json,
 )
 from jobyard.cli.listing import limit_option
+from jobyard.cli.render import when as _when
 from jobyard.errors import InvalidInput, UnknownJobType
-from jobyard.joblog import read_log
 from jobyard.model import Job
 
 STATUS_STYLE = {
@@ -34,12 +33,6 @@ STATUS_STYLE = {
     "waiting": "yellow",
     "paused": "dim",
 }
-
-
-def _when(ts: float | None) -> str:
-    if ts is None:
-        return "-"
-    return datetime.fromtimestamp(ts, tz=UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _ids(text: str) -> list[int]:
@@ -126,7 +119,7 @@ def _wait(yard: Any, job_id: int) -> int:
     ) as bar:
         task = bar.add_task("", total=100, job=job_id, status="waiting")
         while True:
-            (job,) = yard.store.get_jobs([job_id])
+            (job,) = views.jobs_by_id(yard, [job_id])
             bar.update(task, completed=job.percent, status=job.status)
             if job.status in model.FINISHED:
                 break
@@ -159,24 +152,20 @@ def jobs_cmd(
     def split(value: str | None) -> list[str] | None:
         return value.split(",") if value else None
 
-    newest_first = yard.jobs(
-        status=split(status), type=split(type_), queue=split(queue), limit=limit
-    )
-    found = newest_first[::-1]  # every listing prints newest last (jobyard.cli.listing)
+    page = views.recent_jobs(yard, split(status), split(type_), split(queue), limit)
     if as_json:
-        print_json([j.to_dict() for j in found])
+        print_json([views.job_fields(j) for j in page.rows])
         return
     table = Table(box=None, header_style="bold")
     for name in ("id", "type", "queue", "status", "priority", "done", "tries", "created"):
         table.add_column(name, no_wrap=True)
-    for j in found:
-        style = STATUS_STYLE.get(j.status, "")
+    for j in map(views.job_summary, page.rows):
         table.add_row(
             str(j.id),
             j.type,
             j.queue,
-            render.styled(j.status, style),
-            model.priority_name(j.priority),
+            render.styled(j.status, STATUS_STYLE.get(j.status, "")),
+            j.priority,
             f"{j.percent:.0f}%",
             str(j.attempts),
             _when(j.created)[5:16],  # month-day hour:minute: the table fits 80 columns
@@ -196,11 +185,12 @@ def job_group() -> None:
 def show(ctx: click.Context, job_id: int, as_json: bool) -> None:
     """Show a job's fields."""
     job = get_yard(ctx, load_apps=False).get(job_id).job
+    fields = views.job_fields(job)
     if as_json:
-        print_json(job.to_dict())
+        print_json(fields)
         return
     table = Table(show_header=False)
-    for key, value in job.to_dict().items():
+    for key, value in fields.items():
         table.add_row(key, render.value(value))
     render.console().print(table)
 
@@ -211,11 +201,9 @@ def show(ctx: click.Context, job_id: int, as_json: bool) -> None:
 @click.pass_context
 def show_log(ctx: click.Context, job_id: int, as_json: bool) -> None:
     """Print a job's log."""
-    yard = get_yard(ctx, load_apps=False)
-    yard.get(job_id)
-    entries = read_log(yard.store, job_id)
+    entries = views.job_log(get_yard(ctx, load_apps=False), job_id)
     if as_json:
-        print_json([{**e, "time": model.iso(e["time"])} for e in entries])
+        print_json([views.log_entry(e) for e in entries])
         return
     console = render.console()
     styles = {"success": "green", "warning": "yellow", "danger": "red", "error": "red"}
@@ -296,8 +284,7 @@ def _targets(yard: Any, ids: str | None, status: str | None, type_: str | None) 
 def _passed_over(yard: Any, operation: str, requested: list[int], done: list[int]) -> list[int]:
     """Requested jobs the operation did not apply to (their status did not allow it)."""
     if operation == "rerun":  # done holds the new copies; the rerun ones stay completed
-        jobs = yard.store.get_jobs(requested)
-        return [j.id for j in jobs if j.status not in model.ALLOWED_FROM[operation]]
+        return views.not_applied(views.jobs_by_id(yard, requested), operation)
     changed = set(done)
     return [i for i in dict.fromkeys(requested) if i not in changed]
 
@@ -320,7 +307,7 @@ def _report(
         return f"{verb} nothing (no jobs {' '.join(p for p in parts if p)})"
     line = f"{verb} {', '.join(map(str, done)) or 'nothing'}"
     if skipped:
-        jobs = yard.store.get_jobs(skipped[:SHOWN_IDS])
+        jobs = views.jobs_by_id(yard, skipped[:SHOWN_IDS])
         named = ", ".join(f"{j.id} ({j.status})" for j in jobs)
         more = len(skipped) - len(jobs)
         named += f" and {more} more" if more > 0 else ""
@@ -339,20 +326,7 @@ for _op in ("cancel", "pause", "resume", "restart", "rerun", "remove"):
 @click.pass_context
 def types_cmd(ctx: click.Context, as_json: bool) -> None:
     """List the job types this config and the store know."""
-    yard = get_yard(ctx)
-    rows = {t.name: t for t in yard.store.list_types()}
-    names = sorted(set(rows) | set(yard.types))
-    out = [
-        {
-            # stored metadata first (scripts: description, group, schedule, on, worker,
-            # mutex, timeout, deleted, path, last_ran, last_status ...)
-            **(rows[n].meta if n in rows else {}),
-            "name": n,
-            "kind": rows[n].kind if n in rows else "python",
-            "enabled": rows[n].enabled if n in rows else True,
-        }
-        for n in names
-    ]
+    out = views.types_table(get_yard(ctx))
     if as_json:
         print_json(out)
         return
@@ -380,23 +354,22 @@ def types_cmd(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def workers_cmd(ctx: click.Context, as_json: bool) -> None:
     """Workers that are registered: their queues, heartbeat and the jobs they run."""
-    yard = get_yard(ctx, load_apps=False)
-    rows = manage.list_workers(yard.store, time.time(), yard.config.lease)
+    rows = views.workers(get_yard(ctx, load_apps=False), time.time())
     if as_json:
-        print_json(rows)
+        print_json([w.to_dict() for w in rows])
         return
     table = Table("name", "host", "pid", "queues", "c", "status", "heartbeat", "running")
     for w in rows:
-        state = render.styled(str(w["status"])) if w["alive"] else render.styled("gone", "red")
+        state = render.styled(w.status) if w.alive else render.styled("gone", "red")
         table.add_row(
-            str(w["name"]),
-            str(w["host"]),
-            str(w["pid"]),
-            ",".join(w["queues"]),
-            str(w["concurrency"]),
+            w.name,
+            str(w.host),
+            str(w.pid),
+            ",".join(w.queues),
+            str(w.concurrency),
             state,
-            f"{w['heartbeat_age']}s ago",
-            ",".join(map(str, w["running"])) or "-",
+            f"{w.heartbeat_age}s ago",
+            ",".join(map(str, w.running)) or "-",
         )
     render.console().print(table)
 

@@ -1,4 +1,5 @@
-"""The one meaning of ``--limit`` (and ``--offset``) in every listing command.
+"""The one meaning of ``--limit`` (and ``--offset``) in every listing command (the paging
+itself is jobyard.views: ``newest_last`` and ``tail_window``, shared with the API and web).
 
 ``jobs``, ``events`` and ``collection`` print their rows oldest first, so the newest row is
 the last one, next to the prompt, as in a log. ``--limit N`` keeps the N most recent rows
@@ -36,9 +37,3 @@ def offset_option() -> Callable[[F], F]:
         show_default=True,
         help="Skip the M most recent rows first (to page back).",
     )
-
-
-def tail_window(total: int, limit: int, offset: int) -> tuple[int, int]:
-    """The rows [start, end) of a list of ``total`` that ``--limit``/``--offset`` keep."""
-    end = max(total - offset, 0)
-    return max(end - limit, 0), end

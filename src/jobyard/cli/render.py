@@ -10,6 +10,7 @@ markup tags.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console
@@ -29,3 +30,10 @@ def value(v: Any) -> str:
     if isinstance(v, str):
         return v
     return json.dumps(v, ensure_ascii=False, default=str)
+
+
+def when(ts: float | None) -> str:
+    """An epoch time as local time to the second, or ``-``."""
+    if ts is None:
+        return "-"
+    return datetime.fromtimestamp(ts, tz=UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S")

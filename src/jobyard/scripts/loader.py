@@ -18,7 +18,7 @@ from jobyard.errors import JobyardError
 from jobyard.scripts.meta import KIND
 from jobyard.scripts.output import Limits
 from jobyard.scripts.runner import run_script
-from jobyard.yard import JobType
+from jobyard.types import JobType
 
 if TYPE_CHECKING:
     from jobyard.model import Job
@@ -45,7 +45,6 @@ class ScriptType(JobType):
             return await run_type(self, ctx)
 
         super().__init__(
-            yard,
             name,
             handler,
             queue=f"worker:{worker}" if worker else "default",

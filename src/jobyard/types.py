@@ -1,0 +1,194 @@
+"""Job types: what this process can run (:class:`JobType`), what the store records
+(:class:`StoredType`), and the :class:`TypeRegistry` that holds both.
+
+A ``JobType`` knows nothing of a Yard. The registry binds it to a :class:`Client` (the
+Yard, later a remote client) when it is added, so ``jt.defer(**data)`` enqueues through
+the registry it was last added to: ``yard.job`` adds it, and the CLI adopts an app
+module's types into its own Yard the same way.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+from jobyard import model
+from jobyard.errors import InvalidInput, TypeDisabled, UnknownJobType
+from jobyard.model import Retry
+from jobyard.spec import TypeDefaults, parse_name, parse_timeout
+from jobyard.store.workers import StoredType
+
+__all__ = ["Client", "JobType", "StoredType", "TypeRegistry"]
+
+if TYPE_CHECKING:
+    from jobyard.handle import JobHandle
+    from jobyard.store import Store
+
+TYPES_TTL = 5.0  # seconds the stored types are cached (other processes' changes show after)
+
+
+class Client(Protocol):
+    """What ``JobType.defer`` needs: somewhere to enqueue (a Yard)."""
+
+    def enqueue(self, type_name: str, data: Any = None) -> JobHandle: ...
+
+
+class JobType:
+    """A registered handler with its defaults. Call ``defer(**data)`` to enqueue."""
+
+    kind = "python"  # recorded in the store; script types (jobyard.scripts) say "script"
+    own_timeout = False  # True: the handler enforces the job's timeout itself (scripts)
+
+    def __init__(
+        self,
+        name: str,
+        func: Callable[..., Any],
+        *,
+        queue: str = "default",
+        priority: int | str = "normal",
+        retry: Retry | int | dict[str, Any] | None = None,
+        timeout: float | None = None,
+        batch: int | None = None,
+        schedule: str | None = None,
+        on: str | list[str] | None = None,
+        timezone: str | None = None,
+        catchup: str | None = None,
+    ) -> None:
+        if batch is not None and (not isinstance(batch, int) or batch < 1):
+            raise InvalidInput(f"batch must be a whole number >= 1, got {batch!r}")
+        self.name = name
+        self.func = func
+        self.queue = parse_name(queue, "queue")
+        self.priority = model.parse_priority(priority)
+        self.retry = Retry.coerce(retry)
+        self.timeout = parse_timeout(timeout)
+        self.batch = batch
+        self.schedule = schedule
+        self.timezone = timezone  # of the schedule (IANA name; default UTC)
+        self.catchup = catchup  # after downtime: "skip" (default) or "latest" (jobyard.scheduler)
+        if schedule is not None:
+            from jobyard.cron import validate_cron
+
+            validate_cron(schedule, timezone)
+        if catchup not in (None, "skip", "latest"):
+            raise InvalidInput(f"catchup must be 'skip' or 'latest', got {catchup!r}")
+        self.on: list[str] = [on] if isinstance(on, str) else list(on or [])
+        self.is_async = inspect.iscoroutinefunction(func)
+        self.active = True  # False: workers stop claiming it (disabled in the store)
+        self._client: Client | None = None  # set by TypeRegistry.add: where defer enqueues
+
+    def defer(self, **data: Any) -> JobHandle:
+        if self._client is None:
+            raise InvalidInput(
+                f"job type {self.name!r} belongs to no Yard: register it with @yard.job, "
+                f"or call yard.enqueue({self.name!r}, data)"
+            )
+        return self._client.enqueue(self.name, data)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.func(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<JobType {self.name} queue={self.queue}>"
+
+
+class TypeRegistry:
+    """This process's job types (``local``) and the store's (``stored()``, briefly cached)."""
+
+    def __init__(self, store: Callable[[], Store], client: Client | None = None) -> None:
+        self._store = store  # a getter: the Yard opens its store lazily
+        self.client = client
+        self.local: dict[str, JobType] = {}
+        self._stored: tuple[float, dict[str, StoredType]] = (0.0, {})
+
+    # -- this process's types -------------------------------------------------------------
+
+    def register(self, func: Callable[..., Any], options: dict[str, Any]) -> JobType:
+        """``@yard.job`` / ``@yard.job(name=..., queue=...)``: a new type, added."""
+        name = options.pop("name", None) or func.__name__
+        return self.add(JobType(name, func, **options))
+
+    def add(self, jt: JobType) -> JobType:
+        """Add (or adopt) a type: ``defer`` then enqueues through this registry's client."""
+        jt._client = self.client
+        self.local[jt.name] = jt
+        return jt
+
+    def replace(self, types: Mapping[str, JobType]) -> None:
+        """Swap in a new set of types in one step (workers read ``local`` meanwhile);
+        types bound elsewhere keep their binding, unbound ones get this registry's."""
+        for jt in types.values():
+            if jt._client is None:
+                jt._client = self.client
+        self.local = dict(types)
+
+    # -- the store's types --------------------------------------------------------------
+
+    @property
+    def stamp(self) -> float:
+        """When the stored types were last read; a new value means they may have changed."""
+        return self._stored[0]
+
+    def stored(self, refresh: bool = False) -> dict[str, StoredType]:
+        """Types recorded in the store (by workers, scripts sync, the API), briefly cached.
+        The same dict is returned while cached (jobyard.events.FinishHook relies on it)."""
+        stamp, found = self._stored
+        if refresh or time.monotonic() - stamp > TYPES_TTL:
+            found = {t.name: t for t in self._store().list_types()}
+            self._stored = (time.monotonic(), found)
+        return found
+
+    def known(self, refresh: bool = False) -> set[str]:
+        """Types of this process plus those recorded in the store by workers or scripts."""
+        return set(self.local) | set(self.stored(refresh))
+
+    def sync(self) -> None:
+        """Record this process's types in the store so other processes may enqueue them."""
+        rows = [
+            StoredType(
+                t.name,
+                "python",
+                True,
+                {
+                    "queue": t.queue,
+                    "schedule": t.schedule,
+                    "timezone": t.timezone,
+                    "catchup": t.catchup,
+                    "on": t.on,
+                },
+            )
+            for t in self.local.values()
+            if t.kind == "python"  # other kinds keep their own rows (scripts sync)
+        ]
+        self._store().upsert_types(rows, time.time())
+
+    # -- enqueueing --------------------------------------------------------------------------
+
+    def check(self, name: str) -> tuple[JobType | None, StoredType | None]:
+        """The type as this process and the store know it; refused when it cannot be
+        enqueued (unknown, disabled, or a deleted script)."""
+        jt = self.local.get(name)
+        stored = self.stored().get(name)
+        if (stored is None and jt is None) or (stored is not None and not stored.enabled):
+            stored = self.stored(refresh=True).get(name)  # the cache may be stale
+        if jt is None and stored is None:
+            raise UnknownJobType(name, self.known())
+        if stored is not None and not stored.enabled:
+            raise TypeDisabled(name)
+        if stored is not None and stored.meta.get("deleted"):
+            raise InvalidInput(
+                f"job type {name!r} was deleted: its script is gone from the scripts "
+                "directory (put it back and run `jobyard scripts sync`)"
+            )
+        return jt, stored
+
+    def defaults(self, name: str) -> TypeDefaults:
+        """What a job of ``name`` gets when the caller leaves an option out."""
+        jt, stored = self.check(name)
+        routed = stored.meta.get("worker") if stored is not None else None
+        if jt is None:
+            return TypeDefaults(queue=f"worker:{routed}" if routed else "default")
+        queue = f"worker:{routed}" if routed else jt.queue
+        return TypeDefaults(queue, jt.priority, jt.retry, jt.timeout)
