@@ -7,5 +7,6 @@ PY=.venv/bin/python
 echo "== ruff"; "$PY" -m ruff check src tests examples bench
 echo "== ruff format"; "$PY" -m ruff format --check src tests examples
 echo "== mypy"; "$PY" -m mypy src
+echo "== import layers"; .venv/bin/lint-imports
 echo "== pytest"
 "$PY" -m pytest -q -n 2 --dist loadgroup "$@"

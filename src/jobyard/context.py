@@ -54,9 +54,7 @@ class JobContext:
         buffered: bool = False,
     ) -> None:
         if port is None:
-            from jobyard.worker.local import LocalPort
-
-            port = LocalPort(yard)
+            port = yard.local_port()
         self.yard = yard  # its config; the store is reached only through ``port``
         self.job = job
         self.port = port

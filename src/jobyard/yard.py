@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from jobyard import lifecycle, manage
 from jobyard.collections import Collection
@@ -19,6 +19,9 @@ from jobyard.model import Job
 from jobyard.spec import SpecBuilder, encode_data, job_filter, parse_int_id
 from jobyard.store import Store, open_store
 from jobyard.types import JobType, StoredType, TypeRegistry
+
+if TYPE_CHECKING:
+    from jobyard.worker.port import WorkerPort
 
 __all__ = ["JobType", "Matching", "StoredType", "Yard"]  # JobType, StoredType: old home
 
@@ -247,6 +250,12 @@ class Yard:
         from jobyard.worker.runner import Worker
 
         return Worker(self, **options)
+
+    def local_port(self) -> WorkerPort:
+        """The worker port onto this Yard's own store (what a local worker uses)."""
+        from jobyard.worker.local import LocalPort
+
+        return LocalPort(self)
 
     def run_worker(self, **options: Any) -> None:
         """Run a worker in this thread until SIGTERM/SIGINT (or ``stop()`` from elsewhere)."""

@@ -31,17 +31,6 @@ VIA_STORE = re.compile(r"\bstore\.(" + "|".join(map(re.escape, PRIVATE)) + r")\b
 # Names no other object in jobyard has: wrong whatever they are reached through.
 ANYWHERE = re.compile(r"\.(_execute|_in_list|executemany|encode_json|decode_json|list_param)\(")
 SQL = re.compile(r"\b(SELECT\s.+\sFROM|INSERT INTO|DELETE FROM|UPDATE \w+ SET)\b")
-# The worker side, which the worker port (issue #8 item 1) moves into worker/local.py; a
-# file leaves this list when it no longer reaches the store itself.
-WORKER_SIDE = {
-    "worker/runner.py",
-    "worker/registry.py",
-    "worker/local.py",
-    "context.py",
-    "scripts/runner.py",
-    "scripts/loader.py",
-    "scripts/output.py",
-}
 
 
 def _offences(text: str) -> list[str]:
@@ -56,7 +45,7 @@ def test_no_module_outside_the_store_runs_queries_or_touches_the_codec() -> None
     bad = {}
     for path in sorted(SRC.rglob("*.py")):
         name = path.relative_to(SRC).as_posix()
-        if name.startswith("store/") or name in WORKER_SIDE:
+        if name.startswith("store/"):
             continue
         offences = _offences(path.read_text())
         if offences:

@@ -8,9 +8,8 @@ job type. The graph modules themselves must be importable by the worker too (on 
 
 from __future__ import annotations
 
-from jobyard.config import Config
-from jobyard.converge.distributed import register
-from jobyard.yard import Yard
+from jobyard.converge.distributed import NODE_TYPE, run_node
+from jobyard.types import JobType
 
-yard = Yard(config=Config())  # only carries the job type: the worker adopts it
-converge_node = register(yard)
+# A type bound to no Yard: the worker (or CLI) that loads this module adopts it.
+converge_node = JobType(NODE_TYPE, run_node)

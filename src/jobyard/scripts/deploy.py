@@ -33,7 +33,7 @@ _TEMPLATE = """#!{python}
 # directory and syncs the job types. Re-run init-repo to rewrite this file.
 import sys
 
-from jobyard.scripts.deploy import post_receive
+from jobyard.cli.hook import post_receive
 
 sys.exit(post_receive(
     repo={repo!r},
@@ -184,19 +184,11 @@ def _deploy_branch(
     return None
 
 
-def post_receive(
-    repo: str,
-    work: str,
-    cwd: str,
-    config: str | None,
-    db: str | None,
-    db_file: str | None = None,
-    stdin: TextIO | None = None,
-    out: TextIO | None = None,
-) -> int:
-    """The hook's body: read the pushed refs, check out, sync, print the report."""
-    stdin = stdin or sys.stdin
-    out = out or sys.stdout
+def receive(
+    repo: str, work: str, db: str | None, db_file: str | None, stdin: TextIO, out: TextIO
+) -> tuple[str, str | None] | int:
+    """Read the pushed refs and check the deployed branch out into ``work``: its name and
+    the database URL, or the hook's exit status when there is nothing (more) to do."""
     pushed = []
     for line in stdin:
         parts = line.split()
@@ -221,26 +213,4 @@ def post_receive(
     if done.returncode != 0:
         out.write(f"jobyard: checkout into {work} failed: {done.stderr.strip()}\n")
         return 1
-    try:
-        os.chdir(cwd)
-    except OSError:
-        pass  # the project moved: absolute paths still work
-    from jobyard.config import load_config
-    from jobyard.errors import JobyardError
-    from jobyard.scripts.sync import sync_scripts
-    from jobyard.yard import Yard
-
-    try:
-        yard = Yard(config=load_config(config, db))
-        try:
-            report = sync_scripts(yard, work)
-        finally:
-            yard.close()
-    except JobyardError as exc:
-        out.write(f"jobyard: deploy failed: {exc}\n")
-        return 1
-    out.write(f"jobyard: deployed {branch.removeprefix('refs/heads/')} into {work}\n")
-    for line in report.lines():
-        out.write(f"jobyard: {line}\n")
-    out.flush()
-    return 0
+    return branch, db

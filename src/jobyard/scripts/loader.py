@@ -87,9 +87,7 @@ def busy_with(yard: Yard, job: Job, port: WorkerPort | None = None) -> int | Non
     starting at once exactly one takes it, whatever the workers' clocks say; it is held
     while its run goes on (a holder killed, rescued or cancelled frees it)."""
     if port is None:
-        from jobyard.worker.local import LocalPort
-
-        port = LocalPort(yard)
+        port = yard.local_port()
     return port.take_type_lock(job.type, job.id, job.run_id or "")
 
 

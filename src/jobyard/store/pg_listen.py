@@ -14,7 +14,7 @@ from psycopg import pq
 
 from jobyard.errors import DatabaseError
 from jobyard.store.base import Waiter
-from jobyard.store.postgres import CHANNEL, LISTEN_SQL
+from jobyard.store.pg_util import CHANNEL, LISTEN_SQL
 
 if TYPE_CHECKING:
     from jobyard.store.postgres import PostgresStore

@@ -15,6 +15,9 @@ from psycopg.types.json import Json
 
 from jobyard.store.core import dumps
 
+CHANNEL = "jobyard"  # the LISTEN/NOTIFY channel of every wake-up
+LISTEN_SQL = f"LISTEN {CHANNEL}"
+
 _PLAIN_INSERT = re.compile(
     r"^INSERT INTO (\w+) \(([^)]*)\)\s*VALUES \((.*)\)(?:\s*RETURNING \w+)?$",
     re.IGNORECASE | re.DOTALL,

@@ -41,16 +41,22 @@ from jobyard.errors import DatabaseError
 from jobyard.model import Job
 from jobyard.store.base import Result, Store, Waiter, dumps
 from jobyard.store.collections import PostgresItemsSQL
-from jobyard.store.pg_util import ROWS, CopyPlan, _Closer, _reason, copy_plan, mask_url
+from jobyard.store.pg_util import (
+    CHANNEL,
+    ROWS,
+    CopyPlan,
+    _Closer,
+    _reason,
+    copy_plan,
+    mask_url,
+)
 
-CHANNEL = "jobyard"
 MIGRATION_LOCK = 7_306_086_468_415_616_114  # pg_advisory_xact_lock key: "jobyard" migrations
 LOCK_ROWS = " FOR NO KEY UPDATE"
 COPY_MIN_ROWS = 50  # below this a pipelined executemany is as fast as COPY
 _MAX_PAYLOAD = 7000  # NOTIFY payloads must stay under 8000 bytes
 
 NOTIFY_SQL = f"SELECT pg_notify('{CHANNEL}', %(payload)s)"
-LISTEN_SQL = f"LISTEN {CHANNEL}"
 LOCK_MIGRATIONS_SQL = "SELECT pg_advisory_xact_lock(%(key)s)"
 CREATE_MIGRATIONS_SQL = (
     "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)"

@@ -43,43 +43,28 @@ class LocalPort:
     # -- the worker ------------------------------------------------------------------------
 
     def register(self, info: WorkerInfo) -> None:
-        store = self.yard.store
         self.yard.sync_types()
-        store.execute(
-            "upsert_worker",
-            {
-                "name": info.name,
-                "host": info.host,
-                "pid": info.pid,
-                "queues": store.encode_json(list(info.queues)),
-                "concurrency": info.concurrency,
-                "started": info.started,
-                "heartbeat": info.started,
-                "running": store.encode_json([]),
-                "status": "running",
-            },
+        self.yard.store.upsert_worker(
+            info.name,
+            info.host,
+            info.pid,
+            list(info.queues),
+            info.concurrency,
+            info.started,
+            info.lease,
         )
-        store.execute("set_worker_lease", {"name": info.name, "lease": info.lease})
 
     def unregister(self, name: str) -> None:
-        self.yard.store.execute("delete_worker", {"name": name})
+        self.yard.store.delete_worker(name)
 
     def beat(self, run_ids: Sequence[str], lease: float, status: WorkerStatus) -> set[str]:
         store, now = self.yard.store, time.time()
         alive: set[str] = set()
         if run_ids:
-            runs = store.list_param(sorted(run_ids))
-            store.execute("extend_leases", {"run_ids": runs, "lease_expires": now + lease})
-            alive = {r[0] for r in store.execute("running_runs", {"run_ids": runs}).fetchall()}
-        store.execute(
-            "heartbeat_worker",
-            {
-                "name": status.name,
-                "heartbeat": now,
-                "status": status.status,
-                "running": store.encode_json(sorted(status.running)),
-            },
-        )
+            runs = sorted(run_ids)
+            store.extend_leases(runs, now + lease)
+            alive = store.running_runs(runs)
+        store.heartbeat_worker(status.name, now, status.status, sorted(status.running))
         return alive
 
     def housekeeping(self, now: float) -> None:
@@ -128,8 +113,7 @@ class LocalPort:
             return self.claim(claim_next) if claim_next and claim_next.limit else []
 
     def next_due(self) -> float | None:
-        row = self.yard.store.execute("next_due").fetchone()
-        return None if row is None or row[0] is None else float(row[0])
+        return self.yard.store.next_due()
 
     def hand_back(self, jobs: Sequence[Job], reason: str) -> list[int]:
         return manage.hand_back(self.yard.store, jobs, time.time(), reason)
@@ -163,27 +147,12 @@ class LocalPort:
         self, job_id: int, run_id: str | None, completed: float, total: float, lease: float
     ) -> None:
         now = time.time()
-        cur = self.yard.store.execute(
-            "set_progress",
-            {
-                "id": job_id,
-                "run_id": run_id,
-                "completed": completed,
-                "total": total,
-                "now": now,
-                "lease_expires": now + lease,
-            },
-        )
-        if cur.rowcount != 1:
+        if not self.yard.store.set_progress(job_id, run_id, completed, total, now, now + lease):
             raise _lost(job_id)
 
     def touch(self, job_id: int, run_id: str | None, lease: float) -> None:
         now = time.time()
-        cur = self.yard.store.execute(
-            "touch_running",
-            {"id": job_id, "run_id": run_id, "now": now, "lease_expires": now + lease},
-        )
-        if cur.rowcount != 1:
+        if not self.yard.store.touch_running(job_id, run_id, now, now + lease):
             raise _lost(job_id)
 
     def emit(self, event: str, data: Any, source_job: int | None, depth: int) -> Event:
