@@ -8,7 +8,7 @@ job type. The graph modules themselves must be importable by the worker too (on 
 
 from __future__ import annotations
 
-from jobyard.converge.distributed import NODE_TYPE, run_node
+from jobyard.converge.node import NODE_TYPE, run_node
 from jobyard.types import JobType
 
 # A type bound to no Yard: the worker (or CLI) that loads this module adopts it.
