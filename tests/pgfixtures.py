@@ -78,6 +78,11 @@ def _missing(reason: str) -> NoReturn:
 @pytest.fixture(scope="session")
 def pg_template(pg_admin: psycopg.Connection[Any]) -> str:
     """A migrated database to clone, built once (and shared by pytest-xdist workers)."""
+    return ensure_template(pg_admin)
+
+
+def ensure_template(pg_admin: psycopg.Connection[Any]) -> str:
+    """The template of the current migrations, built if it is missing."""
     name = _template_name()
     pg_admin.execute("SELECT pg_advisory_lock(%s)", [_TEMPLATE_LOCK])
     try:
@@ -157,11 +162,16 @@ class _Clones:
 
     def _create(self) -> str:
         name = f"jobyard_test_{uuid.uuid4().hex[:12]}"
-        self._conn().execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                sql.Identifier(name), sql.Identifier(self.template)
-            )
+        create = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+            sql.Identifier(name), sql.Identifier(self.template)
         )
+        try:
+            self._conn().execute(create)
+        except psycopg.errors.InvalidCatalogName:
+            # Another checkout's run (other migrations) swept our template as stale while
+            # this session used it: build it again and go on.
+            self.template = ensure_template(self._conn())
+            self._conn().execute(create)
         return name
 
     def take(self) -> str:
