@@ -137,22 +137,25 @@ def admit(
     want: int,
 ) -> Verdict:
     """Take up to ``want`` candidates in claim order, each only if every key it needs has
-    room (and then it takes one slot of each). A candidate whose full key ``skip``s is
-    refused; one whose full key ``wait``s is left ready for a later claim."""
+    room (and then it takes one slot of each). A candidate met while there is capacity but
+    whose key is full is refused if that key ``skip``s, else left ready for a later claim;
+    candidates after the ``want``-th admitted one are not looked at."""
     free = room(rules, running)
     holders = {key: held.example for key, held in running.items()}
     verdict = Verdict()
     for c in sorted(candidates, key=lambda c: c.order):
+        if len(verdict.claim) >= want:
+            break  # the rest would not start now either: nothing to decide about them
         keys = rules.keys_of(c)
         full = [k for k in keys if free[k] <= 0]
         if full:
+            # It would start now, but a key it needs is taken: it skips (refused for good)
+            # if one of the full keys says so, else it waits.
             skipping = [k for k in full if rules.limits[k].when_full == "skip"]
             if skipping:
                 key = skipping[0]
                 verdict.refused.append(Refusal(c.id, c.type, key, holders.get(key)))
             continue
-        if len(verdict.claim) >= want:
-            continue  # no capacity left, but later candidates may still be refusals
         for k in keys:
             free[k] -= 1
             holders[k] = c.id

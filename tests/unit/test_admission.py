@@ -48,6 +48,7 @@ def test_a_full_wait_key_leaves_room_for_others_within_want() -> None:
 def test_a_full_skip_key_refuses_naming_the_holder() -> None:
     rules = Rules.for_types({"m": Limit(1, "skip")})
     verdict = admit([c(1, "m"), c(2, "m")], rules, {}, 5)
+    assert admit([c(1, "m"), c(2, "m")], rules, {}, 1).refused == []  # 2 would not start
     assert verdict.claim == [1]
     (r,) = verdict.refused
     assert (r.id, r.type, r.key, r.holder) == (2, "m", "type:m", 1)
