@@ -15,7 +15,9 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from jobyard import model
+from jobyard.admission import Limit
 from jobyard.errors import InvalidInput, TypeDisabled, UnknownJobType
+from jobyard.limits import INT32_MAX
 from jobyard.model import Retry
 from jobyard.spec import TypeDefaults, parse_name, parse_timeout
 from jobyard.store.workers import StoredType
@@ -55,9 +57,11 @@ class JobType:
         on: str | list[str] | None = None,
         timezone: str | None = None,
         catchup: str | None = None,
+        limit: int | None = None,
     ) -> None:
         if batch is not None and (not isinstance(batch, int) or batch < 1):
             raise InvalidInput(f"batch must be a whole number >= 1, got {batch!r}")
+        self.limit = _parse_limit(limit)  # at most this many running at once, all workers
         self.name = name
         self.func = func
         self.queue = parse_name(queue, "queue")
@@ -79,6 +83,11 @@ class JobType:
         self.active = True  # False: workers stop claiming it (disabled in the store)
         self._client: Client | None = None  # set by TypeRegistry.add: where defer enqueues
 
+    def admission_limit(self) -> Limit | None:
+        """What the claim's admission enforces for this type (None: nothing): ``limit``
+        running at once; a job that finds them all busy waits, ready, for a free slot."""
+        return None if self.limit is None else Limit(self.limit)
+
     def defer(self, **data: Any) -> JobHandle:
         if self._client is None:
             raise InvalidInput(
@@ -92,6 +101,14 @@ class JobType:
 
     def __repr__(self) -> str:
         return f"<JobType {self.name} queue={self.queue}>"
+
+
+def _parse_limit(limit: object) -> int | None:
+    if limit is None:
+        return None
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= INT32_MAX:
+        raise InvalidInput(f"limit must be a whole number >= 1 (or None), got {limit!r}")
+    return limit
 
 
 class TypeRegistry:

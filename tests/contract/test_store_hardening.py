@@ -1,5 +1,5 @@
 """Store-level correctness under races and faults (issue #7 §3), on every backend: lease
-rescue as a compare-and-set, a database-enforced mutex, listeners of deleted types,
+rescue as a compare-and-set, a mutex enforced at admission, listeners of deleted types,
 savepoints for nested transactions, per-transaction durability, driver errors."""
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import pytest
 from tests.helpers import run_cli
 
 from jobyard import Yard, events, lifecycle, manage
+from jobyard.admission import Limit, Rules
 from jobyard.errors import DatabaseError
 from jobyard.scripts import load_script_types, set_enabled, sync_scripts
-from jobyard.scripts.loader import busy_with
 from jobyard.store.base import Result, Store, Update
 from jobyard.worker import registry
 from jobyard.worker.runner import Worker
@@ -194,34 +194,41 @@ def test_a_deleted_listener_is_skipped_and_the_emit_goes_on(
         assert events.listeners(yard, "ev") == ["alive", "kept"]
 
 
-# -- 2. mutex script types: a lock the database enforces ---------------------------------------
+# -- 2. mutex script types: a limit of 1 the claim enforces (jobyard.admission) ---------------
+
+MUTEX = Rules.for_types({"m": Limit(1, "skip")})
 
 
-def _claim_at(yard: Yard, worker: str, now: float, lease: float = 60.0) -> Any:
-    jobs = yard.store.claim(worker, f"r{worker}", ["default"], ["m"], 1, now, now + lease)
-    return jobs[0] if jobs else None
+def _claim_mutex(yard: Yard, worker: str, now: float, lease: float = 60.0) -> tuple[Any, list[int]]:
+    """Claim one job of the mutex type "m": (the job or None, ids refused as busy)."""
+    with yard.store.transaction():  # refused ones are cancelled before anyone claims them
+        got = yard.store.claim_admitted(
+            worker, f"r{worker}", ["default"], ["m"], 1, now, now + lease, MUTEX
+        )
+        if got.refused:
+            manage.cancel(yard.store, [r.id for r in got.refused], time.time())  # as LocalPort
+    return (got.jobs[0] if got.jobs else None), [r.holder or 0 for r in got.refused]
 
 
 def test_a_mutex_holder_wins_whatever_the_clocks_say(yard: Yard) -> None:
     yard.job(name="m")(lambda job: None)
     yard.enqueue_many("m", list(range(5)))
     now = time.time()
-    a = _claim_at(yard, "a", now + 100)  # a's clock is ahead
-    assert busy_with(yard, a) is None  # a runs
-    b = _claim_at(yard, "b", now)  # b's clock is behind: it "started first"
-    assert busy_with(yard, b) == a.id  # still a's: b must skip
-    assert busy_with(yard, a) is None  # taking it again is harmless
+    a, busy = _claim_mutex(yard, "a", now + 100)  # a's clock is ahead
+    assert a is not None and busy == []  # a runs
+    b, busy = _claim_mutex(yard, "b", now)  # b's clock is behind: it "started first"
+    assert b is None and busy == [a.id]  # still a's: b is skipped
     lifecycle.complete(yard.store, [(a, None)], time.time())
-    c = _claim_at(yard, "c", now)
-    assert busy_with(yard, c) is None  # a finished: free
+    c, busy = _claim_mutex(yard, "c", now)
+    assert c is not None and busy == []  # a finished: free
     c_lease = yard.store.get_jobs([c.id])[0]
     yard.store.update_jobs([Update(c.id, {"lease_expires": now - 1}, ("running",))])
     assert manage.rescue_expired(yard.store, time.time(), quarantine_after=5) == 1
-    d = _claim_at(yard, "d", now)
-    assert c_lease.run_id != d.run_id and busy_with(yard, d) is None  # c was rescued: free
-    yard.store.release_type_lock("m", d.run_id)
-    e = _claim_at(yard, "e", now)
-    assert busy_with(yard, e) is None  # released
+    d, busy = _claim_mutex(yard, "d", now)
+    assert d is not None and c_lease.run_id != d.run_id and busy == []  # c rescued: free
+    lifecycle.complete(yard.store, [(d, None)], time.time())
+    e, busy = _claim_mutex(yard, "e", now)
+    assert e is not None and busy == []  # finished: free
 
 
 def test_two_workers_never_run_a_mutex_type_at_once(yard: Yard) -> None:
@@ -231,28 +238,25 @@ def test_two_workers_never_run_a_mutex_type_at_once(yard: Yard) -> None:
     holders: list[int] = []
     overlaps: list[tuple[int, ...]] = []
     ran: list[int] = []
+    running: list[list[int]] = []
     guard = threading.Lock()
 
     def work(name: str, skew: float) -> None:
-        while True:
-            job = _claim_at(yard, name, time.time() + skew)
+        while yard.count(status="ready"):
+            job, _ = _claim_mutex(yard, name, time.time() + skew)
             if job is None:
-                break
-            if busy_with(yard, job) is not None:
-                manage.cancel(store, [job.id], time.time())  # skipped, as run_type does
-                continue
+                continue  # the other one runs: ours were skipped
             with guard:
                 holders.append(job.id)
                 if len(holders) > 1:
                     overlaps.append(tuple(holders))
-            # The store says so too: the lock row names this run while it runs.
-            row = store.execute("type_lock_holder", {"type": "m"}).fetchone()
-            assert row is not None and row[1] == job.run_id
+            # The store says so too: this run is the type's only running job.
+            with guard:
+                running.append([j.id for j in yard.jobs(type="m", status="running")])
             time.sleep(0.002)
             with guard:
                 holders.remove(job.id)
                 ran.append(job.id)
-            store.release_type_lock("m", job.run_id)
             lifecycle.complete(store, [(job, None)], time.time())
 
     threads = [
@@ -264,6 +268,7 @@ def test_two_workers_never_run_a_mutex_type_at_once(yard: Yard) -> None:
     for t in threads:
         t.join(60)
     assert overlaps == []
+    assert all(len(ids) == 1 for ids in running), running
     assert ran and yard.count(status="ready") == 0 and yard.count(status="running") == 0
     assert yard.count(status="completed") == len(ran)
 
@@ -288,6 +293,11 @@ def _register(store: Store, name: str, heartbeat: float, lease: float | None) ->
     )
     if lease is not None:
         store.execute("set_worker_lease", {"name": name, "lease": lease})
+
+
+def _claim_at(yard: Yard, worker: str, now: float, lease: float = 60.0) -> Any:
+    jobs = yard.store.claim(worker, f"r{worker}", ["default"], ["m"], 1, now, now + lease)
+    return jobs[0] if jobs else None
 
 
 def test_a_dead_worker_is_gone_after_its_lease_with_only_its_live_jobs(

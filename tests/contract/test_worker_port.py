@@ -114,7 +114,7 @@ def test_the_worker_and_its_handlers_use_only_the_port(yard: Yard, tmp_path: Pat
     used = set(port.calls)
     assert {"register", "claim", "record", "beat", "housekeeping", "types", "waiter"} <= used
     assert {"log", "progress", "emit", "kv_put", "kv_delete", "kv_all", "kv_batch"} <= used
-    assert {"take_type_lock", "release_type_lock", "script_ran", "unregister"} <= used
+    assert {"script_ran", "unregister"} <= used
 
 
 # Where the worker side must not reach the store itself: only local.py may.

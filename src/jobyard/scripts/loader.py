@@ -8,11 +8,11 @@ claiming it, and jobs already claimed still find their handler.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from jobyard.admission import Limit
 from jobyard.context import JobContext
 from jobyard.errors import JobyardError
 from jobyard.scripts.meta import KIND
@@ -21,9 +21,7 @@ from jobyard.scripts.runner import run_script
 from jobyard.types import JobType
 
 if TYPE_CHECKING:
-    from jobyard.model import Job
     from jobyard.store.workers import StoredType
-    from jobyard.worker.port import WorkerPort
     from jobyard.yard import Yard
 
 log = logging.getLogger("jobyard.scripts")
@@ -57,6 +55,12 @@ class ScriptType(JobType):
     def mutex(self) -> bool:
         return bool(self.meta.get("mutex", True))
 
+    def admission_limit(self) -> Limit | None:
+        # A mutex type is a limit of 1 that the claim enforces: a run that would overlap
+        # one still running does not start at all; it is skipped (cancelled, with a log
+        # line saying why), as docs/scripts.md says, not queued behind the running one.
+        return Limit(1, "skip") if self.mutex else None
+
     def same_settings(self, meta: dict[str, Any]) -> bool:
         def strip(m: dict[str, Any]) -> dict[str, Any]:
             return {k: v for k, v in m.items() if k not in _VOLATILE}
@@ -68,50 +72,9 @@ class ScriptType(JobType):
 
 
 async def run_type(jt: ScriptType, ctx: JobContext) -> Any:
-    if not jt.mutex:
-        return await run_script(ctx, jt.meta, jt.limits)
-    other = await asyncio.to_thread(busy_with, ctx.yard, ctx.job, ctx.port)
-    if other is not None:
-        await asyncio.to_thread(skip, ctx, other)
-        return None
-    try:
-        return await run_script(ctx, jt.meta, jt.limits)
-    finally:
-        await _release(ctx)
-
-
-def busy_with(yard: Yard, job: Job, port: WorkerPort | None = None) -> int | None:
-    """Take the type's lock for this run; the id of the job holding it instead, if any.
-
-    The lock is a row the database keeps one of per type (``type_locks``), so of two runs
-    starting at once exactly one takes it, whatever the workers' clocks say; it is held
-    while its run goes on (a holder killed, rescued or cancelled frees it)."""
-    if port is None:
-        port = yard.local_port()
-    return port.take_type_lock(job.type, job.id, job.run_id or "")
-
-
-async def _release(ctx: JobContext) -> None:
-    # Best effort: a lock left behind is freed anyway once its job no longer runs.
-    try:
-        await asyncio.to_thread(ctx.port.release_type_lock, ctx.job.type, ctx.job.run_id or "")
-    except Exception:
-        log.warning("releasing the lock of %s failed", ctx.job.type, exc_info=True)
-
-
-def skip(ctx: JobContext, other: int) -> None:
-    """A mutex type is busy: this run does not start; the job ends cancelled."""
-    try:
-        ctx.log(
-            f"skipped: {ctx.job.type} is a mutex type and job {other} is still running "
-            f"(`jobyard type set {ctx.job.type} --no-mutex` allows overlapping runs)",
-            "warning",
-            {"skipped": True, "busy": other},
-        )
-        ctx.flush()  # now, while the run is still ours: the cancel below ends it
-    except JobyardError:
-        return  # no longer ours anyway
-    ctx.port.cancel(ctx.job.id)
+    # A mutex type's overlapping runs were refused at admission (jobyard.admission): a run
+    # that reaches here may start.
+    return await run_script(ctx, jt.meta, jt.limits)
 
 
 def load_script_types(yard: Yard, stored: Mapping[str, StoredType] | None = None) -> list[str]:

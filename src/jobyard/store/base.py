@@ -3,7 +3,7 @@
 - :mod:`~jobyard.store.core`: connections, transactions, named queries, the JSON codec
   (private to ``jobyard.store``: nothing outside it runs a query or touches the codec);
 - :mod:`~jobyard.store.jobs`: jobs, logs, dependencies, tombstones;
-- :mod:`~jobyard.store.leases`: due jobs, claims, leases, progress, the type mutex;
+- :mod:`~jobyard.store.leases`: due jobs, claims (candidates → admission → claim), leases, progress;
 - :mod:`~jobyard.store.workers`: the workers registry and the job types;
 - :mod:`~jobyard.store.events`: the events log, read by cursor;
 - :mod:`~jobyard.store.kv`: schedule ticks, jobsets and their storage;

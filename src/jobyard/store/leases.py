@@ -1,12 +1,23 @@
-"""Running jobs: due jobs, claims, leases, progress and the type mutex."""
+"""Running jobs: due jobs, claims (with admission), leases and progress."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
-from jobyard.errors import DatabaseError
+from jobyard import admission
+from jobyard.admission import Candidate, Held, Refusal, Rules
 from jobyard.model import Job
 from jobyard.store.core import StoreCore
+
+
+@dataclass
+class Admitted:
+    """What a claim with admission did: the jobs now claimed (in claim order) and the
+    candidates admission refused for good (left ready: the caller cancels them)."""
+
+    jobs: list[Job] = field(default_factory=list)
+    refused: list[Refusal] = field(default_factory=list)
 
 
 class LeasesMixin(StoreCore):
@@ -70,7 +81,7 @@ class LeasesMixin(StoreCore):
         }
         return self.execute("set_progress", params).rowcount == 1
 
-    # -- claims and the type mutex -----------------------------------------------------------
+    # -- claims --------------------------------------------------------------------------------
 
     def claim(
         self,
@@ -96,30 +107,110 @@ class LeasesMixin(StoreCore):
         rows = self.execute("claim", params).fetchall()
         return [self.row_to_job(r) for r in rows]
 
-    def take_type_lock(self, type_name: str, job_id: int, run_id: str, now: float) -> int | None:
-        """Take the mutex of ``type_name`` for this run. None: it is ours now (or was); else
-        the id of the job holding it, which is still running the run that took it."""
-        params = {"type": type_name, "job_id": job_id, "run_id": run_id, "now": now}
-        with self.transaction():
-            for _ in range(3):
-                if self.execute("type_lock_insert", params).fetchone() is not None:
-                    return None
-                # Locked (PostgreSQL: FOR UPDATE) before its holder is checked, in a later
-                # statement: whoever changes the row must wait for this transaction.
-                holder = self.execute("type_lock_holder", {"type": type_name}).fetchone()
-                if holder is None:
-                    continue  # released between the two statements: insert again
-                if holder[1] == run_id:
-                    return None
-                if self.running_runs([holder[1]]):
-                    return int(holder[0])
-                self.execute("type_lock_take", params)  # its holder is gone: ours now
-                return None
-        raise DatabaseError(f"could not take the lock of type {type_name!r}: it keeps changing")
+    def claim_admitted(
+        self,
+        worker: str,
+        run_id: str,
+        queues: Sequence[str],
+        types: Sequence[str] | None,
+        limit: int,
+        now: float,
+        lease_expires: float,
+        rules: Rules,
+    ) -> Admitted:
+        """Claim through admission (:mod:`jobyard.admission`): candidates, then the rules,
+        then the claim, in one transaction (the caller's, or one of its own). The counts
+        hold across workers: each limited key is locked (:meth:`lock_limits`) before its
+        running jobs are counted, and only a claim makes a job running."""
+        limited = rules.limited_types(types)
+        with self._atomic():
+            self.lock_limits([admission.type_key(t) for t in limited])
+            running = self.running_counts(limited)
+            free = admission.room(rules, running)
+            candidates = self._admission_candidates(queues, types, limited, rules, free, limit, now)
+            verdict = admission.admit(candidates, rules, running, limit)
+            jobs = self.mark_claimed(verdict.claim, worker, run_id, now, lease_expires)
+        return Admitted(jobs, verdict.refused)
 
-    def release_type_lock(self, type_name: str, run_id: str) -> None:
-        """Give the mutex back, if this run still holds it."""
-        self.execute("type_lock_release", {"type": type_name, "run_id": run_id})
+    def _admission_candidates(
+        self,
+        queues: Sequence[str],
+        types: Sequence[str] | None,
+        limited: Sequence[str],
+        rules: Rules,
+        free: dict[str, int],
+        limit: int,
+        now: float,
+    ) -> list[Candidate]:
+        """The unlimited types' first ``limit`` candidates per queue, and apart from them
+        the limited types' (those with room, or whose full key refuses): a backlog of a
+        full type never hides the jobs behind it."""
+        found = [self.ready_candidates(queues, types, limited, limit, now)]
+        open_ = [
+            t
+            for t in limited
+            if free[admission.type_key(t)] > 0
+            or rules.limits[admission.type_key(t)].when_full == "skip"
+        ]
+        if open_:
+            slots = sum(free[admission.type_key(t)] for t in open_)
+            found.append(self.ready_candidates(queues, open_, (), limit + slots, now))
+        return admission.merge(found)
+
+    # -- the primitives of admission (a dialect may override them) ---------------------------
+
+    def lock_limits(self, keys: Sequence[str]) -> None:
+        """Inside the claim's transaction: serialise claimers of these keys until commit.
+        SQLite: nothing to do, BEGIN IMMEDIATE's write lock already serialises claims."""
+        return None
+
+    def running_counts(self, types: Sequence[str]) -> dict[str, Held]:
+        """Running jobs per limited key (today: per type)."""
+        if not types:
+            return {}
+        rows = self.execute("running_by_type", {"types": self.list_param(list(types))})
+        return {admission.type_key(str(r[0])): Held(int(r[1]), int(r[2])) for r in rows.fetchall()}
+
+    def ready_candidates(
+        self,
+        queues: Sequence[str],
+        types: Sequence[str] | None,
+        exclude: Sequence[str],
+        limit: int,
+        now: float,
+    ) -> list[Candidate]:
+        """Each queue's first ``limit`` ready jobs of ``types`` (None: any) but ``exclude``,
+        in claim order; PostgreSQL locks them (SKIP LOCKED) until the claim commits."""
+        params = {
+            "now": now,
+            "limit": limit,
+            "types": self.list_param(list(types or [])),
+            "any_type": types is None,
+            "exclude": self.list_param(list(exclude)),
+        }
+        found: list[Candidate] = []
+        for queue in dict.fromkeys(queues):
+            rows = self.execute("admit_candidates", {**params, "queue": queue}).fetchall()
+            found.extend(
+                Candidate(int(r[0]), float(r[1]), int(r[2]), str(r[3]), str(r[4])) for r in rows
+            )
+        return found
+
+    def mark_claimed(
+        self, ids: Sequence[int], worker: str, run_id: str, now: float, lease_expires: float
+    ) -> list[Job]:
+        """Claim these ready jobs for the run (a job no longer ready is left alone)."""
+        if not ids:
+            return []
+        params = {
+            "ids": self.list_param(list(ids)),
+            "worker": worker,
+            "run_id": run_id,
+            "now": now,
+            "lease_expires": lease_expires,
+        }
+        jobs = [self.row_to_job(r) for r in self.execute("claim_ids", params).fetchall()]
+        return sorted(jobs, key=lambda j: (j.priority, j.after, j.id))
 
     def require_durability(self) -> None:
         """Inside a transaction: this commit waits for the disk, whatever the connection's

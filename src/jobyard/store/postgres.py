@@ -37,6 +37,7 @@ from psycopg import pq
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.types.json import Json
 
+from jobyard import admission
 from jobyard.errors import DatabaseError
 from jobyard.model import Job
 from jobyard.store.base import Result, Store, Waiter, dumps
@@ -368,6 +369,13 @@ class PostgresStore(Store):
         }
         rows = self._execute(self._claim_relaxed, params).fetchall()
         return [self.row_to_job(r) for r in rows]
+
+    def lock_limits(self, keys: Sequence[str]) -> None:
+        # One transaction-level advisory lock per limited key, in one order everywhere (no
+        # two claimers wait for each other in a circle); held until the claim commits, so
+        # the running count read next cannot change under this claim.
+        for key in sorted(set(keys)):
+            self.execute("lock_limit", {"key": admission.lock_id(key)})
 
     def require_durability(self) -> None:
         self._execute("SET LOCAL synchronous_commit = on", {})

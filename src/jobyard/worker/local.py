@@ -14,13 +14,14 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from jobyard import lifecycle, manage
+from jobyard.admission import Refusal, Rules, refusal_message
 from jobyard.errors import LeaseLost
 from jobyard.jobsets import JobsetStorage
 from jobyard.worker.port import ClaimRequest, WorkerInfo, WorkerStatus
 
 if TYPE_CHECKING:
     from jobyard.model import Job
-    from jobyard.store.base import Waiter
+    from jobyard.store.base import Store, Waiter
     from jobyard.store.events import Event
     from jobyard.store.workers import StoredType
     from jobyard.worker.execute import Outcome
@@ -29,6 +30,20 @@ if TYPE_CHECKING:
 
 def _lost(job_id: int) -> LeaseLost:
     return LeaseLost(f"job {job_id} is no longer running under this run")
+
+
+def _refuse(store: Store, refused: Sequence[Refusal], now: float) -> None:
+    """A candidate refused for good does not run: it logs why and ends cancelled (its
+    dependents too, as any cancel), without spending an attempt."""
+    store.append_logs(
+        [
+            lifecycle.log_entry(
+                r.id, now, refusal_message(r), "warning", None, {"skipped": True, "busy": r.holder}
+            )
+            for r in refused
+        ]
+    )
+    manage.cancel(store, [r.id for r in refused], now)
 
 
 class LocalPort:
@@ -87,7 +102,7 @@ class LocalPort:
         store, now = self.yard.store, time.time()
         if request.promote:
             manage.promote(store, now)
-        return store.claim(
+        args = (
             request.worker,
             uuid.uuid4().hex[:12],
             list(request.queues),
@@ -96,6 +111,15 @@ class LocalPort:
             now,
             now + request.lease,
         )
+        if not request.limits:  # the fast path: one statement on PostgreSQL
+            return store.claim(*args)
+        # Candidates → admission → claim; refused candidates (a busy mutex type) end
+        # cancelled in the same transaction, so no other claimer sees them ready meanwhile.
+        with store.transaction(durable=False):
+            admitted = store.claim_admitted(*args, Rules.for_types(request.limits))
+            if admitted.refused:
+                _refuse(store, admitted.refused, now)
+        return admitted.jobs
 
     def record(
         self, outcomes: Sequence[tuple[Job, Outcome]], claim_next: ClaimRequest | None = None
@@ -159,12 +183,6 @@ class LocalPort:
         from jobyard.events import emit
 
         return emit(self.yard, event, data, source_job=source_job, depth=depth)
-
-    def take_type_lock(self, type_name: str, job_id: int, run_id: str) -> int | None:
-        return self.yard.store.take_type_lock(type_name, job_id, run_id, time.time())
-
-    def release_type_lock(self, type_name: str, run_id: str) -> None:
-        self.yard.store.release_type_lock(type_name, run_id)
 
     def script_ran(self, type_name: str, started: float, status: str) -> None:
         from jobyard.scripts.meta import update_meta

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from jobyard.admission import Limit
     from jobyard.model import Job
     from jobyard.store.base import Waiter
     from jobyard.store.events import Event
@@ -52,7 +53,9 @@ class WorkerStatus:
 class ClaimRequest:
     """Which jobs a worker asks for: up to ``limit`` ready jobs of ``types`` in ``queues``,
     leased for ``lease`` seconds. ``promote`` first turns due waiting jobs ready (local
-    housekeeping; a remote port may ignore it, the server promotes on its own)."""
+    housekeeping; a remote port may ignore it, the server promotes on its own).
+    ``limits``: the admission limits of those types that have one (``JobType.limit``, a
+    mutex script); empty, the claim takes its fast path (no admission step)."""
 
     worker: str
     queues: Sequence[str]
@@ -60,6 +63,7 @@ class ClaimRequest:
     limit: int
     lease: float
     promote: bool = False
+    limits: Mapping[str, Limit] = field(default_factory=dict)
 
 
 class WorkerPort(Protocol):
@@ -148,13 +152,6 @@ class WorkerPort(Protocol):
     def emit(self, event: str, data: Any, source_job: int | None, depth: int) -> Event:
         """Emit an event: its listeners get jobs at once."""
         ...
-
-    def take_type_lock(self, type_name: str, job_id: int, run_id: str) -> int | None:
-        """Take the mutex of a type for a run: None if it is ours, else the holding job."""
-        ...
-
-    def release_type_lock(self, type_name: str, run_id: str) -> None:
-        """Give the mutex back if the run still holds it."""
 
     def script_ran(self, type_name: str, started: float, status: str) -> None:
         """Note a script type's last run (when it started, how it ended)."""

@@ -244,8 +244,10 @@ class Worker(Recorder, Keeper):
             # Promotion costs a query: while busy, look at most 5 times a second; when idle
             # the loop knows the next due time and comes back exactly then.
             self._promote_after = now + 0.2
-        types = [name for name, jt in self.types.items() if jt.active]
-        return ClaimRequest(self.name, self.queues, types, limit, self.lease, promote)
+        active = [(name, jt) for name, jt in self.types.items() if jt.active]
+        limits = {n: lim for n, jt in active if (lim := jt.admission_limit()) is not None}
+        types = [name for name, _ in active]
+        return ClaimRequest(self.name, self.queues, types, limit, self.lease, promote, limits)
 
     def _claim_batch(self, limit: int) -> tuple[list[Job], float | None]:
         jobs = self.port.claim(self._claim_request(limit))

@@ -80,6 +80,27 @@ SET status = 'running', worker = %(worker)s, run_id = %(run_id)s::text || '.' ||
 WHERE id = ANY(%(ids)s) AND status = 'ready'
 RETURNING *
 
+-- The claim with admission (jobyard.admission; Store.claim_admitted): a transaction-level
+-- advisory lock per limited key (taken in sorted order), the running count per limited type,
+-- candidates of one queue locked as the claim above locks them, then claim_ids above.
+
+-- name: lock_limit
+SELECT pg_advisory_xact_lock(%(key)s)
+
+-- name: admit_candidates
+SELECT priority, after, id, type, queue FROM jobs
+WHERE status = 'ready' AND queue = %(queue)s AND after <= %(now)s
+  AND (%(any_type)s OR type = ANY(%(types)s::text[]))
+  AND NOT (type = ANY(%(exclude)s::text[]))
+ORDER BY priority, after, id
+LIMIT %(limit)s
+FOR UPDATE SKIP LOCKED
+
+-- name: running_by_type
+SELECT type, count(*), max(id) FROM jobs
+WHERE status = 'running' AND type = ANY(%(types)s::text[])
+GROUP BY type
+
 -- name: complete_simple
 UPDATE jobs
 SET status = 'completed', result = %(result)s::json, progress_completed = progress_total,
@@ -267,26 +288,6 @@ SET status = 'completed', result = v.result::json, progress_completed = j.progre
 FROM unnest(%(ids)s::bigint[], %(run_ids)s::text[], %(results)s::text[]) AS v(id, run_id, result)
 WHERE j.id = v.id AND j.run_id = v.run_id AND j.status = 'running'
 RETURNING j.id, j.has_dependents
-
--- Mutex script types (Store.take_type_lock, in one transaction): insert the type's lock,
--- else lock the row that is there, then (a statement of its own, so it sees every run
--- claimed before the holder took the row) check its holder still runs; take it if not.
-
--- name: type_lock_insert
-INSERT INTO type_locks (type, job_id, run_id, taken)
-VALUES (%(type)s, %(job_id)s, %(run_id)s, %(now)s)
-ON CONFLICT DO NOTHING
-RETURNING job_id
-
--- name: type_lock_holder
-SELECT job_id, run_id FROM type_locks WHERE type = %(type)s FOR UPDATE
-
--- name: type_lock_take
-UPDATE type_locks SET job_id = %(job_id)s, run_id = %(run_id)s, taken = %(now)s
-WHERE type = %(type)s
-
--- name: type_lock_release
-DELETE FROM type_locks WHERE type = %(type)s AND run_id = %(run_id)s
 
 -- The workers view (jobyard.manage.list_workers): a worker's jobs are those the jobs table
 -- has running under its name right now, not the list its last heartbeat left behind.

@@ -59,6 +59,26 @@ SET status = 'running', worker = :worker, run_id = :run_id || '.' || id,
 WHERE id IN (SELECT value FROM json_each(:ids)) AND +status = 'ready'
 RETURNING *
 
+-- The claim with admission (jobyard.admission; Store.claim_admitted): candidates of one
+-- queue with their type, the running count per limited type, then claim_ids above.
+
+-- name: lock_limit
+-- Nothing to take: BEGIN IMMEDIATE's write lock already serialises claims (not called).
+SELECT :key
+
+-- name: admit_candidates
+SELECT priority, after, id, type, queue FROM jobs INDEXED BY jobs_ready
+WHERE status = 'ready' AND queue = :queue AND after <= :now
+  AND (:any_type OR type IN (SELECT value FROM json_each(:types)))
+  AND type NOT IN (SELECT value FROM json_each(:exclude))
+ORDER BY priority, after, id
+LIMIT :limit
+
+-- name: running_by_type
+SELECT type, count(*), max(id) FROM jobs INDEXED BY jobs_running
+WHERE status = 'running' AND type IN (SELECT value FROM json_each(:types))
+GROUP BY type
+
 -- name: complete_simple
 UPDATE jobs
 SET status = 'completed', result = :result, progress_completed = progress_total,
@@ -231,26 +251,6 @@ FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS r
       FROM json_each(:rows)) AS v
 WHERE jobs.id = v.id AND jobs.run_id = v.run_id AND jobs.status = 'running'
 RETURNING jobs.id, jobs.has_dependents
-
--- Mutex script types (Store.take_type_lock, in one transaction, under the write lock):
--- insert the type's lock, else read the row that is there, check its holder still runs,
--- take it if not.
-
--- name: type_lock_insert
-INSERT INTO type_locks (type, job_id, run_id, taken)
-VALUES (:type, :job_id, :run_id, :now)
-ON CONFLICT DO NOTHING
-RETURNING job_id
-
--- name: type_lock_holder
-SELECT job_id, run_id FROM type_locks WHERE type = :type
-
--- name: type_lock_take
-UPDATE type_locks SET job_id = :job_id, run_id = :run_id, taken = :now
-WHERE type = :type
-
--- name: type_lock_release
-DELETE FROM type_locks WHERE type = :type AND run_id = :run_id
 
 -- The workers view (jobyard.manage.list_workers): a worker's jobs are those the jobs table
 -- has running under its name right now, not the list its last heartbeat left behind.
