@@ -62,7 +62,7 @@ class JobType:
         if batch is not None and (not isinstance(batch, int) or batch < 1):
             raise InvalidInput(f"batch must be a whole number >= 1, got {batch!r}")
         self.limit = _parse_limit(limit)  # at most this many running at once, all workers
-        self.name = name
+        self.name = parse_name(name, "job type name")
         self.func = func
         self.queue = parse_name(queue, "queue")
         self.priority = model.parse_priority(priority)

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from jobyard import Yard
 from jobyard.errors import InvalidInput
 from jobyard.store import Store
 from jobyard.types import JobType, TypeRegistry
@@ -54,3 +55,11 @@ def test_replace_binds_only_unbound_types() -> None:
     loose.defer()
     assert other.calls == [("bound", {})] and mine.calls == [("loose", {})]
     assert set(registry.local) == {"bound", "loose"}
+
+
+@pytest.mark.parametrize("name", ["t\x00", "b\ud800", "x" * 201, 5])
+def test_a_type_name_every_backend_can_store_or_a_clear_error(name: object) -> None:
+    yard = Yard("sqlite://:memory:")
+    with pytest.raises(InvalidInput, match="job type name"):
+        yard.job(name=name)(lambda job: None)
+    assert yard.types == {}
