@@ -6,11 +6,9 @@ so the test sees which runs a kill interrupted, not only which ones finished.
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -20,6 +18,7 @@ import pytest
 
 from jobyard import Yard
 from tests.chaos import app
+from tests.chaos.procs import spawn_worker
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("chaos")]
@@ -42,24 +41,9 @@ def _config(tmp_path: Path) -> Path:
     return path
 
 
-def _spawn(url: str, config: Path, logs: Path, n: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "JOBYARD_DB": url,
-        "JOBYARD_APP": "tests.chaos.app",
-        "CHAOS_DIR": str(logs),
-        "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-    }
-    return subprocess.Popen(
-        [
-            *(sys.executable, "-m", "jobyard", "--config", str(config), "worker"),
-            *("-n", f"chaos-{n}", "-c", str(CONCURRENCY), "--prefetch", str(PREFETCH)),
-        ],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+def _spawn(url: str, config: Path, logs: Path, n: int) -> subprocess.Popen[str]:
+    options = ("-c", str(CONCURRENCY), "--prefetch", str(PREFETCH))
+    return spawn_worker(url, config, logs, f"chaos-{n}", *options)
 
 
 @dataclass

@@ -8,9 +8,7 @@ completes exactly once, by the worker that still had the lease.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,6 +16,7 @@ import pytest
 
 from jobyard import Yard
 from tests.chaos import app
+from tests.chaos.procs import spawn_worker, stop_all
 from tests.chaos.test_kill_workers import Runs
 from tests.faultpg import PrivatePostgres, Proxy
 
@@ -31,24 +30,7 @@ JOBS = 4
 def _spawn(url: str, tmp_path: Path, logs: Path, name: str) -> subprocess.Popen[str]:
     config = tmp_path / "jobyard.toml"
     config.write_text(f"[worker]\nlease = {LEASE}\nheartbeat = 0.4\n")
-    env = {
-        **os.environ,
-        "JOBYARD_DB": url,
-        "JOBYARD_APP": "tests.chaos.app",
-        "CHAOS_DIR": str(logs),
-        "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-    }
-    return subprocess.Popen(
-        [
-            *(sys.executable, "-m", "jobyard", "--config", str(config), "worker"),
-            *("-n", name, "-c", str(JOBS), "--prefetch", "0"),
-        ],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return spawn_worker(url, config, logs, name, "-c", str(JOBS), "--prefetch", "0")
 
 
 def _wait(predicate: object, timeout: float, what: str) -> None:
@@ -94,14 +76,6 @@ def test_a_cut_off_worker_gives_its_jobs_up(private_pg: PrivatePostgres, tmp_pat
         assert not any(pid == cut.pid for _, pid, _ in runs.ended), runs.ended
     finally:
         proxy.resume()
-        for proc in (cut, other):
-            if proc is not None and proc.poll() is None:
-                proc.terminate()
-        for proc in (cut, other):
-            if proc is not None:
-                try:
-                    proc.wait(30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+        stop_all(p for p in (cut, other) if p is not None)
         proxy.close()
         yard.close()

@@ -7,9 +7,7 @@ reconnect by themselves (none of them exits). The machine's shared server is nev
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -19,6 +17,7 @@ import pytest
 from jobyard import Yard
 from jobyard.errors import JobyardError
 from tests.chaos import app
+from tests.chaos.procs import spawn_worker, stop_all
 from tests.faultpg import PrivatePostgres
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,24 +29,7 @@ RESTARTS = 4
 def _spawn(url: str, tmp_path: Path, logs: Path, n: int) -> subprocess.Popen[str]:
     config = tmp_path / "jobyard.toml"
     config.write_text("[worker]\nlease = 3.0\nheartbeat = 0.5\nquarantine_after = 50\n")
-    env = {
-        **os.environ,
-        "JOBYARD_DB": url,
-        "JOBYARD_APP": "tests.chaos.app",
-        "CHAOS_DIR": str(logs),
-        "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-    }
-    return subprocess.Popen(
-        [
-            *(sys.executable, "-m", "jobyard", "--config", str(config), "worker"),
-            *("-n", f"restart-{n}", "-c", "4"),
-        ],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return spawn_worker(url, config, logs, f"restart-{n}", "-c", "4")
 
 
 class Producer(threading.Thread):
@@ -118,11 +100,4 @@ def test_restarts_lose_no_acknowledged_job(private_pg: PrivatePostgres, tmp_path
         assert all(w.poll() is None for w in workers), "a worker did not survive the restarts"
     finally:
         producer.stop.set()
-        for w in workers:
-            if w.poll() is None:
-                w.terminate()
-        for w in workers:
-            try:
-                w.wait(30)
-            except subprocess.TimeoutExpired:
-                w.kill()
+        stop_all(workers)
