@@ -33,6 +33,7 @@ KINDS = (
     "job.progress",
     "job.retrying",
     "job.requeued",
+    "job.interrupted",
     "job.completed",
     "job.failed",
     "job.cancelled",

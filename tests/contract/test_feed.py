@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from tests.helpers import until
 
-from jobyard import Retry, Yard, lifecycle
+from jobyard import Retry, Yard, lifecycle, manage
 from jobyard.errors import DatabaseError
 from jobyard.events import list_events
 from jobyard.feed import Feed
@@ -85,6 +85,17 @@ def test_each_transition_is_one_event_in_order(yard: Yard) -> None:
         {"error": "bad"},
     ]
     assert list_events(yard) == []  # the emit log (the triggers' events) is its own log
+
+
+def test_a_handed_back_run_is_requeued_and_a_rescued_one_interrupted(yard: Yard) -> None:
+    t = yard.enqueue("t", retry=Retry(2, wait=0))
+    assert manage.hand_back(yard.store, [claim(yard, "t")], time.time(), "shutdown") == [t.id]
+    job = yard.store.claim("w", "gone", ["default"], ["t"], 1, time.time(), time.time() - 1)[0]
+    assert manage.rescue_expired(yard.store, time.time(), quarantine_after=5) == 1
+    names = [(e.name, e.data) for e in settled(yard, 4)]
+    assert names[:3] == [("job.started", None), ("job.requeued", None), ("job.started", None)]
+    assert names[3] == ("job.interrupted", None)  # not a failure: no error
+    assert job.id == t.id
 
 
 def test_progress_is_at_most_one_event_a_second_per_job(yard: Yard) -> None:

@@ -26,7 +26,8 @@ CREATE TABLE job_progress_marks (
 );
 CREATE INDEX job_progress_marks_time ON job_progress_marks (time);
 
--- One statement-level trigger: a claim or an outcome of many jobs writes its events in one
+-- Names as in the SQLite migration (a run handed back gives its attempt back; one whose
+-- lease expired counts an interruption, not a failure). One statement-level trigger: a claim or an outcome of many jobs writes its events in one
 -- INSERT ... SELECT over the statement's old and new rows, not one function call per row
 -- (measured: bench/transitions.py). waiting <-> ready (promotion, retry delays) is
 -- bookkeeping, not a transition to announce. The time is the row's "updated", the
@@ -40,9 +41,10 @@ BEGIN
             WHEN n.status IN ('completed', 'failed', 'cancelled', 'paused')
                 THEN 'job.' || n.status
             WHEN o.status = 'paused' THEN 'job.resumed'
-            WHEN o.status = 'running' AND f.failed THEN 'job.retrying'
-            WHEN o.status = 'running' THEN 'job.requeued'
-            ELSE 'job.restarted'
+            WHEN o.status <> 'running' THEN 'job.restarted'
+            WHEN n.attempts < o.attempts THEN 'job.requeued'
+            WHEN n.interruptions > o.interruptions THEN 'job.interrupted'
+            ELSE 'job.retrying'
         END,
         n.id, n.type, n.queue, n.status,
         CASE WHEN f.failed THEN json_build_object('error', (n.failures -> -1) ->> 'error')
@@ -50,7 +52,7 @@ BEGIN
     FROM new_rows n JOIN old_rows o ON o.id = n.id,
         LATERAL (SELECT o.status = 'running' AND n.status IN ('failed', 'waiting', 'ready')
                         AND json_array_length(n.failures) > json_array_length(o.failures)
-                 AS failed) f
+                 AS failed) f  -- a failure recorded: its error is the event's data
     WHERE n.status <> o.status
       AND NOT (o.status IN ('waiting', 'ready') AND n.status IN ('waiting', 'ready'))
     ORDER BY n.id;
@@ -78,7 +80,8 @@ BEGIN
     RETURN NULL;
 END $$;
 
-CREATE TRIGGER job_events_progress AFTER UPDATE OF progress_completed, progress_total ON jobs
+-- OF progress_total: set_progress sets it, an outcome (progress_completed = total) does not.
+CREATE TRIGGER job_events_progress AFTER UPDATE OF progress_total ON jobs
 FOR EACH ROW
 WHEN (NEW.status = 'running'
       AND (OLD.progress_completed IS DISTINCT FROM NEW.progress_completed

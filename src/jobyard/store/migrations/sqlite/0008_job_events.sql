@@ -22,48 +22,46 @@ CREATE TABLE job_progress_marks (
 );
 CREATE INDEX job_progress_marks_time ON job_progress_marks (time);
 
--- One trigger per kind of transition, each with a narrow WHEN: a claim or an outcome runs
--- only its own trigger's body (measured: bench/transitions.py). waiting <-> ready
--- (promotion, retry delays) is bookkeeping, not a transition to announce. The time is the
+-- One trigger for every status change (measured with bench/transitions.py: each extra
+-- trigger, and each column of the row it mentions, costs every claim and outcome; so the
+-- failures list is read only for a failed run). waiting <-> ready (promotion, retry
+-- delays) is bookkeeping, not a transition to announce. A run ended without a failure
+-- (handed back at shutdown) gives its attempt back: attempts went down; one whose lease
+-- expired counts an interruption, not a failure (manage.rescue_expired). The time is the
 -- row's "updated", the caller's clock, like every other time column.
-CREATE TRIGGER job_events_started AFTER UPDATE OF status ON jobs
-WHEN NEW.status = 'running' AND OLD.status <> 'running'
-BEGIN
-    INSERT INTO job_events (time, name, job_id, type, queue, status)
-    VALUES (NEW.updated, 'job.started', NEW.id, NEW.type, NEW.queue, NEW.status);
-END;
-
-CREATE TRIGGER job_events_ended AFTER UPDATE OF status ON jobs
-WHEN NEW.status IN ('completed', 'cancelled', 'paused') AND OLD.status <> NEW.status
-BEGIN
-    INSERT INTO job_events (time, name, job_id, type, queue, status)
-    VALUES (NEW.updated, 'job.' || NEW.status, NEW.id, NEW.type, NEW.queue, NEW.status);
-END;
-
--- A run that ended badly: failed for good, retrying (a failure recorded), or handed back.
-CREATE TRIGGER job_events_failed AFTER UPDATE OF status ON jobs
-WHEN OLD.status = 'running' AND NEW.status IN ('failed', 'waiting', 'ready')
+CREATE TRIGGER job_events_status AFTER UPDATE OF status ON jobs
+WHEN OLD.status <> NEW.status
+  AND NOT (OLD.status IN ('waiting', 'ready') AND NEW.status IN ('waiting', 'ready'))
 BEGIN
     INSERT INTO job_events (time, name, job_id, type, queue, status, data)
-    SELECT NEW.updated,
-        CASE WHEN NEW.status = 'failed' THEN 'job.failed'
-             WHEN failed THEN 'job.retrying' ELSE 'job.requeued' END,
+    VALUES (
+        NEW.updated,
+        CASE
+            WHEN NEW.status = 'running' THEN 'job.started'
+            WHEN NEW.status = 'completed' THEN 'job.completed'
+            WHEN NEW.status IN ('failed', 'cancelled', 'paused') THEN 'job.' || NEW.status
+            WHEN OLD.status = 'paused' THEN 'job.resumed'
+            WHEN OLD.status <> 'running' THEN 'job.restarted'
+            WHEN NEW.attempts < OLD.attempts THEN 'job.requeued'
+            WHEN NEW.interruptions > OLD.interruptions THEN 'job.interrupted'
+            ELSE 'job.retrying'
+        END,
         NEW.id, NEW.type, NEW.queue, NEW.status,
-        CASE WHEN failed THEN json_object('error', json_extract(NEW.failures, '$[#-1].error'))
-             ELSE 'null' END
-    FROM (SELECT json_array_length(NEW.failures) > json_array_length(OLD.failures) AS failed);
+        CASE
+            WHEN NEW.status IN ('running', 'completed', 'cancelled', 'paused') THEN 'null'
+            WHEN NEW.status = 'failed' OR (OLD.status = 'running'
+                AND NEW.attempts >= OLD.attempts AND NEW.interruptions = OLD.interruptions)
+            THEN (
+                SELECT json_object('error', json_extract(failures, '$[#-1].error'))
+                FROM jobs WHERE id = NEW.id)
+            ELSE 'null'
+        END
+    );
 END;
 
-CREATE TRIGGER job_events_back AFTER UPDATE OF status ON jobs
-WHEN OLD.status IN ('paused', 'completed', 'failed', 'cancelled')
-  AND NEW.status IN ('waiting', 'ready')
-BEGIN
-    INSERT INTO job_events (time, name, job_id, type, queue, status)
-    VALUES (NEW.updated, CASE WHEN OLD.status = 'paused' THEN 'job.resumed' ELSE 'job.restarted' END,
-        NEW.id, NEW.type, NEW.queue, NEW.status);
-END;
-
-CREATE TRIGGER job_events_progress AFTER UPDATE OF progress_completed, progress_total ON jobs
+-- OF progress_total: set_progress sets it, an outcome (progress_completed = total) does not,
+-- so outcomes never run this trigger.
+CREATE TRIGGER job_events_progress AFTER UPDATE OF progress_total ON jobs
 WHEN NEW.status = 'running'
   AND (OLD.progress_completed IS NOT NEW.progress_completed
        OR OLD.progress_total IS NOT NEW.progress_total)
