@@ -42,14 +42,7 @@ def one_round(store: Store, jobs: int, batch: int) -> float:
     return clock() - start
 
 
-TRIGGERS = (
-    "job_events_status",
-    "job_events_started",
-    "job_events_ended",
-    "job_events_failed",
-    "job_events_back",
-    "job_events_progress",
-)
+TRIGGERS = ("job_events_status", "job_events_progress")
 
 
 def drop_triggers(store: Store) -> None:

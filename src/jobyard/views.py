@@ -9,7 +9,7 @@ each fetches and then calls a pure function, so a face never shapes raw rows its
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -308,3 +308,13 @@ def job_event_view(e: JobEvent) -> dict[str, Any]:
         "status": e.status,
         "data": e.data,
     }
+
+
+def follow_transitions(
+    yard: Yard, after: int | None, kinds: Sequence[str] | None
+) -> Iterator[JobEvent]:
+    """The job transitions after cursor ``after`` (None: from now on), as they happen;
+    ``job_event_view`` each for JSON (the faces share jobyard.feed)."""
+    from jobyard.feed import Feed
+
+    return Feed(yard.store).follow(after=after, kinds=kinds)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
@@ -13,8 +14,9 @@ from jobyard.cli.common import get_yard, parse_json_option, print_json
 from jobyard.cli.listing import limit_option
 from jobyard.cli.render import when as _when
 from jobyard.events import emit as emit_event
-from jobyard.feed import Feed
-from jobyard.store.base import Store
+
+if TYPE_CHECKING:
+    from jobyard.yard import Yard
 
 
 @click.command()
@@ -62,7 +64,7 @@ def events(
     With --follow: the job transitions instead, as they happen (see docs/events.md)."""
     yard = get_yard(ctx, load_apps=False)
     if follow:
-        _follow(yard.store, name, after, as_json, max_events)
+        _follow(yard, name, after, as_json, max_events)
         return
     if after is not None:
         raise click.UsageError("--after goes with --follow")
@@ -90,12 +92,12 @@ def _short(data: object) -> str:
 
 
 def _follow(
-    store: Store, name: str | None, after: int | None, as_json: bool, max_events: int | None
+    yard: Yard, name: str | None, after: int | None, as_json: bool, max_events: int | None
 ) -> None:
     """One line per transition (JSON lines with --json), flushed as each arrives."""
     shown = 0
     try:
-        for e in Feed(store).follow(after=after, kinds=[name] if name else None):
+        for e in views.follow_transitions(yard, after, [name] if name else None):
             if as_json:
                 click.echo(json.dumps(views.job_event_view(e), ensure_ascii=False))
             else:

@@ -26,15 +26,16 @@ CREATE TABLE job_progress_marks (
 );
 CREATE INDEX job_progress_marks_time ON job_progress_marks (time);
 
--- Names as in the SQLite migration (a run handed back gives its attempt back; one whose
--- lease expired counts an interruption, not a failure). One statement-level trigger: a claim or an outcome of many jobs writes its events in one
+-- Names and columns as in the SQLite migration (a run handed back gives its attempt back;
+-- one whose lease expired counts an interruption, not a failure; no data: the job row has
+-- the rest). One statement-level trigger: a claim or an outcome of many jobs writes its events in one
 -- INSERT ... SELECT over the statement's old and new rows, not one function call per row
 -- (measured: bench/transitions.py). waiting <-> ready (promotion, retry delays) is
 -- bookkeeping, not a transition to announce. The time is the row's "updated", the
 -- caller's clock, like every other time column.
 CREATE FUNCTION job_events_status() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO job_events (time, name, job_id, type, queue, status, data)
+    INSERT INTO job_events (time, name, job_id, type, queue, status)
     SELECT n.updated,
         CASE
             WHEN n.status = 'running' THEN 'job.started'
@@ -46,13 +47,8 @@ BEGIN
             WHEN n.interruptions > o.interruptions THEN 'job.interrupted'
             ELSE 'job.retrying'
         END,
-        n.id, n.type, n.queue, n.status,
-        CASE WHEN f.failed THEN json_build_object('error', (n.failures -> -1) ->> 'error')
-             ELSE 'null'::json END
-    FROM new_rows n JOIN old_rows o ON o.id = n.id,
-        LATERAL (SELECT o.status = 'running' AND n.status IN ('failed', 'waiting', 'ready')
-                        AND json_array_length(n.failures) > json_array_length(o.failures)
-                 AS failed) f  -- a failure recorded: its error is the event's data
+        n.id, n.type, n.queue, n.status
+    FROM new_rows n JOIN old_rows o ON o.id = n.id
     WHERE n.status <> o.status
       AND NOT (o.status IN ('waiting', 'ready') AND n.status IN ('waiting', 'ready'))
     ORDER BY n.id;
