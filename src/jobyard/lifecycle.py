@@ -219,10 +219,13 @@ def _one_per_job(done: Sequence[tuple[Job, Any]]) -> list[list[tuple[Job, Any]]]
 
 
 def announce(store: Store, event: str, jobs: Sequence[tuple[Job, Any]]) -> None:
-    """Tell the store's ``finished_hook`` (the Yard's event triggers, events.FinishHook)
-    that jobs finished, inside the caller's transaction: (job, result | error | None)."""
-    if jobs and store.finished_hook is not None:
-        store.finished_hook(event, jobs)
+    """Tell the store's ``finished_hooks`` (the Yard's event triggers, events.FinishHook)
+    that jobs finished, inside the caller's transaction: (job, result | error | None).
+    They are for what must be atomic with the outcome: one that raises undoes it. (The
+    transition events themselves are written by the database: see docs/events.md.)"""
+    if jobs:
+        for hook in store.finished_hooks:
+            hook(event, jobs)
 
 
 def _repeat_copy(store: Store, job: Job, due: float, now: float) -> int:

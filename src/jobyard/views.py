@@ -9,7 +9,7 @@ each fetches and then calls a pure function, so a face never shapes raw rows its
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -21,7 +21,7 @@ from jobyard.model import Job, iso
 if TYPE_CHECKING:
     from jobyard.collections import Collection
     from jobyard.store.collections import Item
-    from jobyard.store.events import Event
+    from jobyard.store.events import Event, JobEvent
     from jobyard.store.workers import StoredType
     from jobyard.yard import Yard
 
@@ -294,3 +294,27 @@ def collection_page(
     else:  # nothing to show, but find still checks order_by (past the end: no rows)
         items = coll.find(statuses, where, order_by, 1, total)
     return ItemPage(items, total, window)
+
+
+def job_event_view(e: JobEvent) -> dict[str, Any]:
+    """A transition event (jobyard.feed), JSON-style: what the CLI, SSE and observers show."""
+    return {
+        "id": e.id,
+        "time": iso(e.time),
+        "name": e.name,
+        "job": e.job_id,
+        "type": e.type,
+        "queue": e.queue,
+        "status": e.status,
+        "data": e.data,
+    }
+
+
+def follow_transitions(
+    yard: Yard, after: int | None, kinds: Sequence[str] | None
+) -> Iterator[JobEvent]:
+    """The job transitions after cursor ``after`` (None: from now on), as they happen;
+    ``job_event_view`` each for JSON (the faces share jobyard.feed)."""
+    from jobyard.feed import Feed
+
+    return Feed(yard.store).follow(after=after, kinds=kinds)

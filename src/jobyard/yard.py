@@ -53,7 +53,7 @@ class Yard:
             from jobyard.events import FinishHook
 
             self._store = open_store(self.config.db)
-            self._store.finished_hook = FinishHook(self)  # job.completed/failed/cancelled
+            self._store.finished_hooks.append(FinishHook(self))  # event triggers (on=...)
         return self._store
 
     def close(self) -> None:

@@ -134,7 +134,7 @@ def test_a_trigger_that_fails_on_failures_is_bounded(yard: Yard) -> None:
 
 def test_listened_names_follow_the_stored_types_cache(yard: Yard) -> None:
     types(yard, work=[])
-    hook = yard.store.finished_hook
+    (hook,) = yard.store.finished_hooks
     assert isinstance(hook, FinishHook)
     assert hook.names() == frozenset()
     meta = yard.store.encode_json({"on": ["job.completed:work"]})

@@ -49,12 +49,33 @@ def test_emit_prints_job_ids_and_events_lists_the_log(env: dict[str, str]) -> No
     assert "nobody.listens" in table and "deploy" not in table
 
 
+def test_events_follow_prints_job_transitions(env: dict[str, str]) -> None:
+    yard = Yard(env["JOBYARD_DB"])
+    yard.job(name="notify")(lambda job, **data: data)
+    job = yard.enqueue("notify")
+    now = time.time()
+    (claimed,) = yard.store.claim("w", "r", ["default"], ["notify"], 1, now, now + 30)
+    yard.cancel(job.id)  # a running job cancelled: one more transition
+    yard.close()
+    out = run(env, "events", "--follow", "--after", "0", "--json", "--max", "2")
+    assert out.returncode == 0, out.stderr
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [(e["name"], e["job"], e["type"]) for e in lines] == [
+        ("job.started", job.id, "notify"),
+        ("job.cancelled", job.id, "notify"),
+    ]
+    text = run(env, "events", "--follow", "--after", "0", "--name", "job.cancelled", "--max", "1")
+    assert f"job.cancelled job {job.id} (notify)" in text.stdout
+    assert claimed.id == job.id
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["emit", "deploy", "--data", "{oops"], "--data is not valid JSON"),
         (["emit", " "], "an event needs a non-empty name"),
         (["events", "--limit", "0"], "Invalid value for '--limit'"),
+        (["events", "--after", "3"], "--after goes with --follow"),
         (["jobs", "--limit", "0"], "Invalid value for '--limit'"),
         (["collection", "c", "--limit", "-1"], "Invalid value for '--limit'"),
         (["collection", "c", "--offset", "-1"], "Invalid value for '--offset'"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
@@ -13,6 +14,9 @@ from jobyard.cli.common import get_yard, parse_json_option, print_json
 from jobyard.cli.listing import limit_option
 from jobyard.cli.render import when as _when
 from jobyard.events import emit as emit_event
+
+if TYPE_CHECKING:
+    from jobyard.yard import Yard
 
 
 @click.command()
@@ -33,16 +37,43 @@ def emit(ctx: click.Context, event: str, data_json: str | None) -> None:
 @click.option("--name", default=None, help="Only events of this name.")
 @limit_option(default=100)
 @click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--follow",
+    is_flag=True,
+    help="Print job transitions (job.started, job.failed, ...) as they happen; Ctrl-C stops.",
+)
+@click.option(
+    "--after",
+    type=click.IntRange(0, None),
+    default=None,
+    help="With --follow: start after this transition id (0: from the first), not now.",
+)
+@click.option("--max", "max_events", type=click.IntRange(1, None), default=None, hidden=True)
 @click.pass_context
-def events(ctx: click.Context, name: str | None, limit: int, as_json: bool) -> None:
-    """List the most recent events, newest last, with the jobs each event created."""
-    found = views.recent_events(get_yard(ctx, load_apps=False), name, limit)
+def events(
+    ctx: click.Context,
+    name: str | None,
+    limit: int,
+    as_json: bool,
+    follow: bool,
+    after: int | None,
+    max_events: int | None,
+) -> None:
+    """List the most recent events, newest last, with the jobs each event created.
+
+    With --follow: the job transitions instead, as they happen (see docs/events.md)."""
+    yard = get_yard(ctx, load_apps=False)
+    if follow:
+        _follow(yard, name, after, as_json, max_events)
+        return
+    if after is not None:
+        raise click.UsageError("--after goes with --follow")
+    found = views.recent_events(yard, name, limit)
     if as_json:
         print_json([views.event_view(e) for e in found])
         return
     table = Table("id", "time", "name", "jobs", "source job", "depth", "data")
     for e in found:
-        data = json.dumps(e.data, ensure_ascii=False)
         table.add_row(
             str(e.id),
             _when(e.time),
@@ -50,9 +81,33 @@ def events(ctx: click.Context, name: str | None, limit: int, as_json: bool) -> N
             ",".join(map(str, e.jobs)) or "-",
             str(e.source_job or "-"),
             str(e.depth),
-            data if len(data) <= 60 else data[:57] + "...",
+            _short(e.data),
         )
     render.console().print(table)
+
+
+def _short(data: object) -> str:
+    text = json.dumps(data, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _follow(
+    yard: Yard, name: str | None, after: int | None, as_json: bool, max_events: int | None
+) -> None:
+    """One line per transition (JSON lines with --json), flushed as each arrives."""
+    shown = 0
+    try:
+        for e in views.follow_transitions(yard, after, [name] if name else None):
+            if as_json:
+                click.echo(json.dumps(views.job_event_view(e), ensure_ascii=False))
+            else:
+                data = "" if e.data is None else " " + _short(e.data)
+                click.echo(f"{e.id} {_when(e.time)} {e.name} job {e.job_id} ({e.type}){data}")
+            shown += 1
+            if max_events is not None and shown >= max_events:
+                return
+    except KeyboardInterrupt:
+        return
 
 
 @click.command()

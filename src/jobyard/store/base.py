@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from jobyard.store.collections import CollectionsMixin, Item, ItemOrder
 from jobyard.store.core import JOB_COLUMNS, JSON_COLUMNS, Result, StoreCore, Waiter, dumps
-from jobyard.store.events import Event, EventsMixin
+from jobyard.store.events import Event, EventsMixin, JobEvent
 from jobyard.store.jobs import JobFilter, JobsMixin, NewJob, NewRow, Update
 from jobyard.store.kv import MISSING, JobsetRow, KVMixin
 from jobyard.store.leases import LeasesMixin
@@ -35,6 +35,7 @@ __all__ = [
     "Event",
     "Item",
     "ItemOrder",
+    "JobEvent",
     "JobFilter",
     "JobsetRow",
     "NewJob",

@@ -50,17 +50,23 @@ class Waiter(ABC):
     def close(self) -> None: ...
 
 
+FinishedHook = Callable[[str, Sequence[tuple[Job, Any]]], None]
+
+
 class StoreCore(ABC):
     """What every concern of the store builds on; private to :mod:`jobyard.store`."""
 
     dialect: str
     placeholder: str  # how a named parameter is spelled, with {} for the name
-    # Told (inside the transaction) of jobs that finished: ("job.completed" | "job.failed" |
-    # "job.cancelled", [(job, result or error or None)]). The Yard sets it (events.FinishHook).
-    finished_hook: Callable[[str, Sequence[tuple[Job, Any]]], None] | None = None
 
     def __init__(self, url: str) -> None:
         self.url = url
+        # Told, inside the transaction, of jobs that finished: ("job.completed" |
+        # "job.failed" | "job.cancelled", [(job, result or error or None)]). Only for what
+        # must be atomic with the outcome (the Yard's event triggers, events.FinishHook):
+        # a hook that raises undoes the outcome. Everyone else reads the transition events
+        # after commit (jobyard.feed).
+        self.finished_hooks: list[FinishedHook] = []
         self._local = threading.local()
         self._queries = queries.load(self.dialect)
         self._layouts: dict[int, list[tuple[int, str, bool]]] = {}

@@ -1,4 +1,6 @@
-"""The events table: an append-only log read by cursor."""
+"""The events tables, append-only logs read by cursor: ``events`` (what was emitted, and
+the jobs each emit created) and ``job_events`` (job transitions, written by the
+database's triggers in the transition's own transaction; see docs/events.md)."""
 
 from __future__ import annotations
 
@@ -18,6 +20,21 @@ class Event:
     source_job: int | None
     depth: int
     jobs: list[int]
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    """One transition of one job: ``job.started``, ``job.completed``, ``job.progress`` ...
+    ``status`` is the job's status right after it; ``data`` depends on the name."""
+
+    id: int
+    time: float
+    name: str
+    job_id: int
+    type: str
+    queue: str
+    status: str
+    data: Any
 
 
 class EventsMixin(StoreCore):
@@ -62,4 +79,35 @@ class EventsMixin(StoreCore):
             row["source_job"],
             int(row["depth"]),
             decode(row["jobs"]),
+        )
+
+    def job_events_after(
+        self, cursor: int, limit: int, kinds: Sequence[str] | None = None
+    ) -> list[JobEvent]:
+        """Transition events after the one whose id is ``cursor`` (0: from the first), in
+        commit order, of the given names if any: a reader keeps the last id it saw. A
+        plain read, never inside a transaction of the caller's: nothing is held open."""
+        params = {
+            "after": cursor,
+            "limit": limit,
+            "any_kind": not kinds,
+            "kinds": self.list_param(list(kinds or ())),
+        }
+        rows = self.execute("job_events_after", params).fetchall()
+        return [self._job_event(r) for r in rows]
+
+    def last_job_event(self) -> int:
+        """The id of the newest transition event (0 if none): a cursor for "from now on"."""
+        return int(self.execute("job_events_last", {}).fetchone()[0])
+
+    def _job_event(self, row: Any) -> JobEvent:
+        return JobEvent(
+            int(row["id"]),
+            float(row["time"]),
+            str(row["name"]),
+            int(row["job_id"]),
+            str(row["type"]),
+            str(row["queue"]),
+            str(row["status"]),
+            self.decode_json(row["data"]),
         )

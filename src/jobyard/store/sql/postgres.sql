@@ -209,6 +209,26 @@ ORDER BY id LIMIT %(limit)s
 SELECT * FROM events WHERE (%(name)s::text IS NULL OR name = %(name)s::text)
 ORDER BY id DESC LIMIT %(limit)s
 
+-- Transition events (0008_job_events) in (xid, id) order, from the cursor row's place
+-- (a cursor whose row is gone starts at the next row's transaction), and only rows of
+-- transactions older than every one still running: those can commit no more rows below.
+-- name: job_events_after
+WITH c AS (
+    SELECT coalesce(
+        (SELECT xid FROM job_events WHERE id = %(after)s),
+        (SELECT min(xid) FROM job_events WHERE id > %(after)s),
+        '0'::xid8) AS xid
+)
+SELECT e.id, e.time, e.name, e.job_id, e.type, e.queue, e.status, e.data
+FROM job_events e, c
+WHERE (e.xid, e.id) > (c.xid, %(after)s)
+  AND e.xid < pg_snapshot_xmin(pg_current_snapshot())
+  AND (%(any_kind)s OR e.name = ANY(%(kinds)s::text[]))
+ORDER BY e.xid, e.id LIMIT %(limit)s
+
+-- name: job_events_last
+SELECT coalesce(max(id), 0) FROM job_events
+
 -- Cron schedules (jobyard.scheduler): the (type, tick) primary key fires each tick once.
 -- Two schedulers inserting the same tick: the second waits for the first to commit, then
 -- inserts nothing (rowcount 0) and so creates no job.

@@ -178,6 +178,15 @@ ORDER BY id LIMIT :limit
 -- name: recent_events
 SELECT * FROM events WHERE (:name IS NULL OR name = :name) ORDER BY id DESC LIMIT :limit
 
+-- Transition events (0008_job_events): ids follow commit order (one writer at a time).
+-- name: job_events_after
+SELECT * FROM job_events
+WHERE id > :after AND (:any_kind OR name IN (SELECT value FROM json_each(:kinds)))
+ORDER BY id LIMIT :limit
+
+-- name: job_events_last
+SELECT coalesce(max(id), 0) FROM job_events
+
 -- Cron schedules (jobyard.scheduler): the (type, tick) primary key fires each tick once.
 
 -- name: insert_schedule_tick

@@ -1,0 +1,105 @@
+"""Enqueue + claim + complete of N jobs on each backend, in-process: the hot path the
+transition events (docs/events.md) must not slow down. Prints jobs/s (best of --rounds)
+with the event triggers and, on a second database whose triggers were dropped, without
+them, the rounds taking turns (a busy machine slows both alike).
+
+    python bench/transitions.py [--jobs 20000] [--rounds 3] [--pg postgresql://...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+
+from jobyard import lifecycle
+from jobyard.lifecycle import JobSpec
+from jobyard.store import open_store
+from jobyard.store.base import Store, dumps
+
+
+def one_round(store: Store, jobs: int, batch: int) -> float:
+    """Seconds for: bulk enqueue, then claim and complete in batches, all on one store.
+    SQLite runs in this process: its CPU time is counted, which other processes on a busy
+    machine disturb less than the wall clock. PostgreSQL: the wall clock."""
+    clock = time.process_time if store.dialect == "sqlite" else time.perf_counter
+    start = clock()
+    spec = JobSpec(type="t")
+    data = dumps({"n": 1})
+    for first in range(0, jobs, 1000):
+        count = min(1000, jobs - first)
+        lifecycle.enqueue(store, [spec] * count, [data] * count, time.time())
+    done = 0
+    while done < jobs:
+        now = time.time()
+        claimed = store.claim("w", uuid.uuid4().hex, ["default"], ["t"], batch, now, now + 60)
+        lifecycle.complete(store, [(j, None) for j in claimed], time.time())
+        done += len(claimed)
+    return clock() - start
+
+
+TRIGGERS = ("job_events_status", "job_events_progress")
+
+
+def drop_triggers(store: Store) -> None:
+    """The schema as it was before the transition events (0008), for the comparison."""
+    with store.transaction():
+        for name in TRIGGERS:
+            suffix = " ON jobs" if store.dialect == "postgres" else ""
+            store._execute(f"DROP TRIGGER IF EXISTS {name}{suffix}", {})  # bench only
+
+
+def measure(with_events: str, without: str, jobs: int, batch: int, rounds: int) -> str:
+    stores = [open_store(with_events), open_store(without)]
+    try:
+        for store in stores:
+            store.migrate()
+        drop_triggers(stores[1])
+        best = [float("inf"), float("inf")]
+        for _ in range(rounds):
+            for index, store in enumerate(stores):
+                best[index] = min(best[index], one_round(store, jobs, batch))
+    finally:
+        for store in stores:
+            store.close()
+    rate, base = jobs / best[0], jobs / best[1]
+    return f"{rate:,.0f} jobs/s with events, {base:,.0f} without ({rate / base - 1:+.1%})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--jobs", type=int, default=20000)
+    parser.add_argument("--batch", type=int, default=50, help="jobs per claim")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--only", choices=("sqlite", "postgres"), default=None)
+    args = parser.parse_args()
+    print(f"enqueue+claim+complete of {args.jobs} jobs, best of {args.rounds}:")
+    if args.only != "postgres":
+        with tempfile.TemporaryDirectory() as tmp:
+            urls = [f"sqlite:///{Path(tmp) / name}" for name in ("a.db", "b.db")]
+            print("sqlite:  ", measure(*urls, args.jobs, args.batch, args.rounds))
+    if args.only != "sqlite":
+        postgres(args)
+
+
+def postgres(args: argparse.Namespace) -> None:
+    names = [f"bench_transitions_{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    with psycopg.connect(args.pg, autocommit=True) as admin:
+        for name in names:
+            admin.execute(f"CREATE DATABASE {name}")
+    try:
+        urls = [args.pg.rsplit("/", 1)[0] + "/" + name for name in names]
+        print("postgres:", measure(*urls, args.jobs, args.batch, args.rounds))
+    finally:
+        with psycopg.connect(args.pg, autocommit=True) as admin:
+            for name in names:
+                admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+if __name__ == "__main__":
+    main()
