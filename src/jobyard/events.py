@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from jobyard.errors import InvalidInput, JobyardError
 from jobyard.lifecycle import log_entry
+from jobyard.spec import parse_name
 from jobyard.store.base import Event
 
 if TYPE_CHECKING:
@@ -71,6 +72,7 @@ def emit(
 ) -> Event:
     if not isinstance(name, str) or not name.strip():
         raise InvalidInput("an event needs a non-empty name")
+    parse_name(name, "event name")  # what every backend can store: no NUL, <= 200 chars
     if depth >= MAX_DEPTH:
         raise InvalidInput(
             f"event {name!r} not emitted: chain of {depth} emits reached the limit of "

@@ -198,3 +198,10 @@ def test_result_over_the_limit_fails_the_job_with_a_clear_error(small: Yard) -> 
         " (set [limits] max_result_bytes in jobyard.toml)"
     )
     assert second.refresh().error == "result cannot hold NUL characters (\\u0000)"
+
+
+@pytest.mark.parametrize("name", ["a\x00", "b\ud800", "x" * 201])
+def test_an_event_name_every_backend_can_store_or_a_clear_error(yard: Yard, name: str) -> None:
+    with pytest.raises(InvalidInput, match="event name"):
+        yard.emit(name, {})
+    assert yard.store.recent_events(10) == []  # nothing half-written
