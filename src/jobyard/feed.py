@@ -19,7 +19,8 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from jobyard.errors import DatabaseError
+from jobyard.errors import DatabaseError, InvalidInput
+from jobyard.limits import INT64_MAX
 from jobyard.store.base import JobEvent
 
 if TYPE_CHECKING:
@@ -67,6 +68,7 @@ class Feed:
     ) -> tuple[list[JobEvent], int]:
         """Up to ``limit`` events after the cursor ``after`` (0: from the first), in commit
         order, and the cursor to pass next time (unchanged when there was nothing new)."""
+        _check_cursor(after, limit)
         events = self.store.job_events_after(after, limit, kinds)
         return events, events[-1].id if events else after
 
@@ -153,3 +155,11 @@ async def _wait(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), seconds)
     except TimeoutError:
         pass
+
+
+def _check_cursor(after: object, limit: object) -> None:
+    """A cursor is an event id (0 for the start) and a page 1 to 10,000 events."""
+    if isinstance(after, bool) or not isinstance(after, int) or not 0 <= after <= INT64_MAX:
+        raise InvalidInput(f"invalid cursor {after!r}: give an event id from 0 to {INT64_MAX}")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
+        raise InvalidInput(f"invalid limit {limit!r}: give a whole number from 1 to 10000")

@@ -13,7 +13,7 @@ import pytest
 from tests.helpers import until
 
 from jobyard import Retry, Yard, lifecycle, manage
-from jobyard.errors import DatabaseError
+from jobyard.errors import DatabaseError, InvalidInput
 from jobyard.events import list_events
 from jobyard.feed import Feed
 from jobyard.model import Job
@@ -263,3 +263,9 @@ def test_a_slow_consumer_holds_no_transaction(yard: Yard, backend: str) -> None:
         reader.join(timeout=10)
         other.close()
     assert max(waits) < 0.5
+
+
+@pytest.mark.parametrize(("after", "limit"), [(2**63, 10), (-1, 10), (1.5, 10), (0, 0), (0, 10**9)])
+def test_a_cursor_out_of_range_is_a_clear_error(yard: Yard, after: Any, limit: Any) -> None:
+    with pytest.raises(InvalidInput, match=r"invalid (cursor|limit)"):
+        Feed(yard.store).read(after, limit)

@@ -75,6 +75,7 @@ def test_events_follow_prints_job_transitions(env: dict[str, str]) -> None:
         (["emit", "deploy", "--data", "{oops"], "--data is not valid JSON"),
         (["emit", " "], "an event needs a non-empty name"),
         (["events", "--limit", "0"], "Invalid value for '--limit'"),
+        (["events", "--follow", "--after", "99999999999999999999"], "Invalid value for '--after'"),
         (["events", "--after", "3"], "--after goes with --follow"),
         (["jobs", "--limit", "0"], "Invalid value for '--limit'"),
         (["collection", "c", "--limit", "-1"], "Invalid value for '--limit'"),

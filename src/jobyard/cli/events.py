@@ -14,6 +14,7 @@ from jobyard.cli.common import get_yard, parse_json_option, print_json
 from jobyard.cli.listing import limit_option
 from jobyard.cli.render import when as _when
 from jobyard.events import emit as emit_event
+from jobyard.limits import INT64_MAX
 
 if TYPE_CHECKING:
     from jobyard.yard import Yard
@@ -44,7 +45,7 @@ def emit(ctx: click.Context, event: str, data_json: str | None) -> None:
 )
 @click.option(
     "--after",
-    type=click.IntRange(0, None),
+    type=click.IntRange(0, INT64_MAX),
     default=None,
     help="With --follow: start after this transition id (0: from the first), not now.",
 )
