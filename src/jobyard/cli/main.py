@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "jobyard.cli.events",
     "jobyard.cli.collections",
     "jobyard.cli.scripts",
+    "jobyard.cli.web",
 )
 
 

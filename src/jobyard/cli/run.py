@@ -15,6 +15,7 @@ import click
 
 from jobyard import manage
 from jobyard.cli.common import get_yard, load_app_module
+from jobyard.cli.web import parse_bind
 from jobyard.errors import ConfigError, InvalidInput
 from jobyard.scheduler import tick as fire_schedules
 from jobyard.yard import Yard
@@ -177,17 +178,6 @@ def migrate(ctx: click.Context) -> None:
     yard = get_yard(ctx, load_apps=False)
     applied = yard.migrate()
     click.echo("applied: " + ", ".join(applied) if applied else "schema is up to date")
-
-
-def parse_bind(text: str) -> tuple[str, int]:
-    """``HOST:PORT`` or ``[IPV6]:PORT`` with a port from 1 to 65535."""
-    host, sep, port = text.rpartition(":")
-    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-    if not sep or not host or not port.isascii() or not port.isdigit():
-        raise InvalidInput(f"bad --bind {text!r}: give HOST:PORT, e.g. 127.0.0.1:8080")
-    if not 1 <= int(port) <= 65535:
-        raise InvalidInput(f"bad --bind {text!r}: the port must be from 1 to 65535")
-    return host, int(port)
 
 
 def register(group: click.Group) -> None:

@@ -1,0 +1,89 @@
+"""``create_app``: the Starlette application of the HTTP API (and, later, the web UI).
+
+The endpoint modules are listed in :data:`MODULES`; each has an ``ENDPOINTS`` table
+(:class:`jobyard.api.endpoint.Endpoints`). Importing them has no side effect beyond
+declaring their endpoints.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from jobyard.api import errors as api_errors
+from jobyard.api.auth import Authenticator
+from jobyard.api.endpoint import Endpoint, Endpoints, error_response, wrap
+
+if TYPE_CHECKING:
+    from jobyard.yard import Yard
+
+# Endpoint modules, in the order of the OpenAPI document.
+MODULES: tuple[str, ...] = ("jobyard.api.ops",)
+
+
+@dataclass
+class AppState:
+    """What every handler may reach: the Yard (through its ports and views), the
+    authenticator, and the app's settings. ``extra`` is for wings that add their own
+    long-lived parts (the event fan-out, metrics)."""
+
+    yard: Yard
+    auth: Authenticator
+    max_body: int = 1 << 20
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def endpoints(modules: Sequence[str] = MODULES) -> list[Endpoint]:
+    """Every declared endpoint (the role table and the OpenAPI document read this)."""
+    found: list[Endpoint] = []
+    for name in modules:
+        table = importlib.import_module(name).ENDPOINTS
+        assert isinstance(table, Endpoints)
+        found.extend(table.items)
+    return found
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return error_response(
+        api_errors.ApiError(404, "not_found", f"no such path: {request.url.path}")
+    )
+
+
+async def _method_not_allowed(request: Request, exc: Exception) -> Response:
+    return error_response(
+        api_errors.ApiError(
+            405, "method_not_allowed", f"{request.method} is not allowed on {request.url.path}"
+        )
+    )
+
+
+def create_app(
+    yard: Yard,
+    auth: Authenticator,
+    *,
+    max_body: int | None = None,
+    extra_routes: Sequence[BaseRoute] = (),
+) -> Starlette:
+    """The API app on ``yard`` with ``auth``. ``max_body`` caps a request body (default:
+    the job data limit plus room for the other fields)."""
+    limit = max_body or yard.config.max_data_bytes + yard.config.max_props_bytes + 64 * 1024
+    state = AppState(yard=yard, auth=auth, max_body=limit)
+    eps = endpoints()
+    routes: list[BaseRoute] = [
+        Route(ep.path, wrap(ep, state), methods=[ep.method], name=ep.name) for ep in eps
+    ]
+    routes.extend(extra_routes)
+    app = Starlette(
+        routes=routes,
+        exception_handlers={404: _not_found, 405: _method_not_allowed},
+    )
+    app.state.jobyard = state
+    app.state.endpoints = eps
+    return app

@@ -1,0 +1,84 @@
+"""``jobyard web``: serve the HTTP API (and the web UI) with uvicorn."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+
+import click
+
+from jobyard.api.auth import Authenticator, NoAuth
+from jobyard.cli.common import get_yard
+from jobyard.errors import InvalidInput
+from jobyard.yard import Yard
+
+
+def parse_bind(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` or ``[IPV6]:PORT`` with a port from 1 to 65535."""
+    host, sep, port = text.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not sep or not host or not port.isascii() or not port.isdigit():
+        raise InvalidInput(f"bad --bind {text!r}: give HOST:PORT, e.g. 127.0.0.1:8080")
+    if not 1 <= int(port) <= 65535:
+        raise InvalidInput(f"bad --bind {text!r}: the port must be from 1 to 65535")
+    return host, int(port)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        try:
+            return all(
+                ipaddress.ip_address(info[4][0]).is_loopback
+                for info in socket.getaddrinfo(host, None)
+            )
+        except OSError:
+            return False
+
+
+def make_auth(yard: Yard, host: str, no_auth: bool) -> Authenticator:
+    if no_auth:
+        if not is_loopback(host):
+            raise InvalidInput(
+                f"--no-auth is allowed only on a loopback address (127.0.0.1, ::1), not {host!r}"
+            )
+        click.secho(
+            "WARNING: --no-auth: every caller on this machine is an admin; "
+            "do not use this on a shared host",
+            fg="red",
+            bold=True,
+            err=True,
+        )
+        return NoAuth()
+    raise InvalidInput("authentication is not available yet: run with --no-auth on 127.0.0.1")
+
+
+def serve(yard: Yard, bind: str, no_auth: bool) -> None:
+    import uvicorn
+
+    from jobyard.api.app import create_app
+
+    host, port = parse_bind(bind)
+    app = create_app(yard, make_auth(yard, host, no_auth))
+    click.echo(f"jobyard web: http://{bind}/ on {yard.url}", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+@click.command()
+@click.option("--bind", default=None, help="HOST:PORT (default: [web] bind, 127.0.0.1:8080).")
+@click.option("--no-auth", is_flag=True, help="No authentication (loopback binds only).")
+@click.pass_context
+def web(ctx: click.Context, bind: str | None, no_auth: bool) -> None:
+    """Serve the HTTP API and web UI until SIGTERM."""
+    yard = get_yard(ctx)
+    bind = bind or yard.config.web_bind
+    parse_bind(bind)
+    yard.migrate()
+    serve(yard, bind, no_auth)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(web)
