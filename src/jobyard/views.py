@@ -248,6 +248,16 @@ def types_table(yard: Yard) -> list[dict[str, Any]]:
     return type_rows(yard.stored_types(refresh=True), yard.types)
 
 
+def type_meta(yard: Yard, name: str) -> dict[str, Any]:
+    """One type's row of :func:`types_table` (UnknownJobType if neither side knows it)."""
+    for row in types_table(yard):
+        if row["name"] == name:
+            return row
+    from jobyard.errors import UnknownJobType
+
+    raise UnknownJobType(name, yard.known_types(refresh=True))
+
+
 def workers(yard: Yard, now: float) -> list[WorkerView]:
     from jobyard import manage
 

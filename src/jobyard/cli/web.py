@@ -59,10 +59,10 @@ def make_auth(yard: Yard, host: str, no_auth: bool) -> Authenticator:
 def serve(yard: Yard, bind: str, no_auth: bool) -> None:
     import uvicorn
 
-    from jobyard.api.app import create_app
+    from jobyard.web.app import create_web_app
 
     host, port = parse_bind(bind)
-    app = create_app(yard, make_auth(yard, host, no_auth))
+    app = create_web_app(yard, make_auth(yard, host, no_auth))
     click.echo(f"jobyard web: http://{bind}/ on {yard.url}", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
@@ -77,6 +77,7 @@ def web(ctx: click.Context, bind: str | None, no_auth: bool) -> None:
     bind = bind or yard.config.web_bind
     parse_bind(bind)
     yard.migrate()
+    yard.sync_types()  # the app's types are known to every client at once
     serve(yard, bind, no_auth)
 
 
