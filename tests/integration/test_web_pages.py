@@ -8,11 +8,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from starlette.requests import Request
+from tests.apiserver import serving
 
 from jobyard import Yard
 from jobyard.api.auth import NoAuth, Principal
 from jobyard.web.app import create_web_app
-from tests.apiserver import serving
 
 
 class SessionAuth:
@@ -121,7 +121,7 @@ def test_operator_needs_the_csrf_token(base: str, app_yard: Yard, auth: SessionA
     r = post(base, f"/jobs/{h.id}/cancel", "operator", {"csrf_token": "tok-operator"})
     assert r.status_code == 303
     assert app_yard.get(h.id).job.status == "cancelled"
-    assert (f"POST /jobs/{{id}}/{{action}}", f"/jobs/{h.id}/cancel") in auth.audited
+    assert ("POST /jobs/{id}/{action}", f"/jobs/{h.id}/cancel") in auth.audited
 
 
 def test_type_edits_are_for_admins(base: str) -> None:

@@ -72,6 +72,8 @@ class NewJob:
 
 NewRow = tuple[NewJob, str]  # a new job and its data as JSON text
 
+_RANGED = {"running": "lease_expires", "waiting": "after"}  # status -> its index key
+
 
 class JobsMixin(StoreCore):
     # -- insert ------------------------------------------------------------------------------
@@ -176,6 +178,12 @@ class JobsMixin(StoreCore):
                 # A literal (from the fixed list of statuses) lets the planner use the
                 # status's partial index; a bound parameter would not.
                 where.append(f"status = '{values[0]}'")
+                if values[0] in _RANGED:
+                    # Every running job has a lease and every waiting job an "after": a
+                    # range on the partial index's key makes the planner read that small
+                    # index instead of walking the whole table by id when few or no jobs
+                    # have the status (an idle dashboard on a million jobs: 95 ms -> 0.3).
+                    where.append(f"{_RANGED[values[0]]} > -1e308")
                 continue
             if values:
                 column = "id" if key == "ids" else key

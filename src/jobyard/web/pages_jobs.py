@@ -12,6 +12,7 @@ from jobyard import model, views
 from jobyard.api.auth import MANAGE
 from jobyard.api.endpoint import Call
 from jobyard.errors import InvalidInput, NotFound
+from jobyard.web.counts import StaleCounts
 from jobyard.web.page import Pages, View, form_value
 
 PAGES = Pages()
@@ -32,10 +33,19 @@ def _filters(call: Call) -> dict[str, list[str] | None]:
     return {"status": status, "type": call.query_list("type"), "queue": call.query_list("queue")}
 
 
+def _counts(call: Call) -> StaleCounts:
+    extra = call.state.extra
+    if "web.counts" not in extra:
+        yard = call.state.yard
+        extra["web.counts"] = StaleCounts(lambda: {s: yard.count(status=s) for s in model.STATUSES})
+    counts: StaleCounts = extra["web.counts"]
+    return counts
+
+
 @PAGES.get("/", "Dashboard")
 def dashboard(call: Call) -> View:
     yard = call.state.yard
-    counts = {s: yard.count(status=s) for s in model.STATUSES}
+    counts, counted = _counts(call).get()
     now = time.time()
     running = views.recent_jobs(yard, status=[model.RUNNING], limit=20).rows
     failed = views.recent_jobs(yard, status=[model.FAILED], limit=10).rows
@@ -44,6 +54,7 @@ def dashboard(call: Call) -> View:
         "dashboard.html",
         {
             "counts": counts,
+            "counted": counted,
             "total": sum(counts.values()),
             "running": running[::-1],
             "failed": failed[::-1],
