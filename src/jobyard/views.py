@@ -224,10 +224,11 @@ def recent_jobs(
     queue: Sequence[str] | None = None,
     limit: int = 50,
     before: int | None = None,
+    jobset: int | None = None,
 ) -> Page[Job]:
     """The ``limit`` most recent jobs matching the filter (older than ``before``)."""
     newest_first = yard.jobs(
-        status=status, type=type_, queue=queue, limit=limit + 1, before_id=before
+        status=status, type=type_, queue=queue, jobset=jobset, limit=limit + 1, before_id=before
     )
     return newest_last(newest_first, limit, lambda j: j.id)
 
@@ -328,3 +329,20 @@ def follow_transitions(
     from jobyard.feed import Feed
 
     return Feed(yard.store).follow(after=after, kinds=kinds)
+
+
+def transitions_after(
+    yard: Yard, after: int, limit: int, kinds: Sequence[str] | None = None
+) -> tuple[list[JobEvent], int]:
+    """Up to ``limit`` transitions after cursor ``after`` and the next cursor (a face that
+    keeps its own cursor: the dashboard's throughput chart)."""
+    from jobyard.feed import Feed
+
+    return Feed(yard.store).read(after, limit, kinds)
+
+
+def latest_transition(yard: Yard) -> int:
+    """The cursor of the newest transition ("from now on")."""
+    from jobyard.feed import Feed
+
+    return Feed(yard.store).latest()

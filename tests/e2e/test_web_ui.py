@@ -198,6 +198,7 @@ def test_every_page_renders_and_is_screenshotted(site: Site, page: Any) -> None:
     pages = {
         "dashboard": "/",
         "jobs-all": "/jobs",
+        "jobs-of-jobset": f"/jobs?jobset={js}",
         "job": f"/jobs/{done.id}",
         "types-all": "/types",
         "new": "/new?type=greet",
@@ -210,6 +211,8 @@ def test_every_page_renders_and_is_screenshotted(site: Site, page: Any) -> None:
         "not-found": "/no/such/page",
         "job-removed": "/jobs/999999",
     }
+    page.goto(site.url + "/")
+    assert page.locator("#throughput rect.ok").count() >= 1  # the finished jobs, per minute
     for name, path in pages.items():
         resp = page.goto(site.url + path)
         expected = 404 if name in ("not-found", "job-removed") else 200

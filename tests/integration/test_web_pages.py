@@ -157,3 +157,36 @@ def test_oversized_form_is_refused(base: str, app_yard: Yard) -> None:
 def test_no_auth_mode_serves_every_page(app_yard: Yard) -> None:
     with serving(create_web_app(app_yard, NoAuth())) as url:
         assert "no auth" in httpx.get(url + "/").text
+
+
+def test_search_jumps_to_a_job_or_a_type(base: str) -> None:
+    assert get(base, "/jobs?q=%2312", "viewer").headers["location"] == "/jobs/12"
+    assert get(base, "/jobs?q=hello", "viewer").headers["location"] == "/jobs?type=hello"
+
+
+def test_bulk_by_filter_keeps_to_the_jobset(base: str, app_yard: Yard) -> None:
+    js = app_yard.create_jobset("demo", "one")
+    inside = [app_yard.enqueue("hello", jobset=js).id for _ in range(3)]
+    outside = app_yard.enqueue("hello").id
+    r = post(
+        base,
+        "/jobs/bulk",
+        "operator",
+        {
+            "csrf_token": "tok-operator",
+            "action": "cancel",
+            "scope": "filter",
+            "jobset": str(js),
+            "back": f"/jobs?jobset={js}",
+        },
+    )
+    assert r.status_code == 303 and "done=cancel:3" in r.headers["location"]
+    assert [app_yard.get(i).job.status for i in inside] == ["cancelled"] * 3
+    assert app_yard.get(outside).job.status == "ready"
+
+
+def test_bad_filters_are_a_clear_400_page(base: str) -> None:
+    r = get(base, "/jobs?status=exploded", "viewer")
+    assert r.status_code == 422 and "unknown status" in r.text
+    r = get(base, "/jobs?before=abc", "viewer")
+    assert r.status_code == 400 and "whole number" in r.text

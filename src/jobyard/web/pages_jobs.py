@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from typing import Any
+from urllib.parse import quote
 
 from starlette.responses import RedirectResponse, Response
 
@@ -12,8 +13,11 @@ from jobyard import model, views
 from jobyard.api.auth import MANAGE
 from jobyard.api.endpoint import Call
 from jobyard.errors import InvalidInput, NotFound
+from jobyard.spec import parse_int_id
 from jobyard.web.counts import StaleCounts
 from jobyard.web.page import Pages, View, form_value
+from jobyard.web.throughput import Throughput
+from jobyard.yard import Matching
 
 PAGES = Pages()
 
@@ -42,6 +46,14 @@ def _counts(call: Call) -> StaleCounts:
     return counts
 
 
+def _throughput(call: Call) -> Throughput:
+    extra = call.state.extra
+    if "web.throughput" not in extra:
+        extra["web.throughput"] = Throughput(call.state.yard)
+    chart: Throughput = extra["web.throughput"]
+    return chart
+
+
 @PAGES.get("/", "Dashboard")
 def dashboard(call: Call) -> View:
     yard = call.state.yard
@@ -50,6 +62,7 @@ def dashboard(call: Call) -> View:
     running = views.recent_jobs(yard, status=[model.RUNNING], limit=20).rows
     failed = views.recent_jobs(yard, status=[model.FAILED], limit=10).rows
     workers = views.workers(yard, now)
+    bars = _throughput(call).bars()
     return View(
         "dashboard.html",
         {
@@ -60,18 +73,36 @@ def dashboard(call: Call) -> View:
             "failed": failed[::-1],
             "workers": workers,
             "alive": sum(1 for w in workers if w.alive),
+            "bars": bars,
+            "peak": max([b.completed + b.failed for b in bars] + [1]),
+            "hour_done": sum(b.completed for b in bars),
+            "hour_failed": sum(b.failed for b in bars),
         },
     )
 
 
 @PAGES.get("/jobs", "Jobs")
-def jobs(call: Call) -> View:
+def jobs(call: Call) -> View | Response:
+    q = (call.query("q") or "").strip().lstrip("#")
+    if q:
+        if q.isdigit() and len(q) <= 19:
+            return RedirectResponse(f"/jobs/{int(q)}", 303)
+        return RedirectResponse(f"/jobs?type={quote(q)}", 303)
     f = _filters(call)
     before = call.query_int("before", None, 1)
+    jobset = call.query_int("jobset", None, 1)
     page = views.recent_jobs(
-        call.state.yard, f["status"], f["type"], f["queue"], limit=PAGE_SIZE, before=before
+        call.state.yard,
+        f["status"],
+        f["type"],
+        f["queue"],
+        limit=PAGE_SIZE,
+        before=before,
+        jobset=jobset,
     )
     query = {k: ",".join(v) for k, v in f.items() if v}
+    if jobset is not None:
+        query["jobset"] = str(jobset)
     return View(
         "jobs.html",
         {
@@ -153,7 +184,18 @@ def jobs_bulk(call: Call) -> Response:
         status = [s for s in form_value(call, "status").split(",") if s] or None
         type_ = [s for s in form_value(call, "type").split(",") if s] or None
         queue = [s for s in form_value(call, "queue").split(",") if s] or None
-        ids: list[int] = yard.matching(status=status, type=type_, queue=queue)
+        jobset = form_value(call, "jobset").strip()
+        if jobset:  # matching() has no jobset filter: the jobset's jobs, passed over when gone
+            found = yard.jobs(
+                status=status,
+                type=type_,
+                queue=queue,
+                jobset=parse_int_id(jobset, "jobset"),
+                limit=None,
+            )
+            ids: list[int] = Matching(j.id for j in found)
+        else:
+            ids = yard.matching(status=status, type=type_, queue=queue)
     else:
         try:
             ids = sorted({int(v) for v in form.get("ids", []) if 0 < len(v) <= 19})
