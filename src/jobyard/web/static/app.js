@@ -22,6 +22,7 @@
     this.url = el.getAttribute("data-live");
     this.select = el.getAttribute("data-live-select");
     this.poll = parseInt(el.getAttribute("data-poll") || "2000", 10);
+    this.gap = parseInt(el.getAttribute("data-min-gap") || "250", 10);
     this.busy = false;
     this.again = false;
     this.timer = null;
@@ -33,7 +34,7 @@
   Live.prototype.refresh = function () {
     var self = this;
     if (self.busy) { self.again = true; return; }
-    var wait = 250 - (Date.now() - self.last);
+    var wait = self.gap - (Date.now() - self.last);
     if (wait > 0) {
       if (!self.timer) self.timer = setTimeout(function () { self.timer = null; self.refresh(); }, wait);
       return;
