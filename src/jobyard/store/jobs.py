@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from jobyard.model import STATUSES, Job
+from jobyard.model import RUNNING, STATUSES, Job
 from jobyard.store.core import JOB_COLUMNS, JSON_COLUMNS, StoreCore, dumps
 
 
@@ -71,8 +71,6 @@ class NewJob:
 
 
 NewRow = tuple[NewJob, str]  # a new job and its data as JSON text
-
-_RANGED = {"running": "lease_expires", "waiting": "after"}  # status -> its index key
 
 
 class JobsMixin(StoreCore):
@@ -178,12 +176,6 @@ class JobsMixin(StoreCore):
                 # A literal (from the fixed list of statuses) lets the planner use the
                 # status's partial index; a bound parameter would not.
                 where.append(f"status = '{values[0]}'")
-                if values[0] in _RANGED:
-                    # Every running job has a lease and every waiting job an "after": a
-                    # range on the partial index's key makes the planner read that small
-                    # index instead of walking the whole table by id when few or no jobs
-                    # have the status (an idle dashboard on a million jobs: 95 ms -> 0.3).
-                    where.append(f"{_RANGED[values[0]]} > -1e308")
                 continue
             if values:
                 column = "id" if key == "ids" else key
@@ -200,7 +192,11 @@ class JobsMixin(StoreCore):
     def query_jobs(self, flt: JobFilter) -> list[Job]:
         """The jobs matching ``flt``, newest first."""
         clause, params = self._where(flt)
-        sql = f"SELECT * FROM jobs{clause} ORDER BY id DESC"
+        # Running jobs are few (bounded by the workers' slots): "+id" keeps the planner off
+        # a walk of the whole table by id (an idle dashboard on a million jobs: 140 ms) and
+        # on the small jobs_running index, sorting what it finds.
+        order = "+id" if flt.status is not None and list(flt.status) == [RUNNING] else "id"
+        sql = f"SELECT * FROM jobs{clause} ORDER BY {order} DESC"
         if flt.limit is not None:
             sql += f" LIMIT {int(flt.limit)}"
         return [self.row_to_job(r) for r in self._execute(sql, params).fetchall()]
