@@ -76,6 +76,8 @@ def parse_expiry(text: str | None) -> float | None:
     """``30d``, ``12h``, ``90m``, ``3600`` (seconds) or ``never``/None → seconds or None."""
     if text is None or text == "never":
         return None
+    if not isinstance(text, str):
+        raise InvalidInput("expires must be text such as 30d, 12h, 90m or never")
     m = re.fullmatch(r"(\d{1,7})([smhd]?)", text.strip())
     if not m:
         raise InvalidInput(f"invalid expiry {text[:40]!r}: give e.g. 30d, 12h, 90m or never")

@@ -93,8 +93,10 @@ def site(tmp_path: Path) -> Iterator[Site]:
     s.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Chromium for one test module: Playwright's sync API keeps an event loop running in
+    this thread while it is open, and tests of other modules call asyncio.run()."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing: run tools/setup.sh (it installs chromium)")

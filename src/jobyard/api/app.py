@@ -25,7 +25,13 @@ if TYPE_CHECKING:
     from jobyard.yard import Yard
 
 # Endpoint modules, in the order of the OpenAPI document.
-MODULES: tuple[str, ...] = ("jobyard.api.ops", "jobyard.api.accounts")
+MODULES: tuple[str, ...] = (
+    "jobyard.api.ops",
+    "jobyard.api.jobs",
+    "jobyard.api.catalog",
+    "jobyard.api.accounts",
+    "jobyard.api.openapi",
+)
 
 
 @dataclass
