@@ -117,7 +117,17 @@ class JobsMixin(StoreCore):
 
     def insert_jobs(self, rows: Sequence[NewRow]) -> list[int]:
         """Insert jobs ``(new job, data JSON text)``; return their ids in order."""
-        return self._insert_rows(self._job_params(rows)) if rows else []
+        if not rows:
+            return []
+        with self._atomic():
+            ids = self._insert_rows(self._job_params(rows))
+            self._created(ids)
+        return ids
+
+    def _created(self, ids: Sequence[int]) -> None:
+        # job.created events, one statement for the whole batch in the insert's own
+        # transaction (a per-row trigger would cost every insert a statement of its own).
+        self.execute("job_events_created", {"ids": self.list_param(list(ids))})
 
     @abstractmethod
     def _insert_rows(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
@@ -128,7 +138,9 @@ class JobsMixin(StoreCore):
         return self._insert_and_notify(self._job_params(rows)) if rows else []
 
     def _insert_and_notify(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
-        ids = self._insert_rows(rows)
+        with self._atomic():
+            ids = self._insert_rows(rows)
+            self._created(ids)
         ready = sorted({str(r["queue"]) for r in rows if r["status"] == "ready"})
         if ready:
             self.notify(ready)
