@@ -15,7 +15,7 @@ import click
 
 from jobyard import manage
 from jobyard.cli.common import get_yard, load_app_module
-from jobyard.cli.web import parse_bind
+from jobyard.cli.web import parse_bind, serve_in_thread
 from jobyard.errors import ConfigError, InvalidInput
 from jobyard.scheduler import tick as fire_schedules
 from jobyard.yard import Yard
@@ -86,11 +86,20 @@ def scheduler(ctx: click.Context) -> None:
 @click.option("--workers", "n_workers", type=click.IntRange(1, 256), default=2, show_default=True)
 @click.option("-c", "--concurrency", type=click.IntRange(1, 1024), default=4, show_default=True)
 @click.option("--no-examples", is_flag=True, help="Do not load or seed the example jobs.")
+@click.option("--no-web", is_flag=True, help="Do not serve the web UI and API.")
+@click.option("--no-auth", is_flag=True, help="Web UI without authentication (loopback only).")
 @click.pass_context
 def up(
-    ctx: click.Context, bind: str | None, n_workers: int, concurrency: int, no_examples: bool
+    ctx: click.Context,
+    bind: str | None,
+    n_workers: int,
+    concurrency: int,
+    no_examples: bool,
+    no_web: bool,
+    no_auth: bool,
 ) -> None:
-    """All in one: scheduler duties plus N worker processes, with the example jobs."""
+    """All in one: the web UI and API, scheduler duties and N worker processes, with the
+    example jobs."""
     if bind is not None:
         parse_bind(bind)  # refused before anything starts
     yard = get_yard(ctx)
@@ -123,17 +132,23 @@ def up(
                 p.send_signal(signal.SIGTERM)
         stop.set()
 
+    web_bind = bind or yard.config.web_bind
+    web = None if no_web else serve_in_thread(yard, web_bind, no_auth)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, on_signal)
     for i in range(n_workers):
         spawn(i)
     click.echo(f"jobyard up: {n_workers} workers on {yard.url}", err=True)
+    if web is not None:
+        click.echo(f"jobyard up: web UI and API at http://{web_bind}/", err=True)
     keeper = threading.Thread(target=housekeeping_loop, args=(yard, stop), daemon=True)
     keeper.start()
     refused = None
     while not stop.is_set() and refused is None:
         refused = _respawn_dead(procs, spawn)
         stop.wait(1.0)
+    if web is not None:
+        web.should_exit = True
     for p in procs.values():
         p.send_signal(signal.SIGTERM)
     for p in procs.values():

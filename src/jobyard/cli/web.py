@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from typing import TYPE_CHECKING
 
 import click
 
 from jobyard.api.auth import Authenticator, NoAuth
 from jobyard.cli.common import get_yard
-from jobyard.errors import InvalidInput
+from jobyard.errors import ConfigError, InvalidInput
 from jobyard.yard import Yard
+
+if TYPE_CHECKING:
+    import uvicorn
 
 
 def parse_bind(text: str) -> tuple[str, int]:
@@ -76,7 +80,8 @@ def announce_setup(yard: Yard, bind: str) -> None:
         )
 
 
-def serve(yard: Yard, bind: str, no_auth: bool) -> None:
+def server(yard: Yard, bind: str, no_auth: bool) -> uvicorn.Server:
+    """The uvicorn server of the web UI and API on ``bind`` (not started)."""
     import uvicorn
 
     from jobyard.web.app import create_web_app
@@ -86,8 +91,31 @@ def serve(yard: Yard, bind: str, no_auth: bool) -> None:
     if auth.enabled:
         announce_setup(yard, bind)
     app = create_web_app(yard, auth)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+    return uvicorn.Server(config)
+
+
+def serve(yard: Yard, bind: str, no_auth: bool) -> None:
+    srv = server(yard, bind, no_auth)
     click.echo(f"jobyard web: http://{bind}/ on {yard.url}", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    srv.run()
+
+
+def serve_in_thread(yard: Yard, bind: str, no_auth: bool) -> uvicorn.Server:
+    """Start the web server in a thread (``jobyard up``); set ``should_exit`` to stop it.
+    A port already taken is a clear error, not a dead thread."""
+    import threading
+    import time
+
+    srv = server(yard, bind, no_auth)
+    thread = threading.Thread(target=srv.run, name="jobyard-web", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not srv.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise ConfigError(f"cannot serve the web UI on {bind}: is the port in use?")
+        time.sleep(0.02)
+    return srv
 
 
 @click.command()
