@@ -53,6 +53,29 @@ TABLE: dict[str, set[str]] = {
     "GET /api/v1/collections": READERS,
     "GET /api/v1/collections/{name}": READERS,
     "GET /api/v1/stream": READERS,
+    "GET /api/v1/work/types": WORKERS,
+    **{
+        f"POST /api/v1/work/{verb}": WORKERS
+        for verb in (
+            "register",
+            "unregister",
+            "beat",
+            "claim",
+            "record",
+            "hand-back",
+            "next-due",
+            "job",
+            "cancel",
+            "emit",
+            "script-ran",
+            "collection",
+            "kv",
+        )
+    },
+    **{
+        f"POST /api/v1/work/{{id}}/{verb}": WORKERS
+        for verb in ("done", "fail", "heartbeat", "progress", "log")
+    },
     "GET /metrics": READERS,
 }
 

@@ -34,6 +34,7 @@ MODULES: tuple[str, ...] = (
     "jobyard.api.openapi",
     "jobyard.api.stream",
     "jobyard.api.metrics",
+    "jobyard.api.work",
 )
 
 

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
+import time
 from typing import TYPE_CHECKING
 
 import click
 
+from jobyard import manage
 from jobyard.api.auth import Authenticator, NoAuth
 from jobyard.cli.common import get_yard
 from jobyard.errors import ConfigError, InvalidInput
+from jobyard.scheduler import tick as fire_schedules
 from jobyard.yard import Yard
 
 if TYPE_CHECKING:
@@ -26,6 +30,20 @@ def parse_bind(text: str) -> tuple[str, int]:
     if not 1 <= int(port) <= 65535:
         raise InvalidInput(f"bad --bind {text!r}: the port must be from 1 to 65535")
     return host, int(port)
+
+
+def housekeeping_loop(yard: Yard, stop: threading.Event, interval: float = 0.5) -> None:
+    """Scheduler duties: promote due jobs, rescue expired leases, fire cron schedules."""
+    store = yard.store
+    while not stop.is_set():
+        now = time.time()
+        try:
+            manage.promote(store, now)
+            manage.rescue_expired(store, now, yard.config.quarantine_after)
+            fire_schedules(yard, now)
+        except Exception as exc:  # keep the duty alive through a passing database error
+            click.echo(f"scheduler: {exc}", err=True)
+        stop.wait(interval)
 
 
 def is_loopback(host: str) -> bool:
@@ -121,15 +139,24 @@ def serve_in_thread(yard: Yard, bind: str, no_auth: bool) -> uvicorn.Server:
 @click.command()
 @click.option("--bind", default=None, help="HOST:PORT (default: [web] bind, 127.0.0.1:8080).")
 @click.option("--no-auth", is_flag=True, help="No authentication (loopback binds only).")
+@click.option(
+    "--no-housekeeping", is_flag=True, help="Leave promotion, lease rescue and cron to others."
+)
 @click.pass_context
-def web(ctx: click.Context, bind: str | None, no_auth: bool) -> None:
+def web(ctx: click.Context, bind: str | None, no_auth: bool, no_housekeeping: bool) -> None:
     """Serve the HTTP API and web UI until SIGTERM."""
     yard = get_yard(ctx)
     bind = bind or yard.config.web_bind
     parse_bind(bind)
     yard.migrate()
     yard.sync_types()  # the app's types are known to every client at once
-    serve(yard, bind, no_auth)
+    stop = threading.Event()
+    if not no_housekeeping:  # remote workers' leases are rescued by the server
+        threading.Thread(target=housekeeping_loop, args=(yard, stop), daemon=True).start()
+    try:
+        serve(yard, bind, no_auth)
+    finally:
+        stop.set()
 
 
 def register(group: click.Group) -> None:
