@@ -233,6 +233,35 @@ def recent_jobs(
     return newest_last(newest_first, limit, lambda j: j.id)
 
 
+def oldest_jobs(
+    yard: Yard,
+    status: Sequence[str] | None,
+    type_: Sequence[str] | None,
+    queue: Sequence[str] | None,
+    limit: int,
+    after: int | None,
+    jobset: int | None = None,
+) -> tuple[list[Job], int | None]:
+    """The ``limit`` oldest jobs matching the filter (newer than ``after``), oldest first,
+    and the cursor of the next page (None on the last)."""
+    from dataclasses import replace
+
+    from jobyard.spec import job_filter
+
+    flt = replace(
+        job_filter(status, type_, queue, jobset, limit + 1, None), after_id=after, oldest_first=True
+    )
+    rows = yard.store.query_jobs(flt)
+    shown = rows[:limit]
+    return shown, (shown[-1].id if len(rows) > limit else None)
+
+
+def queues(yard: Yard) -> list[tuple[str, dict[str, int]]]:
+    """Each queue with jobs ready, running or waiting, by status (busiest first)."""
+    found = yard.store.active_by_queue()
+    return sorted(found.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))
+
+
 def jobs_by_id(yard: Yard, ids: Sequence[int]) -> list[Job]:
     """The jobs of ``ids`` that exist (in id order)."""
     return list(yard.store.get_jobs(list(ids)))

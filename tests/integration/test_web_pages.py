@@ -3,6 +3,7 @@ escaping (a browser drives the pages in tests/e2e/test_web_ui.py)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import httpx
@@ -190,3 +191,22 @@ def test_bad_filters_are_a_clear_400_page(base: str) -> None:
     assert r.status_code == 422 and "unknown status" in r.text
     r = get(base, "/jobs?before=abc", "viewer")
     assert r.status_code == 400 and "whole number" in r.text
+
+
+def test_dashboard_shows_the_queues_backlog(base: str, app_yard: Yard) -> None:
+    app_yard.enqueue("hello", queue="mail")
+    page = get(base, "/", "viewer").text
+    assert 'id="queues"' in page and "/jobs?queue=mail" in page
+
+
+def shown_ids(html: str) -> list[int]:
+    return [int(x) for x in re.findall(r'href="/jobs/(\d+)">#', html)]
+
+
+def test_jobs_oldest_first_pages_forward(base: str, app_yard: Yard) -> None:
+    ids = [app_yard.enqueue("hello").id for _ in range(55)]
+    page = get(base, "/jobs?sort=oldest", "viewer").text
+    assert shown_ids(page) == ids[:50]
+    assert f"sort=oldest&amp;after={ids[49]}" in page
+    assert shown_ids(get(base, f"/jobs?sort=oldest&after={ids[49]}", "viewer").text) == ids[50:]
+    assert shown_ids(get(base, "/jobs", "viewer").text)[0] == ids[-1]

@@ -26,6 +26,8 @@ class JobFilter:
     jobset: int | None = None
     before_id: int | None = None  # paging cursor: only ids below this
     limit: int | None = None
+    after_id: int | None = None  # paging cursor of an oldest-first listing
+    oldest_first: bool = False
 
 
 @dataclass
@@ -199,19 +201,29 @@ class JobsMixin(StoreCore):
         if flt.before_id is not None:
             where.append(f"id < {p('before_id')}")
             params["before_id"] = flt.before_id
+        if flt.after_id is not None:
+            where.append(f"id > {p('after_id')}")
+            params["after_id"] = flt.after_id
         return (" WHERE " + " AND ".join(where)) if where else "", params
 
     def query_jobs(self, flt: JobFilter) -> list[Job]:
-        """The jobs matching ``flt``, newest first."""
+        """The jobs matching ``flt``, newest first (or oldest first)."""
         clause, params = self._where(flt)
         # Running jobs are few (bounded by the workers' slots): "+id" keeps the planner off
         # a walk of the whole table by id (an idle dashboard on a million jobs: 140 ms) and
         # on the small jobs_running index, sorting what it finds.
         order = "+id" if flt.status is not None and list(flt.status) == [RUNNING] else "id"
-        sql = f"SELECT * FROM jobs{clause} ORDER BY {order} DESC"
+        sql = f"SELECT * FROM jobs{clause} ORDER BY {order} {'ASC' if flt.oldest_first else 'DESC'}"
         if flt.limit is not None:
             sql += f" LIMIT {int(flt.limit)}"
         return [self.row_to_job(r) for r in self._execute(sql, params).fetchall()]
+
+    def active_by_queue(self) -> dict[str, dict[str, int]]:
+        """Ready, running and waiting jobs per queue: ``{queue: {status: n}}``."""
+        out: dict[str, dict[str, int]] = {}
+        for row in self.execute("active_by_queue", {}).fetchall():
+            out.setdefault(str(row[0]), {})[str(row[1])] = int(row[2])
+        return out
 
     def count_jobs(self, flt: JobFilter) -> int:
         """How many jobs match ``flt`` (its limit is ignored)."""

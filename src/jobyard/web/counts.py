@@ -8,20 +8,21 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import Generic, TypeVar
 
-Counter = Callable[[], dict[str, int]]
+T = TypeVar("T")
 
 
-class StaleCounts:
-    def __init__(self, count: Counter, max_age: float = 3.0) -> None:
+class StaleCounts(Generic[T]):
+    def __init__(self, count: Callable[[], T], max_age: float = 3.0) -> None:
         self._count = count
         self.max_age = max_age
         self._lock = threading.Lock()
-        self._value: dict[str, int] | None = None
+        self._value: T | None = None
         self._at = 0.0
         self._refreshing = False
 
-    def get(self) -> tuple[dict[str, int], float]:
+    def get(self) -> tuple[T, float]:
         """The counts and when they were taken (epoch seconds)."""
         with self._lock:
             value, at = self._value, self._at
@@ -35,7 +36,7 @@ class StaleCounts:
             threading.Thread(target=self._refresh_quietly, daemon=True).start()
         return value, at
 
-    def _refresh(self) -> tuple[dict[str, int], float]:
+    def _refresh(self) -> tuple[T, float]:
         try:
             value, at = self._count(), time.time()
             with self._lock:

@@ -37,12 +37,13 @@ def _filters(call: Call) -> dict[str, list[str] | None]:
     return {"status": status, "type": call.query_list("type"), "queue": call.query_list("queue")}
 
 
-def _counts(call: Call) -> StaleCounts:
+def _counts(call: Call) -> StaleCounts[dict[str, int]]:
     extra = call.state.extra
     if "web.counts" not in extra:
         yard = call.state.yard
         extra["web.counts"] = StaleCounts(lambda: {s: yard.count(status=s) for s in model.STATUSES})
-    counts: StaleCounts = extra["web.counts"]
+        extra["web.queues"] = StaleCounts(lambda: dict(views.queues(yard)))
+    counts: StaleCounts[dict[str, int]] = extra["web.counts"]
     return counts
 
 
@@ -58,6 +59,7 @@ def _throughput(call: Call) -> Throughput:
 def dashboard(call: Call) -> View:
     yard = call.state.yard
     counts, counted = _counts(call).get()
+    by_queue, _ = call.state.extra["web.queues"].get()
     now = time.time()
     running = views.recent_jobs(yard, status=[model.RUNNING], limit=20).rows
     failed = views.recent_jobs(yard, status=[model.FAILED], limit=10).rows
@@ -68,6 +70,7 @@ def dashboard(call: Call) -> View:
         {
             "counts": counts,
             "counted": counted,
+            "queues": sorted(by_queue.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))[:20],
             "total": sum(counts.values()),
             "running": running[::-1],
             "failed": failed[::-1],
@@ -91,6 +94,32 @@ def jobs(call: Call) -> View | Response:
     f = _filters(call)
     before = call.query_int("before", None, 1)
     jobset = call.query_int("jobset", None, 1)
+    oldest = call.query("sort") == "oldest"
+    if oldest:
+        rows, nxt = views.oldest_jobs(
+            call.state.yard,
+            f["status"],
+            f["type"],
+            f["queue"],
+            PAGE_SIZE,
+            call.query_int("after", None, 0),
+            jobset,
+        )
+        query = {k: ",".join(v) for k, v in f.items() if v}
+        if jobset is not None:
+            query["jobset"] = str(jobset)
+        return View(
+            "jobs.html",
+            {
+                "jobs": rows,
+                "before": None,
+                "after": nxt,
+                "filters": query,
+                "statuses": model.STATUSES,
+                "bulk_actions": BULK_ACTIONS,
+                "sort": "oldest",
+            },
+        )
     page = views.recent_jobs(
         call.state.yard,
         f["status"],
@@ -111,6 +140,8 @@ def jobs(call: Call) -> View | Response:
             "filters": query,
             "statuses": model.STATUSES,
             "bulk_actions": BULK_ACTIONS,
+            "after": None,
+            "sort": "newest",
         },
     )
 

@@ -417,3 +417,11 @@ ORDER BY id DESC LIMIT %(limit)s
 -- name: job_events_created
 INSERT INTO job_events (time, name, job_id, type, queue, status)
 SELECT created, 'job.created', id, type, queue, status FROM jobs WHERE id = ANY(%(ids)s)
+
+-- name: active_by_queue
+-- Each branch names its status as a literal, so each reads that status's partial index.
+SELECT queue, 'ready' AS status, count(*) AS n FROM jobs WHERE status = 'ready' GROUP BY queue
+UNION ALL
+SELECT queue, 'running', count(*) FROM jobs WHERE status = 'running' GROUP BY queue
+UNION ALL
+SELECT queue, 'waiting', count(*) FROM jobs WHERE status = 'waiting' GROUP BY queue
