@@ -223,3 +223,18 @@ def test_every_page_renders_and_is_screenshotted(site: Site, page: Any) -> None:
     page.goto(site.url + "/jobs")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     shot(page, "jobs-phone")
+
+
+def test_log_lines_appear_live_without_progress_events(site: Site, page: Any) -> None:
+    h = site.yard.enqueue("chatty", {"lines": 8, "pause": 0.6})
+    page.goto(f"{site.url}/jobs/{h.id}")
+    page.evaluate("window.__marker = 'same page'")
+    site.start_worker()
+    page.wait_for_function(
+        "() => document.querySelector('#job-log').innerText.includes('line 3')", timeout=20000
+    )
+    assert "line 8" not in page.locator("#job-log").inner_text()  # it is still running
+    page.wait_for_function(
+        "() => document.querySelector('#job-log').innerText.includes('line 8')", timeout=20000
+    )
+    assert page.evaluate("window.__marker") == "same page"

@@ -37,3 +37,11 @@ def echo(job, text: str = "") -> str:  # type: ignore[no-untyped-def]
 @yard.job(queue="held")  # no worker serves "held": its jobs wait to be managed
 def parked(job) -> None:  # type: ignore[no-untyped-def]
     return None
+
+
+@yard.job
+def chatty(job, lines: int = 6, pause: float = 0.5) -> int:  # type: ignore[no-untyped-def]
+    for i in range(lines):
+        job.log(f"line {i + 1}")
+        time.sleep(pause)
+    return lines

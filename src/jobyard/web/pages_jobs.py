@@ -184,7 +184,12 @@ LOG_TAIL = 500
 
 def _log_tail(call: Call, job_id: int) -> dict[str, Any]:
     entries = views.job_log(call.state.yard, job_id)
-    return {"log": entries[-LOG_TAIL:], "skipped": max(len(entries) - LOG_TAIL, 0)}
+    finished = call.state.yard.get(job_id).job.status in model.FINISHED
+    return {
+        "log": entries[-LOG_TAIL:],
+        "skipped": max(len(entries) - LOG_TAIL, 0),
+        "finished": finished,
+    }
 
 
 @PAGES.post("/jobs/{id}/{action}", "Job", roles=MANAGE)

@@ -79,7 +79,9 @@
     var byStream = {};
     parts.forEach(function (p) {
       var filter = p.el.getAttribute("data-stream");
-      if (filter === null) { p.startPolling(); return; }
+      // data-poll-always: there is no event for it (log lines): poll while it is live.
+      if (filter === null || p.el.hasAttribute("data-poll-always")) p.startPolling();
+      if (filter === null) return;
       (byStream[filter] = byStream[filter] || []).push(p);
     });
     Object.keys(byStream).forEach(function (filter) {
