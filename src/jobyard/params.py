@@ -1,6 +1,7 @@
 """Declared job parameters: a Python type's handler keyword parameters (CONTRACT.md "Job
 parameters and nodes"), read from its signature — annotations give the type (str, int,
-float, bool, datetime, ``Literal[...]`` for choices), defaults make them optional.
+float, bool, datetime, ``Literal[...]`` for choices), defaults make them optional, and
+``Annotated[int, "help text"]`` gives a parameter its help line.
 
 Pure functions: the creation form is generated from :func:`declared`, and form text is
 turned into values with :func:`from_text`, which refuses a bad value naming the parameter.
@@ -48,16 +49,23 @@ def declared(func: Callable[..., Any]) -> list[Param]:
     """The keyword parameters of a handler after its job context (first) argument."""
     try:
         sig = inspect.signature(func)
-        hints = typing.get_type_hints(func)
+        hints = typing.get_type_hints(func, include_extras=True)
     except (TypeError, ValueError, NameError):
         return []
     out = []
     for i, p in enumerate(sig.parameters.values()):
         if i == 0 or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD, p.POSITIONAL_ONLY):
             continue
-        kind, choices = _kind(hints.get(p.name, p.annotation))
+        hint = hints.get(p.name, p.annotation)
+        help_text = ""
+        if typing.get_origin(hint) is typing.Annotated:
+            base, *extras = typing.get_args(hint)
+            help_text = next((x for x in extras if isinstance(x, str)), "")
+            hint = base
+        kind, choices = _kind(hint)
         required = p.default is inspect.Parameter.empty
-        out.append(Param(p.name, kind, required, None if required else p.default, choices))
+        default = None if required else p.default
+        out.append(Param(p.name, kind, required, default, choices, help_text))
     return out
 
 

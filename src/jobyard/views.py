@@ -225,8 +225,16 @@ def recent_jobs(
     limit: int = 50,
     before: int | None = None,
     jobset: int | None = None,
+    worker: str | None = None,
 ) -> Page[Job]:
     """The ``limit`` most recent jobs matching the filter (older than ``before``)."""
+    if worker is not None:
+        from dataclasses import replace
+
+        from jobyard.spec import job_filter
+
+        flt = replace(job_filter(status, type_, queue, jobset, limit + 1, before), worker=worker)
+        return newest_last(yard.store.query_jobs(flt), limit, lambda j: j.id)
     newest_first = yard.jobs(
         status=status, type=type_, queue=queue, jobset=jobset, limit=limit + 1, before_id=before
     )
@@ -241,6 +249,7 @@ def oldest_jobs(
     limit: int,
     after: int | None,
     jobset: int | None = None,
+    worker: str | None = None,
 ) -> tuple[list[Job], int | None]:
     """The ``limit`` oldest jobs matching the filter (newer than ``after``), oldest first,
     and the cursor of the next page (None on the last)."""
@@ -254,6 +263,23 @@ def oldest_jobs(
     rows = yard.store.query_jobs(flt)
     shown = rows[:limit]
     return shown, (shown[-1].id if len(rows) > limit else None)
+
+
+def matching_ids(
+    yard: Yard,
+    status: Sequence[str] | None,
+    type_: Sequence[str] | None,
+    queue: Sequence[str] | None,
+    jobset: int | None,
+    worker: str | None,
+) -> list[int]:
+    """Ids of every job of a filter with a jobset or worker (Yard.matching has neither)."""
+    from dataclasses import replace
+
+    from jobyard.spec import job_filter
+
+    flt = replace(job_filter(status, type_, queue, jobset, None, None), worker=worker)
+    return [j.id for j in yard.store.query_jobs(flt)]
 
 
 def queues(yard: Yard) -> list[tuple[str, dict[str, int]]]:

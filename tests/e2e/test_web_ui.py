@@ -26,6 +26,7 @@ def job_status(site: Site, job_id: int) -> str:
 def test_run_now_form_with_typed_params(site: Site, page: Any) -> None:
     site.start_worker()
     page.goto(f"{site.url}/new?type=greet")
+    assert page.locator("#help-times").inner_text() == "how many times to greet"
     page.fill("#param-name", "ann")
     page.fill("#param-times", "two")  # not a whole number
     page.click("#submit")

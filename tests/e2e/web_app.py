@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Literal
+from typing import Annotated, Literal
 
 from jobyard import Yard
 
@@ -21,7 +21,11 @@ def slow(job, steps: int = 6, pause: float = 0.4) -> int:  # type: ignore[no-unt
 
 @yard.job
 def greet(  # type: ignore[no-untyped-def]
-    job, name: str, times: int = 1, loud: bool = False, mood: Literal["calm", "wild"] = "calm"
+    job,
+    name: str,
+    times: Annotated[int, "how many times to greet"] = 1,
+    loud: bool = False,
+    mood: Literal["calm", "wild"] = "calm",
 ) -> str:
     text = ("HELLO " if loud else "hello ") + name
     job.log(text + f" ({mood})")

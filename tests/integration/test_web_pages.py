@@ -210,3 +210,28 @@ def test_jobs_oldest_first_pages_forward(base: str, app_yard: Yard) -> None:
     assert f"sort=oldest&amp;after={ids[49]}" in page
     assert shown_ids(get(base, f"/jobs?sort=oldest&after={ids[49]}", "viewer").text) == ids[50:]
     assert shown_ids(get(base, "/jobs", "viewer").text)[0] == ids[-1]
+
+
+def test_worker_filter_on_the_page_the_api_and_bulk(base: str, app_yard: Yard) -> None:
+    import time
+
+    mine = [app_yard.enqueue("hello").id for _ in range(2)]
+    other = app_yard.enqueue("hello").id
+    now = time.time()
+    app_yard.store.claim("w1", "r1", ["default"], ["hello"], 2, now, now + 30)
+    page = get(base, "/jobs?worker=w1", "viewer").text
+    assert sorted(shown_ids(page)) == mine
+    r = post(
+        base,
+        "/jobs/bulk",
+        "operator",
+        {
+            "csrf_token": "tok-operator",
+            "action": "cancel",
+            "scope": "filter",
+            "worker": "w1",
+            "back": "/jobs?worker=w1",
+        },
+    )
+    assert r.status_code == 303 and "done=cancel:2" in r.headers["location"]
+    assert app_yard.get(other).job.status == "ready"

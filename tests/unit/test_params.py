@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pytest
 
@@ -71,3 +71,11 @@ def test_choice_must_be_one_of_them() -> None:
     assert from_text(p, "wild") == "wild"
     with pytest.raises(InvalidInput, match="one of calm, wild"):
         from_text(p, "angry")
+
+
+def test_annotated_help_text() -> None:
+    def h(job: Any, n: Annotated[int, "how many <b>times</b>"] = 2) -> None:
+        return None
+
+    (p,) = declared(h)
+    assert (p.kind, p.default, p.help) == ("int", 2, "how many <b>times</b>")

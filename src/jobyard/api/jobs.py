@@ -95,6 +95,7 @@ LIST_PARAMS = (
     Param("type", description="comma-separated type names"),
     Param("queue", description="comma-separated queues"),
     Param("jobset", schema={"type": "integer", "minimum": 1}),
+    Param("worker", description="the worker that runs or last ran it"),
     Param("limit", schema={"type": "integer", "minimum": 1, "maximum": MAX_PAGE}),
     Param("cursor", description="the 'next' of the previous page"),
 )
@@ -118,6 +119,7 @@ def list_jobs(call: Call) -> Any:
         limit=limit,
         before=_cursor(call.query("cursor")),
         jobset=call.query_int("jobset", None, 1),
+        worker=call.query("worker") or None,
     )
     return {
         "jobs": [j.to_dict() for j in reversed(page.rows)],

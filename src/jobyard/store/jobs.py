@@ -27,6 +27,7 @@ class JobFilter:
     before_id: int | None = None  # paging cursor: only ids below this
     limit: int | None = None
     after_id: int | None = None  # paging cursor of an oldest-first listing
+    worker: str | None = None  # the worker that runs or last ran it
     oldest_first: bool = False
 
 
@@ -195,6 +196,9 @@ class JobsMixin(StoreCore):
                 column = "id" if key == "ids" else key
                 where.append(self._in_list(column, key))
                 params[key] = self.list_param(list(values))
+        if flt.worker is not None:
+            where.append(f"worker = {p('worker')}")
+            params["worker"] = flt.worker
         if flt.jobset is not None:
             where.append(f"jobset = {p('jobset')}")
             params["jobset"] = flt.jobset

@@ -95,6 +95,7 @@ def jobs(call: Call) -> View | Response:
     before = call.query_int("before", None, 1)
     jobset = call.query_int("jobset", None, 1)
     oldest = call.query("sort") == "oldest"
+    worker = (call.query("worker") or "").strip() or None
     if oldest:
         rows, nxt = views.oldest_jobs(
             call.state.yard,
@@ -108,6 +109,8 @@ def jobs(call: Call) -> View | Response:
         query = {k: ",".join(v) for k, v in f.items() if v}
         if jobset is not None:
             query["jobset"] = str(jobset)
+        if worker is not None:
+            query["worker"] = worker
         return View(
             "jobs.html",
             {
@@ -128,10 +131,13 @@ def jobs(call: Call) -> View | Response:
         limit=PAGE_SIZE,
         before=before,
         jobset=jobset,
+        worker=worker,
     )
     query = {k: ",".join(v) for k, v in f.items() if v}
     if jobset is not None:
         query["jobset"] = str(jobset)
+    if worker is not None:
+        query["worker"] = worker
     return View(
         "jobs.html",
         {
@@ -221,15 +227,10 @@ def jobs_bulk(call: Call) -> Response:
         type_ = [s for s in form_value(call, "type").split(",") if s] or None
         queue = [s for s in form_value(call, "queue").split(",") if s] or None
         jobset = form_value(call, "jobset").strip()
-        if jobset:  # matching() has no jobset filter: the jobset's jobs, passed over when gone
-            found = yard.jobs(
-                status=status,
-                type=type_,
-                queue=queue,
-                jobset=parse_int_id(jobset, "jobset"),
-                limit=None,
-            )
-            ids: list[int] = Matching(j.id for j in found)
+        worker = form_value(call, "worker").strip() or None
+        if jobset or worker:  # matching() has neither filter: passed over when gone
+            js = parse_int_id(jobset, "jobset") if jobset else None
+            ids: list[int] = Matching(views.matching_ids(yard, status, type_, queue, js, worker))
         else:
             ids = yard.matching(status=status, type=type_, queue=queue)
     else:
