@@ -14,6 +14,8 @@ Every error jobyard raises on purpose derives from :class:`JobyardError`::
     ├── JobFailed              raised by ``handle.wait(raise_on_failure=True)``
     ├── WaitTimeout            ``handle.wait(timeout=...)`` ran out
     ├── ConvergeError          converge graphs (cycles, bad DEPS, ...)
+    ├── AuthError              bad credentials, expired token or session, used setup link
+    │   └── RateLimited        too many failed logins: wait ``retry_after`` seconds
     └── Fatal                  raised by a handler: fail now, no retries
 
 The CLI turns any ``JobyardError`` into one line on stderr and exit code 2 (1 for a
@@ -99,6 +101,18 @@ class WaitTimeout(JobyardError, TimeoutError):
 
 class ConvergeError(JobyardError):
     """A converge graph is malformed."""
+
+
+class AuthError(JobyardError):
+    """Credentials were refused (the message never says which part was wrong)."""
+
+
+class RateLimited(AuthError):
+    """Too many failed logins for this user or address."""
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(f"too many failed logins; try again in {retry_after} s")
 
 
 class Fatal(JobyardError):

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from jobyard.yard import Yard
 
 # Endpoint modules, in the order of the OpenAPI document.
-MODULES: tuple[str, ...] = ("jobyard.api.ops",)
+MODULES: tuple[str, ...] = ("jobyard.api.ops", "jobyard.api.accounts")
 
 
 @dataclass

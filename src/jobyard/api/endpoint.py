@@ -287,8 +287,10 @@ def wrap(ep: Endpoint, state: AppState) -> Callable[[Request], Any]:
                 await ep.handler(call) if is_async else await run_in_threadpool(ep.handler, call)
             )
             if ep.changes_state and ep.audit and state.auth.enabled:
+                address = request.client.host if request.client else None
+                detail = {"status": ep.status, "address": address}
                 await run_in_threadpool(
-                    state.auth.audit, principal, ep.name, request.url.path, {"status": ep.status}
+                    state.auth.audit, principal, ep.name, request.url.path, detail
                 )
             if isinstance(result, Response):
                 return result

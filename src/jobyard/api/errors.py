@@ -56,6 +56,8 @@ def too_large(message: str) -> ApiError:
 
 # Most specific first: the first class an error is an instance of decides.
 STATUS: tuple[tuple[type[BaseException], int, str], ...] = (
+    (e.RateLimited, 429, "rate_limited"),
+    (e.AuthError, 401, "unauthorized"),
     (e.UnknownJobType, 422, "unknown_type"),
     (e.TypeDisabled, 409, "type_disabled"),
     (e.InvalidInput, 422, "invalid"),
@@ -76,6 +78,9 @@ def from_exception(exc: BaseException) -> ApiError:
         if isinstance(exc, cls):
             if status == 503:
                 return ApiError(status, code, "the database is unavailable; retry later")
+            if isinstance(exc, e.RateLimited):
+                retry = {"Retry-After": str(exc.retry_after)}
+                return ApiError(status, code, str(exc), headers=retry)
             return ApiError(status, code, str(exc), getattr(exc, "field", None))
     if isinstance(exc, e.JobyardError):
         return ApiError(400, "bad_request", str(exc))

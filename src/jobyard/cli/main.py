@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "jobyard.cli.collections",
     "jobyard.cli.scripts",
     "jobyard.cli.web",
+    "jobyard.cli.accounts",
 )
 
 

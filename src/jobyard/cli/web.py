@@ -9,7 +9,7 @@ import click
 
 from jobyard.api.auth import Authenticator, NoAuth
 from jobyard.cli.common import get_yard
-from jobyard.errors import InvalidInput
+from jobyard.errors import ConfigError, InvalidInput
 from jobyard.yard import Yard
 
 
@@ -53,7 +53,30 @@ def make_auth(yard: Yard, host: str, no_auth: bool) -> Authenticator:
             err=True,
         )
         return NoAuth()
-    raise InvalidInput("authentication is not available yet: run with --no-auth on 127.0.0.1")
+    from jobyard.api.accounts import StoreAuth
+
+    web = yard.config.raw.get("web", {})
+    secure = web.get("secure_cookies", False) if isinstance(web, dict) else False
+    if not isinstance(secure, bool):
+        raise ConfigError(f"[web] secure_cookies must be true or false, got {secure!r}")
+    return StoreAuth(yard, secure_cookies=secure)
+
+
+def announce_setup(yard: Yard, bind: str) -> None:
+    """On a database with no user yet, print a one-time link that creates the first admin:
+    there is no default account and no default password. Only its hash is stored; it
+    works once, within an hour. ``jobyard up`` calls this too, after ``make_auth``."""
+    from jobyard import accounts
+
+    secret = accounts.setup_link(yard.store)
+    if secret is not None:
+        click.secho(
+            f"No user yet. Create the first admin (once, within an hour) at:\n"
+            f"  http://{bind}/setup?token={secret}\n"
+            f"or run: jobyard user add NAME --role admin",
+            fg="yellow",
+            err=True,
+        )
 
 
 def serve(yard: Yard, bind: str, no_auth: bool) -> None:
@@ -62,7 +85,10 @@ def serve(yard: Yard, bind: str, no_auth: bool) -> None:
     from jobyard.api.app import create_app
 
     host, port = parse_bind(bind)
-    app = create_app(yard, make_auth(yard, host, no_auth))
+    auth = make_auth(yard, host, no_auth)
+    if auth.enabled:
+        announce_setup(yard, bind)
+    app = create_app(yard, auth)
     click.echo(f"jobyard web: http://{bind}/ on {yard.url}", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 

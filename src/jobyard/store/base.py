@@ -15,6 +15,7 @@ once for every backend; backends (sqlite.py, postgres.py) supply the primitives.
 
 from __future__ import annotations
 
+from jobyard.store.accounts import AccountsMixin, AuditRow, SessionRow, TokenRow, UserRow
 from jobyard.store.collections import CollectionsMixin, Item, ItemOrder
 from jobyard.store.core import JOB_COLUMNS, JSON_COLUMNS, Result, StoreCore, Waiter, dumps
 from jobyard.store.events import Event, EventsMixin, JobEvent
@@ -24,7 +25,9 @@ from jobyard.store.leases import LeasesMixin
 from jobyard.store.workers import StoredType, WorkerRow, WorkersMixin
 
 
-class Store(JobsMixin, LeasesMixin, WorkersMixin, EventsMixin, KVMixin, CollectionsMixin):
+class Store(
+    JobsMixin, LeasesMixin, WorkersMixin, EventsMixin, KVMixin, CollectionsMixin, AccountsMixin
+):
     """Every concern of the store; a backend subclasses this."""
 
 
@@ -32,6 +35,7 @@ __all__ = [
     "JOB_COLUMNS",
     "JSON_COLUMNS",
     "MISSING",
+    "AuditRow",
     "Event",
     "Item",
     "ItemOrder",
@@ -41,10 +45,13 @@ __all__ = [
     "NewJob",
     "NewRow",
     "Result",
+    "SessionRow",
     "Store",
     "StoreCore",
     "StoredType",
+    "TokenRow",
     "Update",
+    "UserRow",
     "Waiter",
     "WorkerRow",
     "dumps",

@@ -318,3 +318,98 @@ UPDATE workers SET lease = %(lease)s WHERE name = %(name)s
 -- name: running_by_worker
 SELECT worker, id FROM jobs WHERE status = 'running' AND worker = ANY(%(names)s::text[])
 ORDER BY worker, id
+
+-- -- accounts (store/accounts.py) ------------------------------------------------------
+
+-- name: user_insert
+INSERT INTO users (name, role, password_hash, created, updated)
+VALUES (%(name)s, %(role)s, %(password_hash)s, %(now)s, %(now)s)
+RETURNING id
+
+-- name: user_by_name
+SELECT * FROM users WHERE name = %(name)s
+
+-- name: user_by_id
+SELECT * FROM users WHERE id = %(id)s
+
+-- name: users_all
+SELECT * FROM users ORDER BY name
+
+-- name: users_count
+SELECT count(*) FROM users
+
+-- name: user_set_password
+UPDATE users SET password_hash = %(password_hash)s, updated = %(now)s WHERE id = %(id)s
+
+-- name: user_set_role
+UPDATE users SET role = %(role)s, updated = %(now)s WHERE id = %(id)s
+
+-- name: user_delete
+DELETE FROM users WHERE id = %(id)s
+
+-- name: token_insert
+INSERT INTO api_tokens (name, role, user_id, hash, prefix, created, expires)
+VALUES (%(name)s, %(role)s, %(user_id)s, %(hash)s, %(prefix)s, %(now)s, %(expires)s)
+RETURNING id
+
+-- name: token_by_hash
+SELECT * FROM api_tokens WHERE hash = %(hash)s
+
+-- name: tokens_all
+SELECT * FROM api_tokens ORDER BY id
+
+-- name: token_revoke
+UPDATE api_tokens SET revoked = %(now)s WHERE id = %(id)s AND revoked IS NULL
+
+-- name: token_touch
+UPDATE api_tokens SET last_used = %(now)s WHERE id = %(id)s
+
+-- name: tokens_delete_of_user
+DELETE FROM api_tokens WHERE user_id = %(user_id)s
+
+-- name: session_insert
+INSERT INTO sessions (hash, user_id, csrf, created, expires)
+VALUES (%(hash)s, %(user_id)s, %(csrf)s, %(now)s, %(expires)s)
+
+-- name: session_by_hash
+SELECT s.csrf, s.expires, u.id AS user_id, u.name, u.role
+FROM sessions s JOIN users u ON u.id = s.user_id
+WHERE s.hash = %(hash)s
+
+-- name: session_delete
+DELETE FROM sessions WHERE hash = %(hash)s
+
+-- name: sessions_delete_of_user
+DELETE FROM sessions WHERE user_id = %(user_id)s
+
+-- name: sessions_prune
+DELETE FROM sessions WHERE expires < %(now)s
+
+-- name: setup_link_insert
+INSERT INTO setup_links (hash, created, expires) VALUES (%(hash)s, %(now)s, %(expires)s)
+
+-- name: setup_link_use
+UPDATE setup_links SET used = %(now)s WHERE hash = %(hash)s AND used IS NULL AND expires >= %(now)s
+
+-- name: login_failure_insert
+INSERT INTO login_failures (key, time) VALUES (%(key)s, %(now)s)
+
+-- name: login_failures_count
+SELECT count(*) FROM login_failures WHERE key = %(key)s AND time >= %(since)s
+
+-- name: login_failures_prune
+DELETE FROM login_failures WHERE time < %(before)s
+
+-- name: login_failures_clear
+DELETE FROM login_failures WHERE key = %(key)s
+
+-- name: audit_insert
+INSERT INTO audit_log (time, actor, role, via, action, target, address, outcome, detail)
+VALUES (%(now)s, %(actor)s, %(role)s, %(via)s, %(action)s, %(target)s, %(address)s, %(outcome)s, %(detail)s::json)
+
+-- name: audit_page
+SELECT * FROM audit_log
+WHERE (%(actor)s::text IS NULL OR actor = %(actor)s::text)
+  AND (%(action)s::text IS NULL OR action = %(action)s::text)
+  AND (%(before)s::bigint IS NULL OR id < %(before)s::bigint)
+ORDER BY id DESC LIMIT %(limit)s

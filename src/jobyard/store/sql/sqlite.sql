@@ -271,3 +271,97 @@ UPDATE workers SET lease = :lease WHERE name = :name
 SELECT worker, id FROM jobs WHERE status = 'running'
   AND worker IN (SELECT value FROM json_each(:names))
 ORDER BY worker, id
+
+-- -- accounts (store/accounts.py) ------------------------------------------------------
+
+-- name: user_insert
+INSERT INTO users (name, role, password_hash, created, updated)
+VALUES (:name, :role, :password_hash, :now, :now)
+RETURNING id
+
+-- name: user_by_name
+SELECT * FROM users WHERE name = :name
+
+-- name: user_by_id
+SELECT * FROM users WHERE id = :id
+
+-- name: users_all
+SELECT * FROM users ORDER BY name
+
+-- name: users_count
+SELECT count(*) FROM users
+
+-- name: user_set_password
+UPDATE users SET password_hash = :password_hash, updated = :now WHERE id = :id
+
+-- name: user_set_role
+UPDATE users SET role = :role, updated = :now WHERE id = :id
+
+-- name: user_delete
+DELETE FROM users WHERE id = :id
+
+-- name: token_insert
+INSERT INTO api_tokens (name, role, user_id, hash, prefix, created, expires)
+VALUES (:name, :role, :user_id, :hash, :prefix, :now, :expires)
+RETURNING id
+
+-- name: token_by_hash
+SELECT * FROM api_tokens WHERE hash = :hash
+
+-- name: tokens_all
+SELECT * FROM api_tokens ORDER BY id
+
+-- name: token_revoke
+UPDATE api_tokens SET revoked = :now WHERE id = :id AND revoked IS NULL
+
+-- name: token_touch
+UPDATE api_tokens SET last_used = :now WHERE id = :id
+
+-- name: tokens_delete_of_user
+DELETE FROM api_tokens WHERE user_id = :user_id
+
+-- name: session_insert
+INSERT INTO sessions (hash, user_id, csrf, created, expires)
+VALUES (:hash, :user_id, :csrf, :now, :expires)
+
+-- name: session_by_hash
+SELECT s.csrf, s.expires, u.id AS user_id, u.name, u.role
+FROM sessions s JOIN users u ON u.id = s.user_id
+WHERE s.hash = :hash
+
+-- name: session_delete
+DELETE FROM sessions WHERE hash = :hash
+
+-- name: sessions_delete_of_user
+DELETE FROM sessions WHERE user_id = :user_id
+
+-- name: sessions_prune
+DELETE FROM sessions WHERE expires < :now
+
+-- name: setup_link_insert
+INSERT INTO setup_links (hash, created, expires) VALUES (:hash, :now, :expires)
+
+-- name: setup_link_use
+UPDATE setup_links SET used = :now WHERE hash = :hash AND used IS NULL AND expires >= :now
+
+-- name: login_failure_insert
+INSERT INTO login_failures (key, time) VALUES (:key, :now)
+
+-- name: login_failures_count
+SELECT count(*) FROM login_failures WHERE key = :key AND time >= :since
+
+-- name: login_failures_prune
+DELETE FROM login_failures WHERE time < :before
+
+-- name: login_failures_clear
+DELETE FROM login_failures WHERE key = :key
+
+-- name: audit_insert
+INSERT INTO audit_log (time, actor, role, via, action, target, address, outcome, detail)
+VALUES (:now, :actor, :role, :via, :action, :target, :address, :outcome, :detail)
+
+-- name: audit_page
+SELECT * FROM audit_log
+WHERE (:actor IS NULL OR actor = :actor) AND (:action IS NULL OR action = :action)
+  AND (:before IS NULL OR id < :before)
+ORDER BY id DESC LIMIT :limit

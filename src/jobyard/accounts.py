@@ -1,0 +1,278 @@
+"""Accounts policy: users, API tokens, browser sessions, the first-admin setup link,
+login rate limiting and the audit log (docs/auth.md).
+
+- Passwords are hashed with argon2id (argon2-cffi); at least 8 characters.
+- Tokens, sessions and setup links are random (``secrets.token_urlsafe``, 256 bits) and
+  stored only as their SHA-256: a high-entropy secret needs no slow hash, and a stolen
+  database gives no usable credential. A token is printed once, when it is made.
+- A failed login is counted per user name and per client address in the store, so every
+  server process of one database sees the same count; past the limit a login is refused
+  (RateLimited, HTTP 429) until the window has passed, even with the right password.
+- The audit log records who did what, never a secret or a request body.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from jobyard.errors import AuthError, InvalidInput, NotFound, RateLimited
+from jobyard.limits import check_text
+from jobyard.store import Store
+from jobyard.store.accounts import AuditRow, SessionRow, TokenRow, UserRow
+
+ROLES = ("viewer", "operator", "admin", "worker")
+USER_ROLES = ("viewer", "operator", "admin")  # a person; "worker" is for tokens
+TOKEN_PREFIX = "jy_"
+SESSION_SECONDS = 12 * 3600
+SETUP_SECONDS = 3600
+MIN_PASSWORD = 8
+MAX_PASSWORD = 1024
+FAILURE_WINDOW = 60.0
+MAX_USER_FAILURES = 5
+MAX_ADDRESS_FAILURES = 20
+TOUCH_EVERY = 60.0  # a token's last-used time is written at most once a minute
+_NAME = re.compile(r"^[A-Za-z0-9_.@+-]{1,100}$")
+_hasher = PasswordHasher()
+_DUMMY = _hasher.hash("not a password of anyone")  # verified when the user is unknown
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def check_name(name: object, what: str = "user name") -> str:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise InvalidInput(
+            f"invalid {what} {str(name)[:40]!r}: 1 to 100 letters, digits or _ . @ + -"
+        )
+    return name
+
+
+def check_role(role: object, allowed: tuple[str, ...] = ROLES) -> str:
+    if role not in allowed:
+        raise InvalidInput(f"invalid role {str(role)[:40]!r}; roles: {', '.join(allowed)}")
+    return str(role)
+
+
+def check_password(password: object) -> str:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"the password must be at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise InvalidInput(f"the password must be at most {MAX_PASSWORD} characters")
+    check_text(password, "the password")
+    return password
+
+
+def parse_expiry(text: str | None) -> float | None:
+    """``30d``, ``12h``, ``90m``, ``3600`` (seconds) or ``never``/None → seconds or None."""
+    if text is None or text == "never":
+        return None
+    m = re.fullmatch(r"(\d{1,7})([smhd]?)", text.strip())
+    if not m:
+        raise InvalidInput(f"invalid expiry {text[:40]!r}: give e.g. 30d, 12h, 90m or never")
+    seconds = int(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+    if seconds < 60:
+        raise InvalidInput("a token must live at least a minute")
+    return float(seconds)
+
+
+# -- users ------------------------------------------------------------------------------
+
+
+def add_user(store: Store, name: str, role: str, password: str) -> UserRow:
+    check_name(name)
+    check_role(role, USER_ROLES)
+    hashed = _hasher.hash(check_password(password))
+    if store.user_by_name(name) is not None:
+        raise InvalidInput(f"user {name!r} exists already; change it with `jobyard user passwd`")
+    store.insert_user(name, role, hashed, time.time())
+    user = store.user_by_name(name)
+    assert user is not None
+    return user
+
+
+def get_user(store: Store, name: str) -> UserRow:
+    user = store.user_by_name(check_name(name))
+    if user is None:
+        raise NotFound(f"no user {name!r}")
+    return user
+
+
+def set_password(store: Store, name: str, password: str) -> None:
+    user = get_user(store, name)
+    store.set_user_password(user.id, _hasher.hash(check_password(password)), time.time())
+
+
+def set_role(store: Store, name: str, role: str) -> None:
+    user = get_user(store, name)
+    store.set_user_role(user.id, check_role(role, USER_ROLES), time.time())
+
+
+def remove_user(store: Store, name: str) -> None:
+    store.delete_user(get_user(store, name).id)
+
+
+# -- tokens -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewToken:
+    row: TokenRow
+    secret: str  # shown once
+
+
+def create_token(
+    store: Store, name: str, role: str, expires_in: float | None, user: str | None = None
+) -> NewToken:
+    check_name(name, "token name")
+    check_role(role)
+    owner = get_user(store, user).id if user is not None else None
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = time.time()
+    expires = None if expires_in is None else now + expires_in
+    token_id = store.insert_token(name, role, owner, digest(secret), secret[:7], now, expires)
+    row = next(t for t in store.tokens() if t.id == token_id)
+    return NewToken(row, secret)
+
+
+def token_valid(row: TokenRow | None, now: float) -> bool:
+    return row is not None and row.revoked is None and (row.expires is None or row.expires > now)
+
+
+def check_token(store: Store, secret: str, now: float) -> TokenRow | None:
+    """The token of ``secret`` if it is known, not revoked and not expired (its last-used
+    time is written at most once a minute)."""
+    if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
+        return None
+    row = store.token_by_hash(digest(secret))
+    if not token_valid(row, now):
+        return None
+    assert row is not None
+    if row.last_used is None or now - row.last_used >= TOUCH_EVERY:
+        store.touch_token(row.id, now)
+    return row
+
+
+def revoke_token(store: Store, token_id: int) -> None:
+    revoked = store.revoke_token(token_id, time.time())
+    if not revoked and not any(t.id == token_id for t in store.tokens()):
+        raise NotFound(f"no token {token_id}")
+
+
+# -- logins and sessions ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewSession:
+    secret: str  # the cookie's value
+    csrf: str
+    user: UserRow
+    expires: float
+
+
+def _throttle(store: Store, keys: Mapping[str, int], now: float) -> None:
+    for key, limit in keys.items():
+        if store.count_login_failures(key, now - FAILURE_WINDOW) >= limit:
+            raise RateLimited(int(FAILURE_WINDOW))
+
+
+def login(store: Store, name: str, password: str, address: str | None) -> NewSession:
+    """A new session for a correct name and password; AuthError (one message for every
+    wrong part) or RateLimited. Failures are counted, success clears the user's count."""
+    now = time.time()
+    keys = {f"user:{str(name)[:100]}": MAX_USER_FAILURES}
+    if address:
+        keys[f"addr:{address}"] = MAX_ADDRESS_FAILURES
+    _throttle(store, keys, now)
+    user = store.user_by_name(name) if isinstance(name, str) and _NAME.match(name) else None
+    try:
+        ok = isinstance(password, str) and len(password) <= MAX_PASSWORD
+        _hasher.verify(user.password_hash if user else _DUMMY, password if ok else "")
+        ok = ok and user is not None
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok or user is None:
+        with store.transaction():
+            for key in keys:
+                store.add_login_failure(key, now)
+        raise AuthError("wrong user name or password")
+    store.clear_login_failures(f"user:{name}")
+    secret, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+    expires = now + SESSION_SECONDS
+    store.insert_session(digest(secret), user.id, csrf, now, expires)
+    if secrets.randbelow(50) == 0:  # now and then, not on every login
+        store.prune_sessions(now)
+        store.prune_login_failures(now - FAILURE_WINDOW)
+    return NewSession(secret, csrf, user, expires)
+
+
+def check_session(store: Store, secret: str, now: float) -> SessionRow | None:
+    if not secret or len(secret) > 200:
+        return None
+    row = store.session_by_hash(digest(secret))
+    if row is None or row.expires <= now:
+        return None
+    return row
+
+
+def logout(store: Store, secret: str) -> None:
+    store.delete_session(digest(secret))
+
+
+# -- the first admin --------------------------------------------------------------------
+
+
+def setup_link(store: Store) -> str | None:
+    """A one-time secret for creating the first admin, when there is no user yet."""
+    if store.count_users() > 0:
+        return None
+    secret = secrets.token_urlsafe(32)
+    now = time.time()
+    store.insert_setup_link(digest(secret), now, now + SETUP_SECONDS)
+    return secret
+
+
+def setup_admin(store: Store, secret: str, name: str, password: str) -> UserRow:
+    """Create the first admin with a setup link's secret (once; only while no user exists)."""
+    check_name(name)
+    check_password(password)
+    if store.count_users() > 0:
+        raise AuthError("setup is done: an admin exists; log in instead")
+    with store.transaction():
+        if not isinstance(secret, str) or not store.use_setup_link(digest(secret), time.time()):
+            raise AuthError("this setup link is unknown, used or expired; run jobyard web again")
+        return add_user(store, name, "admin", password)
+
+
+# -- audit ------------------------------------------------------------------------------
+
+
+def audit(
+    store: Store,
+    actor: str | None,
+    role: str | None,
+    via: str | None,
+    action: str,
+    target: str,
+    address: str | None,
+    outcome: str,
+    detail: Mapping[str, Any] | None = None,
+) -> None:
+    store.insert_audit(
+        time.time(), actor, role, via, action[:200], target[:500], address, outcome, detail or {}
+    )
+
+
+def audit_page(
+    store: Store, actor: str | None, action: str | None, before: int | None, limit: int
+) -> list[AuditRow]:
+    return store.audit_page(actor, action, before, limit)

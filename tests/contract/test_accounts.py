@@ -1,0 +1,105 @@
+"""Accounts on every backend: users, tokens, sessions, setup links, login limits, audit."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from jobyard import Yard, accounts
+from jobyard.errors import AuthError, InvalidInput, NotFound, RateLimited
+
+
+def test_users_are_hashed_with_argon2_and_unique(yard: Yard) -> None:
+    store = yard.store
+    u = accounts.add_user(store, "ann", "operator", "correct horse")
+    assert u.password_hash.startswith("$argon2id$") and "correct horse" not in u.password_hash
+    with pytest.raises(InvalidInput, match="exists already"):
+        accounts.add_user(store, "ann", "viewer", "another one!")
+    with pytest.raises(InvalidInput, match="at least 8"):
+        accounts.add_user(store, "bob", "viewer", "short")
+    with pytest.raises(InvalidInput, match="roles"):
+        accounts.add_user(store, "bob", "worker", "long enough")
+    with pytest.raises(InvalidInput, match="invalid user name"):
+        accounts.add_user(store, "bad name\x00", "viewer", "long enough")
+    assert [x.name for x in store.users()] == ["ann"]
+
+
+def test_login_makes_a_session_and_logout_ends_it(yard: Yard) -> None:
+    store = yard.store
+    accounts.add_user(store, "ann", "admin", "correct horse")
+    with pytest.raises(AuthError, match="wrong user name or password"):
+        accounts.login(store, "ann", "wrong horse", "10.0.0.1")
+    with pytest.raises(AuthError, match="wrong user name or password"):
+        accounts.login(store, "nobody", "correct horse", "10.0.0.1")
+    s = accounts.login(store, "ann", "correct horse", "10.0.0.1")
+    found = accounts.check_session(store, s.secret, time.time())
+    assert found is not None and found.name == "ann" and found.csrf == s.csrf
+    assert accounts.check_session(store, s.secret + "x", time.time()) is None
+    assert accounts.check_session(store, s.secret, s.expires + 1) is None  # expired
+    accounts.logout(store, s.secret)
+    assert accounts.check_session(store, s.secret, time.time()) is None
+
+
+def test_failed_logins_are_rate_limited_even_with_the_right_password(yard: Yard) -> None:
+    store = yard.store
+    accounts.add_user(store, "ann", "admin", "correct horse")
+    for _ in range(accounts.MAX_USER_FAILURES):
+        with pytest.raises(AuthError):
+            accounts.login(store, "ann", "guess", "10.0.0.2")
+    with pytest.raises(RateLimited) as info:
+        accounts.login(store, "ann", "correct horse", "10.0.0.3")
+    assert info.value.retry_after > 0
+
+
+def test_tokens_expire_are_revoked_and_record_last_use(yard: Yard) -> None:
+    store = yard.store
+    new = accounts.create_token(store, "ci", "operator", 3600)
+    assert new.secret.startswith("jy_") and len(new.secret) > 40
+    assert all(new.secret not in str(t) for t in store.tokens())  # only its hash is kept
+    now = time.time()
+    row = accounts.check_token(store, new.secret, now)
+    assert row is not None and row.role == "operator"
+    assert store.tokens()[0].last_used is not None
+    assert accounts.check_token(store, new.secret, now + 7200) is None  # expired
+    assert accounts.check_token(store, "jy_" + "x" * 43, now) is None
+    accounts.revoke_token(store, new.row.id)
+    assert accounts.check_token(store, new.secret, now) is None
+    with pytest.raises(NotFound):
+        accounts.revoke_token(store, 999)
+
+
+def test_removing_a_user_removes_their_sessions_and_tokens(yard: Yard) -> None:
+    store = yard.store
+    accounts.add_user(store, "ann", "admin", "correct horse")
+    s = accounts.login(store, "ann", "correct horse", None)
+    t = accounts.create_token(store, "mine", "viewer", None, user="ann")
+    accounts.remove_user(store, "ann")
+    assert accounts.check_session(store, s.secret, time.time()) is None
+    assert accounts.check_token(store, t.secret, time.time()) is None
+
+
+def test_setup_link_works_once_and_only_before_the_first_user(yard: Yard) -> None:
+    store = yard.store
+    secret = accounts.setup_link(store)
+    assert secret is not None
+    with pytest.raises(AuthError, match="unknown, used or expired"):
+        accounts.setup_admin(store, "not-it", "root", "correct horse")
+    assert store.count_users() == 0  # a refused setup writes nothing
+    accounts.setup_admin(store, secret, "root", "correct horse")
+    assert store.user_by_name("root").role == "admin"  # type: ignore[union-attr]
+    with pytest.raises(AuthError, match="setup is done"):
+        accounts.setup_admin(store, secret, "again", "correct horse")
+    assert accounts.setup_link(store) is None
+
+
+def test_audit_pages_newest_first(yard: Yard) -> None:
+    store = yard.store
+    for i in range(5):
+        accounts.audit(store, "ann", "admin", "session", "POST /x", f"/x/{i}", "127.0.0.1", "ok")
+    accounts.audit(store, "bob", "viewer", "token", "GET /y", "/y", None, "refused")
+    rows = accounts.audit_page(store, "ann", None, None, 3)
+    assert [r.target for r in rows] == ["/x/4", "/x/3", "/x/2"]
+    older = accounts.audit_page(store, "ann", None, rows[-1].id, 10)
+    assert [r.target for r in older] == ["/x/1", "/x/0"]
+    assert accounts.audit_page(store, None, "GET /y", None, 10)[0].actor == "bob"
