@@ -25,7 +25,11 @@ if TYPE_CHECKING:
     from jobyard.yard import Yard
 
 # Endpoint modules, in the order of the OpenAPI document.
-MODULES: tuple[str, ...] = ("jobyard.api.ops", "jobyard.api.accounts")
+MODULES: tuple[str, ...] = (
+    "jobyard.api.ops",
+    "jobyard.api.accounts",
+    "jobyard.api.accounts_admin",
+)
 
 
 @dataclass
