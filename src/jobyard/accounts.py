@@ -194,6 +194,9 @@ def login(store: Store, name: str, password: str, address: str | None) -> NewSes
     keys = {f"user:{str(name)[:100]}": MAX_USER_FAILURES}
     if address:
         keys[f"addr:{address}"] = MAX_ADDRESS_FAILURES
+    if secrets.randbelow(50) == 0:  # now and then (failures too: guessing must not grow it)
+        store.prune_sessions(now)
+        store.prune_login_failures(now - FAILURE_WINDOW)
     _throttle(store, keys, now)
     user = store.user_by_name(name) if isinstance(name, str) and NAME_PATTERN.match(name) else None
     given = password if isinstance(password, str) and len(password) <= MAX_PASSWORD else None
@@ -207,9 +210,6 @@ def login(store: Store, name: str, password: str, address: str | None) -> NewSes
     secret, csrf = new_secret(), secrets.token_urlsafe(24)
     expires = now + SESSION_SECONDS
     store.insert_session(digest(secret), user.id, csrf, now, expires)
-    if secrets.randbelow(50) == 0:  # now and then, not on every login
-        store.prune_sessions(now)
-        store.prune_login_failures(now - FAILURE_WINDOW)
     return NewSession(secret, csrf, user, expires)
 
 

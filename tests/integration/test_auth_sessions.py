@@ -190,3 +190,14 @@ def test_the_last_admin_cannot_be_removed_over_http(base: str, yard: Yard) -> No
     assert httpx.delete(f"{base}/api/v1/users/nobody", headers=admin).status_code == 404
     assert httpx.delete(f"{base}/api/v1/users/vic", headers=admin).status_code == 200
     assert [u.name for u in yard.store.users()] == ["ann"]
+
+
+def test_failed_logins_are_audited_until_the_limit_then_429(base: str, yard: Yard) -> None:
+    creds = {"username": "vic", "password": "not it!"}
+    codes = [httpx.post(f"{base}/api/v1/login", json=creds).status_code for _ in range(8)]
+    assert codes == [401] * accounts.MAX_USER_FAILURES + [429] * 3
+    limited = httpx.post(f"{base}/api/v1/login", json={**creds, "password": "viewer pass"})
+    assert limited.status_code == 429 and 1 <= int(limited.headers["retry-after"]) <= 60
+    refused = accounts.audit_page(yard.store, None, "login", None, 100, outcome="refused")
+    assert len(refused) == accounts.MAX_USER_FAILURES  # a flood past the limit adds nothing
+    assert all(r.target == "vic" and r.address == "127.0.0.1" for r in refused)

@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from jobyard import accounts
 from jobyard.api.auth import PUBLIC, READ, WORK, Principal, Role
 from jobyard.api.endpoint import JSON, Call, Endpoints
-from jobyard.errors import AuthError, InvalidInput
+from jobyard.errors import AuthError, InvalidInput, RateLimited
 
 if TYPE_CHECKING:
     from jobyard.store.accounts import TokenRow
@@ -153,8 +153,10 @@ def start_session(call: Call, name: str, password: str) -> accounts.NewSession:
     address = client_address(call.request)
     try:
         session = accounts.login(call.state.yard.store, name, password, address)
-    except AuthError as exc:
-        detail = {"address": address, "outcome": "refused", "reason": type(exc).__name__}
+    except RateLimited:
+        raise  # not audited: the failures that led here are, and a flood must not grow it
+    except AuthError:
+        detail = {"address": address, "outcome": "refused"}
         auth.audit(None, "login", str(name)[:100], detail)
         raise
     role: Role = session.user.role  # type: ignore[assignment]
