@@ -203,7 +203,14 @@ def parse_options(
         raise InvalidInput("give delay or after, not both")
     given = [name for name, value in options.items() if value is not None]
     given.sort(key=_ORDER.__getitem__)
-    return {name: OPTIONS[name](options[name], ctx) for name in given}
+    parsed = {}
+    for name in given:
+        try:
+            parsed[name] = OPTIONS[name](options[name], ctx)
+        except InvalidInput as exc:
+            exc.field = name  # type: ignore[attr-defined]  # the form/API field at fault
+            raise
+    return parsed
 
 
 class SpecBuilder:

@@ -163,7 +163,11 @@ class TypeRegistry:
 
     def sync(self) -> None:
         """Record this process's types in the store so other processes may enqueue them."""
-        rows = [
+        self._store().upsert_types(self.python_rows(), time.time())
+
+    def python_rows(self) -> list[StoredType]:
+        """This process's Python types as the store records them."""
+        return [
             StoredType(
                 t.name,
                 "python",
@@ -179,7 +183,6 @@ class TypeRegistry:
             for t in self.local.values()
             if t.kind == "python"  # other kinds keep their own rows (scripts sync)
         ]
-        self._store().upsert_types(rows, time.time())
 
     # -- enqueueing --------------------------------------------------------------------------
 

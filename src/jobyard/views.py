@@ -224,10 +224,11 @@ def recent_jobs(
     queue: Sequence[str] | None = None,
     limit: int = 50,
     before: int | None = None,
+    jobset: int | None = None,
 ) -> Page[Job]:
     """The ``limit`` most recent jobs matching the filter (older than ``before``)."""
     newest_first = yard.jobs(
-        status=status, type=type_, queue=queue, limit=limit + 1, before_id=before
+        status=status, type=type_, queue=queue, jobset=jobset, limit=limit + 1, before_id=before
     )
     return newest_last(newest_first, limit, lambda j: j.id)
 
@@ -246,6 +247,16 @@ def job_log(yard: Yard, job_id: int) -> list[dict[str, Any]]:
 def types_table(yard: Yard) -> list[dict[str, Any]]:
     """Every type the store and this process know (the store read now, not cached)."""
     return type_rows(yard.stored_types(refresh=True), yard.types)
+
+
+def type_meta(yard: Yard, name: str) -> dict[str, Any]:
+    """One type's row of :func:`types_table` (UnknownJobType if neither side knows it)."""
+    for row in types_table(yard):
+        if row["name"] == name:
+            return row
+    from jobyard.errors import UnknownJobType
+
+    raise UnknownJobType(name, yard.known_types(refresh=True))
 
 
 def workers(yard: Yard, now: float) -> list[WorkerView]:
@@ -318,3 +329,20 @@ def follow_transitions(
     from jobyard.feed import Feed
 
     return Feed(yard.store).follow(after=after, kinds=kinds)
+
+
+def transitions_after(
+    yard: Yard, after: int, limit: int, kinds: Sequence[str] | None = None
+) -> tuple[list[JobEvent], int]:
+    """Up to ``limit`` transitions after cursor ``after`` and the next cursor (a face that
+    keeps its own cursor: the dashboard's throughput chart)."""
+    from jobyard.feed import Feed
+
+    return Feed(yard.store).read(after, limit, kinds)
+
+
+def latest_transition(yard: Yard) -> int:
+    """The cursor of the newest transition ("from now on")."""
+    from jobyard.feed import Feed
+
+    return Feed(yard.store).latest()

@@ -40,12 +40,20 @@ def claim(yard: Yard, type_name: str) -> Job:
     return jobs[0]
 
 
-def settled(yard: Yard, count: int, kinds: list[str] | None = None) -> list[JobEvent]:
-    """The first events once ``count`` are readable. On PostgreSQL an event is readable
-    once every older transaction (in any database of the server) has ended: a moment."""
+def settled(
+    yard: Yard, count: int, kinds: list[str] | None = None, created: bool = False
+) -> list[JobEvent]:
+    """The first events once ``count`` are readable (job.created left out unless asked).
+    On PostgreSQL an event is readable once every older transaction (in any database of
+    the server) has ended: a moment."""
     feed = Feed(yard.store)
-    until(lambda: len(feed.read(limit=1000, kinds=kinds)[0]) >= count)
-    return feed.read(limit=1000, kinds=kinds)[0]
+
+    def read() -> list[JobEvent]:
+        events = feed.read(limit=1000, kinds=kinds)[0]
+        return [e for e in events if created or e.name != "job.created"]
+
+    until(lambda: len(read()) >= count)
+    return read()
 
 
 def seen(yard: Yard, count: int) -> list[tuple[str, int, str, str]]:
@@ -77,6 +85,12 @@ def test_each_transition_is_one_event_in_order(yard: Yard) -> None:
         ("job.started", c.id, "c", "running"),
         ("job.failed", c.id, "c", "failed"),
         ("job.restarted", c.id, "c", "ready"),
+    ]
+    made = [(e.name, e.job_id, e.status) for e in settled(yard, 3, ["job.created"], True)]
+    assert made == [
+        ("job.created", a.id, "ready"),
+        ("job.created", b.id, "ready"),
+        ("job.created", c.id, "ready"),
     ]
     events = settled(yard, 3, kinds=["job.retrying", "job.failed", "job.progress"])
     assert [e.data for e in events] == [{"completed": 5, "total": 10}, None, None]
@@ -151,13 +165,14 @@ def test_the_feed_resumes_from_a_cursor_without_gaps_or_repeats(yard: Yard) -> N
         nonlocal cursor
         events, cursor = feed.read(cursor, limit=1000)
         got.extend(events)
-        return len(got) >= 120
+        return len(got) >= 180
 
     until(drained)
     assert [e.id for e in got] == [e.id for e in feed.read(0, limit=1000)[0]]
-    assert len({e.id for e in got}) == len(got) == 120
+    assert len({e.id for e in got}) == len(got) == 180
     for job_id in {e.job_id for e in got}:
-        assert [e.name for e in got if e.job_id == job_id] == ["job.started", "job.completed"]
+        names = [e.name for e in got if e.job_id == job_id]
+        assert names == ["job.created", "job.started", "job.completed"]
     assert feed.read(cursor)[0] == []
 
 
@@ -185,10 +200,10 @@ def test_follow_waits_for_new_events_and_retries_on_database_errors(
     reader.start()
     yard.enqueue("f")
     lifecycle.complete(yard.store, [(claim(yard, "f"), None)], time.time())
-    until(lambda: len(got) == 2)
+    until(lambda: len(got) == 3)
     stop.set()
     reader.join(timeout=5)
-    assert [e.name for e in got] == ["job.started", "job.completed"]
+    assert [e.name for e in got] == ["job.created", "job.started", "job.completed"]
     assert sum("connection refused" in r.message for r in caplog.records) == 2
 
 
@@ -196,20 +211,20 @@ def test_follow_from_now_skips_the_past_and_afollow_reads_too(yard: Yard) -> Non
     yard.enqueue("old")
     lifecycle.complete(yard.store, [(claim(yard, "old"), None)], time.time())
     feed = Feed(yard.store, poll=0.02)
-    until(lambda: len(feed.read()[0]) == 2)
+    until(lambda: len(feed.read()[0]) == 3)
     now_on = feed.latest()
 
     async def two() -> list[str]:
         stop, names = asyncio.Event(), []
         async for event in feed.afollow(after=now_on, stop=stop):
             names.append(f"{event.name} {event.type}")
-            if len(names) == 2:
+            if len(names) == 3:
                 stop.set()
         return names
 
     yard.enqueue("new")
     lifecycle.complete(yard.store, [(claim(yard, "new"), None)], time.time())
-    assert asyncio.run(two()) == ["job.started new", "job.completed new"]
+    assert asyncio.run(two()) == ["job.created new", "job.started new", "job.completed new"]
 
 
 def test_a_handler_that_raises_is_logged_and_the_feed_goes_on(
@@ -222,15 +237,15 @@ def test_a_handler_that_raises_is_logged_and_the_feed_goes_on(
 
     def handler(event: JobEvent) -> None:
         handled.append(event.name)
-        if len(handled) == 4:
+        if len(handled) == 6:
             stop.set()
         if event.type == "x":
             raise ValueError("observer broke")
 
     with caplog.at_level(logging.ERROR, logger="jobyard.feed"):
         Feed(yard.store, poll=0.01).deliver(handler, after=0, stop=stop)
-    assert handled == ["job.started", "job.completed"] * 2
-    assert sum("event handler failed" in r.message for r in caplog.records) == 2
+    assert handled == ["job.created", "job.started", "job.completed"] * 2
+    assert sum("event handler failed" in r.message for r in caplog.records) == 3
 
 
 def test_a_slow_consumer_holds_no_transaction(yard: Yard, backend: str) -> None:

@@ -14,7 +14,8 @@ from click.testing import CliRunner
 
 from jobyard.cli.main import build
 from jobyard.yard import Yard
-from tests.helpers import ROOT, cli_env
+from tests.apiserver import free_port
+from tests.helpers import ROOT, cli_env, until
 
 
 def test_up_stops_when_a_worker_exits_with_a_usage_error(tmp_path: Path) -> None:
@@ -24,7 +25,17 @@ def test_up_stops_when_a_worker_exits_with_a_usage_error(tmp_path: Path) -> None
     started = time.monotonic()
     try:
         out = subprocess.run(
-            [sys.executable, "-m", "jobyard", "up", "--no-examples", "--workers", "2"],
+            [
+                sys.executable,
+                "-m",
+                "jobyard",
+                "up",
+                "--no-examples",
+                "--workers",
+                "2",
+                "--bind",
+                f"127.0.0.1:{free_port()}",
+            ],
             env=env,
             cwd=ROOT,
             capture_output=True,
@@ -64,3 +75,48 @@ def test_worker_leaves_prefetch_adaptive_unless_given(
         result = runner.invoke(build(), args, env=env)
         assert result.exit_code == 0, result.output
     assert [o["prefetch"] for o in seen] == [None, 7]  # None: the worker adapts (4 x c first)
+
+
+def test_up_serves_the_web_ui_with_the_example_jobs_and_a_setup_link(tmp_path: Path) -> None:
+    import re
+
+    import httpx
+
+    port = free_port()
+    env = cli_env(tmp_path / "up.db", "")
+    env.pop("JOBYARD_APP")
+    log = open(tmp_path / "up.log", "w+")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jobyard", "up", "--workers", "1", "--bind", f"127.0.0.1:{port}"],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        until(lambda: "web UI and API at" in (tmp_path / "up.log").read_text(), timeout=30)
+        text = (tmp_path / "up.log").read_text()
+        link = re.search(r"http://127\.0\.0\.1:\d+/setup\?token=(\S+)", text)
+        assert link, text
+        assert httpx.get(f"{base}/api/v1/jobs").status_code == 401  # auth is on by default
+        body = {"token": link.group(1), "username": "root", "password": "correct horse"}
+        assert httpx.post(f"{base}/api/v1/setup", json=body).status_code == 201
+        with httpx.Client() as c:
+            r = c.post(
+                f"{base}/api/v1/login", json={"username": "root", "password": "correct horse"}
+            )
+            assert r.status_code == 200
+
+            def some_completed() -> bool:
+                jobs = c.get(f"{base}/api/v1/jobs?status=completed").json()["jobs"]
+                return len(jobs) > 0
+
+            until(some_completed, timeout=60, interval=0.5)
+            assert "Dashboard" in c.get(f"{base}/").text
+    finally:
+        proc.terminate()
+        proc.wait(60)
+        log.close()
+    assert proc.returncode == 0, (tmp_path / "up.log").read_text()

@@ -57,10 +57,11 @@ def test_events_follow_prints_job_transitions(env: dict[str, str]) -> None:
     (claimed,) = yard.store.claim("w", "r", ["default"], ["notify"], 1, now, now + 30)
     yard.cancel(job.id)  # a running job cancelled: one more transition
     yard.close()
-    out = run(env, "events", "--follow", "--after", "0", "--json", "--max", "2")
+    out = run(env, "events", "--follow", "--after", "0", "--json", "--max", "3")
     assert out.returncode == 0, out.stderr
     lines = [json.loads(line) for line in out.stdout.splitlines()]
     assert [(e["name"], e["job"], e["type"]) for e in lines] == [
+        ("job.created", job.id, "notify"),
         ("job.started", job.id, "notify"),
         ("job.cancelled", job.id, "notify"),
     ]

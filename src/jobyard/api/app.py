@@ -8,8 +8,9 @@ declaring their endpoints.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
@@ -18,7 +19,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from jobyard.api import errors as api_errors
-from jobyard.api.auth import Authenticator
+from jobyard.api.auth import PUBLIC, Authenticator
 from jobyard.api.endpoint import Endpoint, Endpoints, error_response, wrap
 
 if TYPE_CHECKING:
@@ -27,8 +28,14 @@ if TYPE_CHECKING:
 # Endpoint modules, in the order of the OpenAPI document.
 MODULES: tuple[str, ...] = (
     "jobyard.api.ops",
+    "jobyard.api.jobs",
+    "jobyard.api.catalog",
     "jobyard.api.accounts",
     "jobyard.api.accounts_admin",
+    "jobyard.api.openapi",
+    "jobyard.api.stream",
+    "jobyard.api.metrics",
+    "jobyard.api.work",
 )
 
 
@@ -42,6 +49,7 @@ class AppState:
     auth: Authenticator
     max_body: int = 1 << 20
     extra: dict[str, Any] = field(default_factory=dict)
+    on_shutdown: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
 def endpoints(modules: Sequence[str] = MODULES) -> list[Endpoint]:
@@ -74,19 +82,31 @@ def create_app(
     *,
     max_body: int | None = None,
     extra_routes: Sequence[BaseRoute] = (),
+    extra: dict[str, Any] | None = None,
 ) -> Starlette:
     """The API app on ``yard`` with ``auth``. ``max_body`` caps a request body (default:
     the job data limit plus room for the other fields)."""
     limit = max_body or yard.config.max_data_bytes + yard.config.max_props_bytes + 64 * 1024
-    state = AppState(yard=yard, auth=auth, max_body=limit)
+    state = AppState(yard=yard, auth=auth, max_body=limit, extra=dict(extra or {}))
     eps = endpoints()
+    web = yard.config.raw.get("web", {})
+    if isinstance(web, dict) and web.get("metrics_public", False):  # for a Prometheus scraper
+        eps = [replace(ep, roles=PUBLIC) if ep.name == "GET /metrics" else ep for ep in eps]
     routes: list[BaseRoute] = [
         Route(ep.path, wrap(ep, state), methods=[ep.method], name=ep.name) for ep in eps
     ]
     routes.extend(extra_routes)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        for stop in state.on_shutdown:  # the long-lived parts wings started (the fan-out)
+            await stop()
+
     app = Starlette(
         routes=routes,
         exception_handlers={404: _not_found, 405: _method_not_allowed},
+        lifespan=lifespan,
     )
     app.state.jobyard = state
     app.state.endpoints = eps

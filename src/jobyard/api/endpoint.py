@@ -246,6 +246,11 @@ async def read_body(request: Request, ep: Endpoint, max_bytes: int) -> tuple[Any
         for key in schema.get("required", ()):
             if key not in value:
                 raise api_errors.invalid(f"missing field {key!r}", key)
+        for key, item in value.items():
+            expected = known.get(key, {}).get("type")
+            if expected is not None and not _is_type(item, expected):
+                want = expected if isinstance(expected, str) else " or ".join(expected)
+                raise api_errors.invalid(f"field {key!r} must be {want}", key)
     return value, form_token
 
 
@@ -258,6 +263,28 @@ def _parse_json(raw: bytes) -> Any:
         return finite_json(text, "the request body")
     except InvalidInput as exc:
         raise api_errors.bad_request(str(exc)) from None
+
+
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "object": (dict,),
+    "array": (list,),
+    "null": (type(None),),
+}
+
+
+def _is_type(value: Any, expected: str | list[str]) -> bool:
+    """A top-level field against its declared JSON type (the deeper rules are the spec
+    builder's); a bool is not a number here, as in JSON."""
+    for name in [expected] if isinstance(expected, str) else expected:
+        if isinstance(value, bool) and name in ("integer", "number"):
+            continue
+        if isinstance(value, _JSON_TYPES.get(name, (object,))):
+            return True
+    return False
 
 
 def _csrf_ok(request: Request, principal: Principal, form_token: str | None) -> bool:

@@ -7,18 +7,14 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 import click
 
-from jobyard import manage
 from jobyard.cli.common import get_yard, load_app_module
-from jobyard.cli.web import parse_bind
+from jobyard.cli.web import housekeeping_loop, parse_bind, serve_in_thread
 from jobyard.errors import ConfigError, InvalidInput
-from jobyard.scheduler import tick as fire_schedules
-from jobyard.yard import Yard
 
 
 @click.command()
@@ -31,11 +27,30 @@ from jobyard.yard import Yard
     default=None,
     help="Jobs claimed ahead (default: adaptive, from 4 x c by job duration).",
 )
+@click.option("--server", default=None, help="Work for a jobyard server over HTTP (its URL).")
+@click.option(
+    "--token",
+    default=None,
+    envvar="JOBYARD_TOKEN",
+    help="The server's worker token (prefer env JOBYARD_TOKEN or --token-file: argv is public).",
+)
+@click.option("--token-file", type=click.Path(dir_okay=False, exists=True), default=None)
 @click.pass_context
 def worker(
-    ctx: click.Context, name: str | None, queues: str, concurrency: int, prefetch: int | None
+    ctx: click.Context,
+    name: str | None,
+    queues: str,
+    concurrency: int,
+    prefetch: int | None,
+    server: str | None,
+    token: str | None,
+    token_file: str | None,
 ) -> None:
-    """Run a worker until SIGTERM (finish running jobs) or a second signal (hand back now)."""
+    """Run a worker until SIGTERM (finish running jobs) or a second signal (hand back now);
+    with --server it works for a jobyard server over HTTP and never opens the database."""
+    if server is not None:
+        _remote_worker(ctx, server, token, token_file, name, queues, concurrency, prefetch)
+        return
     yard = get_yard(ctx)
     if concurrency < 1:
         raise InvalidInput("--concurrency must be >= 1")
@@ -56,18 +71,40 @@ def worker(
     w.run()
 
 
-def housekeeping_loop(yard: Yard, stop: threading.Event, interval: float = 0.5) -> None:
-    """Scheduler duties: promote due jobs, rescue expired leases, fire cron schedules."""
-    store = yard.store
-    while not stop.is_set():
-        now = time.time()
-        try:
-            manage.promote(store, now)
-            manage.rescue_expired(store, now, yard.config.quarantine_after)
-            fire_schedules(yard, now)
-        except Exception as exc:  # keep the duty alive through a passing database error
-            click.echo(f"scheduler: {exc}", err=True)
-        stop.wait(interval)
+def _remote_worker(
+    ctx: click.Context,
+    server: str,
+    token: str | None,
+    token_file: str | None,
+    name: str | None,
+    queues: str,
+    concurrency: int,
+    prefetch: int | None,
+) -> None:
+    from pathlib import Path
+
+    from jobyard.worker.remote import HttpPort, NoStore
+
+    if token_file is not None:
+        token = Path(token_file).read_text().strip()
+    if not token:
+        raise InvalidInput("--server needs a worker token: env JOBYARD_TOKEN or --token-file")
+    yard = get_yard(ctx)  # the app modules' handlers; their Yards never open a store here
+    yard._store = NoStore(server)  # type: ignore[assignment]
+    if not yard.types:
+        raise InvalidInput("no job types loaded: list your modules under app = [...]")
+    port = HttpPort(server, token, python_types=yard.registry.python_rows)
+    qs = [q.strip() for q in queues.split(",") if q.strip()]
+    w = yard.worker(
+        name=name,
+        queues=qs,
+        concurrency=concurrency,
+        prefetch=prefetch,
+        port=port,
+        housekeeping=False,
+    )
+    click.echo(f"worker {w.name}: for {server}; queues {', '.join(qs)}", err=True)
+    w.run()
 
 
 @click.command()
@@ -86,11 +123,20 @@ def scheduler(ctx: click.Context) -> None:
 @click.option("--workers", "n_workers", type=click.IntRange(1, 256), default=2, show_default=True)
 @click.option("-c", "--concurrency", type=click.IntRange(1, 1024), default=4, show_default=True)
 @click.option("--no-examples", is_flag=True, help="Do not load or seed the example jobs.")
+@click.option("--no-web", is_flag=True, help="Do not serve the web UI and API.")
+@click.option("--no-auth", is_flag=True, help="Web UI without authentication (loopback only).")
 @click.pass_context
 def up(
-    ctx: click.Context, bind: str | None, n_workers: int, concurrency: int, no_examples: bool
+    ctx: click.Context,
+    bind: str | None,
+    n_workers: int,
+    concurrency: int,
+    no_examples: bool,
+    no_web: bool,
+    no_auth: bool,
 ) -> None:
-    """All in one: scheduler duties plus N worker processes, with the example jobs."""
+    """All in one: the web UI and API, scheduler duties and N worker processes, with the
+    example jobs."""
     if bind is not None:
         parse_bind(bind)  # refused before anything starts
     yard = get_yard(ctx)
@@ -123,17 +169,23 @@ def up(
                 p.send_signal(signal.SIGTERM)
         stop.set()
 
+    web_bind = bind or yard.config.web_bind
+    web = None if no_web else serve_in_thread(yard, web_bind, no_auth)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, on_signal)
     for i in range(n_workers):
         spawn(i)
     click.echo(f"jobyard up: {n_workers} workers on {yard.url}", err=True)
+    if web is not None:
+        click.echo(f"jobyard up: web UI and API at http://{web_bind}/", err=True)
     keeper = threading.Thread(target=housekeeping_loop, args=(yard, stop), daemon=True)
     keeper.start()
     refused = None
     while not stop.is_set() and refused is None:
         refused = _respawn_dead(procs, spawn)
         stop.wait(1.0)
+    if web is not None:
+        web.should_exit = True
     for p in procs.values():
         p.send_signal(signal.SIGTERM)
     for p in procs.values():

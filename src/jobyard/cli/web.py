@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
+import time
+from typing import TYPE_CHECKING
 
 import click
 
+from jobyard import manage
 from jobyard.api.auth import Authenticator, NoAuth
 from jobyard.cli.common import get_yard
 from jobyard.errors import ConfigError, InvalidInput
+from jobyard.scheduler import tick as fire_schedules
 from jobyard.yard import Yard
+
+if TYPE_CHECKING:
+    import uvicorn
 
 
 def parse_bind(text: str) -> tuple[str, int]:
@@ -22,6 +30,20 @@ def parse_bind(text: str) -> tuple[str, int]:
     if not 1 <= int(port) <= 65535:
         raise InvalidInput(f"bad --bind {text!r}: the port must be from 1 to 65535")
     return host, int(port)
+
+
+def housekeeping_loop(yard: Yard, stop: threading.Event, interval: float = 0.5) -> None:
+    """Scheduler duties: promote due jobs, rescue expired leases, fire cron schedules."""
+    store = yard.store
+    while not stop.is_set():
+        now = time.time()
+        try:
+            manage.promote(store, now)
+            manage.rescue_expired(store, now, yard.config.quarantine_after)
+            fire_schedules(yard, now)
+        except Exception as exc:  # keep the duty alive through a passing database error
+            click.echo(f"scheduler: {exc}", err=True)
+        stop.wait(interval)
 
 
 def is_loopback(host: str) -> bool:
@@ -65,45 +87,79 @@ def make_auth(yard: Yard, host: str, no_auth: bool) -> Authenticator:
 def announce_setup(yard: Yard, bind: str) -> None:
     """On a database with no user yet, print a one-time link that creates the first admin:
     there is no default account and no default password. Only its hash is stored; it
-    works once, within an hour. ``jobyard up`` calls this too, after ``make_auth``."""
+    works once, within an hour. ``jobyard up`` shows it too (through :func:`server`)."""
     from jobyard import accounts
 
     secret = accounts.setup_link(yard.store)
     if secret is not None:
         click.secho(
-            f"No user yet. Create the first admin (once, within an hour) at:\n"
+            f"No user yet. Create the first admin within an hour, once, at:\n"
             f"  http://{bind}/setup?token={secret}\n"
-            f"or run: jobyard user add NAME --role admin",
+            f"(or run `jobyard user add NAME --role admin`)",
             fg="yellow",
             err=True,
         )
 
 
-def serve(yard: Yard, bind: str, no_auth: bool) -> None:
+def server(yard: Yard, bind: str, no_auth: bool) -> uvicorn.Server:
+    """The uvicorn server of the web UI and API on ``bind`` (not started)."""
     import uvicorn
 
-    from jobyard.api.app import create_app
+    from jobyard.web.app import create_web_app
 
     host, port = parse_bind(bind)
     auth = make_auth(yard, host, no_auth)
     if auth.enabled:
         announce_setup(yard, bind)
-    app = create_app(yard, auth)
+    app = create_web_app(yard, auth)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+    return uvicorn.Server(config)
+
+
+def serve(yard: Yard, bind: str, no_auth: bool) -> None:
+    srv = server(yard, bind, no_auth)
     click.echo(f"jobyard web: http://{bind}/ on {yard.url}", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    srv.run()
+
+
+def serve_in_thread(yard: Yard, bind: str, no_auth: bool) -> uvicorn.Server:
+    """Start the web server in a thread (``jobyard up``); set ``should_exit`` to stop it.
+    A port already taken is a clear error, not a dead thread."""
+    import threading
+    import time
+
+    srv = server(yard, bind, no_auth)
+    thread = threading.Thread(target=srv.run, name="jobyard-web", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not srv.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise ConfigError(f"cannot serve the web UI on {bind}: is the port in use?")
+        time.sleep(0.02)
+    return srv
 
 
 @click.command()
 @click.option("--bind", default=None, help="HOST:PORT (default: [web] bind, 127.0.0.1:8080).")
 @click.option("--no-auth", is_flag=True, help="No authentication (loopback binds only).")
+@click.option(
+    "--no-housekeeping", is_flag=True, help="Leave promotion, lease rescue and cron to others."
+)
 @click.pass_context
-def web(ctx: click.Context, bind: str | None, no_auth: bool) -> None:
+def web(ctx: click.Context, bind: str | None, no_auth: bool, no_housekeeping: bool) -> None:
     """Serve the HTTP API and web UI until SIGTERM."""
     yard = get_yard(ctx)
     bind = bind or yard.config.web_bind
     parse_bind(bind)
     yard.migrate()
-    serve(yard, bind, no_auth)
+    yard.sync_types()  # the app's types are known to every client at once
+    stop = threading.Event()
+    if not no_housekeeping:  # remote workers' leases are rescued by the server
+        threading.Thread(target=housekeeping_loop, args=(yard, stop), daemon=True).start()
+    try:
+        serve(yard, bind, no_auth)
+    finally:
+        stop.set()
 
 
 def register(group: click.Group) -> None:

@@ -79,8 +79,11 @@ class PostgresStore(Store):
             final,
             "SELECT *, set_config('synchronous_commit', 'off', true) AS sync_commit FROM claimed",
         )
-        self._insert_notify = (
-            f"WITH inserted AS ({self._queries['insert_job']}) "
+        self._insert_notify = (  # with its job.created event (JobsMixin._created)
+            f"WITH inserted AS ({self._queries['insert_job']}), "
+            "created AS (INSERT INTO job_events (time, name, job_id, type, queue, status) "
+            "SELECT %(created)s::double precision, 'job.created', id, %(type)s::text, "
+            "%(queue)s::text, %(status)s::text FROM inserted) "
             f"SELECT id, pg_notify('{CHANNEL}', %(queue)s) FROM inserted"
         )
         self.masked_url = mask_url(url)

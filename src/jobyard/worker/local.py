@@ -69,6 +69,13 @@ class LocalPort:
             info.lease,
         )
 
+    def record_types(self, types: Sequence[StoredType]) -> None:
+        """Record a remote worker's Python types (so others may enqueue them); a stored
+        script type of the same name is left as it is."""
+        stored = self.yard.stored_types(refresh=True)
+        rows = [t for t in types if t.kind == "python" and stored.get(t.name, t).kind == "python"]
+        self.yard.store.upsert_types(rows, time.time())
+
     def unregister(self, name: str) -> None:
         self.yard.store.delete_worker(name)
 

@@ -415,3 +415,7 @@ WHERE (%(actor)s::text IS NULL OR actor = %(actor)s::text)
   AND (%(since)s::float8 IS NULL OR time >= %(since)s::float8)
   AND (%(before)s::bigint IS NULL OR id < %(before)s::bigint)
 ORDER BY id DESC LIMIT %(limit)s
+
+-- name: job_events_created
+INSERT INTO job_events (time, name, job_id, type, queue, status)
+SELECT created, 'job.created', id, type, queue, status FROM jobs WHERE id = ANY(%(ids)s)

@@ -366,3 +366,7 @@ WHERE (:actor IS NULL OR actor = :actor) AND (:action IS NULL OR action = :actio
   AND (:outcome IS NULL OR outcome = :outcome) AND (:since IS NULL OR time >= :since)
   AND (:before IS NULL OR id < :before)
 ORDER BY id DESC LIMIT :limit
+
+-- name: job_events_created
+INSERT INTO job_events (time, name, job_id, type, queue, status)
+SELECT created, 'job.created', id, type, queue, status FROM jobs WHERE id IN (SELECT value FROM json_each(:ids))

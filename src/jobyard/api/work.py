@@ -1,0 +1,272 @@
+"""``/api/v1/work/*``: the worker port over HTTP, for remote workers (jobyard.worker.remote).
+
+Each endpoint runs the same verb of :class:`~jobyard.worker.local.LocalPort` on this
+server's Yard, so a remote worker follows exactly the local policy. Object level: a
+worker token named N may act as workers named ``N`` or ``N/<anything>`` only (claims,
+registration, beats, outcomes); the verbs on a running job (log, progress, heartbeat,
+done, fail) also need the run's id, which only its claimer was given (compare-and-set:
+anything else is 409). High-rate calls are not audited."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from jobyard.api import errors as api_errors
+from jobyard.api.auth import WORK
+from jobyard.api.endpoint import Call, Endpoints, Handler, Param
+from jobyard.worker import wire
+from jobyard.worker.local import LocalPort
+
+ENDPOINTS = Endpoints("work")
+OBJ: dict[str, Any] = {"type": "object"}
+ID = (Param("id", "path", {"type": "integer"}, True),)
+MAX_CLAIM = 1000
+
+
+def _port(call: Call) -> LocalPort:
+    return LocalPort(call.state.yard)
+
+
+def _as(call: Call, worker: object) -> str:
+    """The worker name, if the caller may act as it."""
+    if not isinstance(worker, str) or not worker:
+        raise api_errors.invalid("worker must be the worker's name", "worker")
+    p = call.principal
+    if p.via != "none" and worker != p.name and not worker.startswith(p.name + "/"):
+        raise api_errors.forbidden(
+            f"a worker token named {p.name!r} acts only as worker {p.name!r} or "
+            f"{p.name + '/...'!r}, not {worker[:60]!r}"
+        )
+    return worker
+
+
+def _body(call: Call, *keys: str) -> dict[str, Any]:
+    body = call.body
+    if not isinstance(body, dict):
+        raise api_errors.invalid("the body must be a JSON object")
+    for key in keys:
+        if key not in body:
+            raise api_errors.invalid(f"missing field {key!r}", key)
+    return body
+
+
+def _wire(fn: Any, *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except (KeyError, TypeError, ValueError) as exc:
+        if isinstance(exc, api_errors.ApiError):
+            raise
+        raise api_errors.invalid(f"malformed worker call: {type(exc).__name__}: {exc}") from None
+
+
+def post(path: str, **kw: Any) -> Callable[[Handler], Handler]:
+    return ENDPOINTS.post(
+        path,
+        roles=WORK,
+        body=OBJ,
+        audit=kw.pop("audit", False),
+        body_required=kw.pop("body_required", True),
+        response=OBJ,
+        **kw,
+    )
+
+
+@post("/api/v1/work/register", audit=True)
+def register(call: Call) -> Any:
+    """Record a worker (its name, host, queues, concurrency, lease)."""
+    body = dict(_body(call, "name"))
+    types = _wire(wire.types_in, body.pop("types", None) or {})
+    info = _wire(wire.info_in, body)
+    _as(call, info.name)
+    port = _port(call)
+    port.register(info)
+    if types:
+        port.record_types(list(types.values()))
+    return {"ok": True}
+
+
+@post("/api/v1/work/unregister", audit=True)
+def unregister(call: Call) -> Any:
+    """Remove a worker's entry (a clean shutdown)."""
+    _port(call).unregister(_as(call, _body(call, "name")["name"]))
+    return {"ok": True}
+
+
+@post("/api/v1/work/beat")
+def beat(call: Call) -> Any:
+    """Renew the leases of ``runs`` and record the heartbeat; the runs still ours."""
+    b = _body(call, "runs", "lease", "status")
+    status = _wire(wire.status_in, b["status"])
+    _as(call, status.name)
+    runs = [str(r) for r in b["runs"]]
+    alive = _port(call).beat(runs, float(b["lease"]), status)
+    return {"alive": sorted(alive)}
+
+
+@ENDPOINTS.get("/api/v1/work/types", roles=WORK, response=OBJ)
+def types(call: Call) -> Any:
+    """The stored job types (scripts to load, enabled flags)."""
+    return {"types": wire.types_out(dict(_port(call).types()))}
+
+
+@post("/api/v1/work/claim")
+def claim(call: Call) -> Any:
+    """Lease up to ``limit`` ready jobs of ``types`` in ``queues`` for ``worker``."""
+    req = _wire(wire.claim_in, _body(call, "worker", "queues", "types", "limit", "lease"))
+    _as(call, req.worker)
+    if not 0 <= req.limit <= MAX_CLAIM or not 0 < req.lease <= 3600:
+        raise api_errors.invalid(f"limit must be 0..{MAX_CLAIM} and lease 0..3600 seconds")
+    return {"jobs": [wire.job_out(j) for j in _port(call).claim(req)]}
+
+
+@post("/api/v1/work/record")
+def record(call: Call) -> Any:
+    """Record outcomes (compare-and-set on each run) and claim the next jobs at once."""
+    b = _body(call, "outcomes")
+    pairs = []
+    for item in b["outcomes"]:
+        job = _wire(wire.job_in, item["job"])
+        _as(call, job.worker)
+        pairs.append((job, _wire(wire.outcome_in, item["outcome"])))
+    nxt = b.get("claim_next")
+    req = _wire(wire.claim_in, nxt) if nxt else None
+    if req is not None:
+        _as(call, req.worker)
+    return {"jobs": [wire.job_out(j) for j in _port(call).record(pairs, req)]}
+
+
+@post("/api/v1/work/{id}/done", params=ID)
+def done(call: Call) -> Any:
+    """Complete a run: body ``job`` (as claimed) and ``result``."""
+    b = _body(call, "job")
+    job = _wire(wire.job_in, b["job"])
+    if job.id != call.path_int("id"):
+        raise api_errors.invalid("the job in the body is not the one in the path", "job")
+    _as(call, job.worker)
+    _port(call).record([(job, wire.outcome_in({"ok": True, "result": b.get("result")}))])
+    return {"ok": True}
+
+
+@post("/api/v1/work/{id}/fail", params=ID)
+def fail(call: Call) -> Any:
+    """Fail a run: body ``job``, ``error``, ``fatal`` (no retries)."""
+    b = _body(call, "job")
+    job = _wire(wire.job_in, b["job"])
+    if job.id != call.path_int("id"):
+        raise api_errors.invalid("the job in the body is not the one in the path", "job")
+    _as(call, job.worker)
+    outcome = wire.outcome_in(
+        {"ok": False, "error": str(b.get("error") or "failed"), "fatal": bool(b.get("fatal"))}
+    )
+    _port(call).record([(job, outcome)])
+    return {"ok": True}
+
+
+@post("/api/v1/work/{id}/heartbeat", params=ID)
+def heartbeat(call: Call) -> Any:
+    """Renew one run's lease (409 when the run is no longer this one)."""
+    b = _body(call, "run", "lease")
+    _port(call).touch(call.path_int("id"), str(b["run"]), float(b["lease"]))
+    return {"ok": True}
+
+
+@post("/api/v1/work/{id}/progress", params=ID)
+def progress(call: Call) -> Any:
+    """Set a run's progress and renew its lease."""
+    b = _body(call, "run", "completed", "total", "lease")
+    _port(call).progress(
+        call.path_int("id"),
+        str(b["run"]),
+        float(b["completed"]),
+        float(b["total"]),
+        float(b["lease"]),
+    )
+    return {"ok": True}
+
+
+@post("/api/v1/work/{id}/log", params=ID)
+def log(call: Call) -> Any:
+    """Append log entries to a run (``guarded: false``: whatever became of the run)."""
+    b = _body(call, "entries", "lease")
+    job_id = call.path_int("id")
+    entries = b["entries"]
+    if not isinstance(entries, list) or any(
+        not isinstance(e, dict) or e.get("job_id") != job_id for e in entries
+    ):
+        raise api_errors.invalid("entries must be log entries of this job", "entries")
+    _port(call).log(job_id, b.get("run"), entries, float(b["lease"]), bool(b.get("guarded", True)))
+    return {"ok": True}
+
+
+@post("/api/v1/work/hand-back")
+def hand_back(call: Call) -> Any:
+    """Return claimed jobs to ready without spending an attempt (shutdown)."""
+    b = _body(call, "jobs", "reason")
+    jobs = [_wire(wire.job_in, j) for j in b["jobs"]]
+    for job in jobs:
+        _as(call, job.worker)
+    return {"ids": _port(call).hand_back(jobs, str(b["reason"]))}
+
+
+@post("/api/v1/work/next-due", body_required=False)
+def next_due(call: Call) -> Any:
+    """When the next waiting job becomes due."""
+    return {"at": _port(call).next_due()}
+
+
+@post("/api/v1/work/job", body_required=True)
+def get_job(call: Call) -> Any:
+    """A job as stored now (null when gone)."""
+    job = _port(call).get_job(int(_body(call, "id")["id"]))
+    return {"job": wire.job_out(job) if job else None}
+
+
+@post("/api/v1/work/cancel")
+def cancel(call: Call) -> Any:
+    """Cancel a job (a handler ending its own run cancelled)."""
+    _port(call).cancel(int(_body(call, "id")["id"]))
+    return {"ok": True}
+
+
+@post("/api/v1/work/emit")
+def emit(call: Call) -> Any:
+    """Emit an event from a running job."""
+    b = _body(call, "event")
+    e = _port(call).emit(
+        str(b["event"]), b.get("data"), b.get("source_job"), int(b.get("depth", 0))
+    )
+    return {"event": wire.event_out(e)}
+
+
+@post("/api/v1/work/script-ran")
+def script_ran(call: Call) -> Any:
+    """Note a script type's last run."""
+    b = _body(call, "type", "started", "status")
+    _port(call).script_ran(str(b["type"]), float(b["started"]), str(b["status"]))
+    return {"ok": True}
+
+
+@post("/api/v1/work/collection")
+def collection(call: Call) -> Any:
+    """One collection call of a script."""
+    return {"value": _port(call).collection(list(_body(call, "args")["args"]))}
+
+
+@post("/api/v1/work/kv")
+def kv(call: Call) -> Any:
+    """Jobset storage: ``op`` get | put | delete | all on ``jobset``."""
+    b = _body(call, "op", "jobset")
+    port, jobset = _port(call), int(b["jobset"])
+    op = b["op"]
+    if op == "get":
+        found, value = port.kv_get(jobset, str(b["key"]))
+        return {"found": found, "value": value}
+    if op == "put":
+        port.kv_put(jobset, dict(b["values"]))
+        return {"ok": True}
+    if op == "delete":
+        return {"removed": port.kv_delete(jobset, [str(k) for k in b["keys"]])}
+    if op == "all":
+        return {"values": port.kv_all(jobset)}
+    raise api_errors.invalid("op must be get, put, delete or all", "op")

@@ -1,0 +1,78 @@
+"""The worker port's values as JSON and back (the HTTP port and its server share it)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, fields
+from typing import Any
+
+from jobyard.admission import Limit
+from jobyard.model import Job
+from jobyard.store.events import Event
+from jobyard.store.workers import StoredType
+from jobyard.worker.execute import Outcome
+from jobyard.worker.port import ClaimRequest, WorkerInfo, WorkerStatus
+
+_JOB_FIELDS = frozenset(f.name for f in fields(Job))
+
+
+def job_out(job: Job) -> dict[str, Any]:
+    return asdict(job)
+
+
+def job_in(d: dict[str, Any]) -> Job:
+    return Job(**{k: v for k, v in d.items() if k in _JOB_FIELDS})
+
+
+def claim_out(r: ClaimRequest) -> dict[str, Any]:
+    return {
+        "worker": r.worker,
+        "queues": list(r.queues),
+        "types": list(r.types),
+        "limit": r.limit,
+        "lease": r.lease,
+        "limits": {k: asdict(v) for k, v in r.limits.items()},
+    }
+
+
+def claim_in(d: dict[str, Any]) -> ClaimRequest:
+    return ClaimRequest(
+        worker=str(d["worker"]),
+        queues=[str(q) for q in d["queues"]],
+        types=[str(t) for t in d["types"]],
+        limit=int(d["limit"]),
+        lease=float(d["lease"]),
+        promote=False,  # the server promotes on its own
+        limits={str(k): Limit(**v) for k, v in (d.get("limits") or {}).items()},
+    )
+
+
+def outcome_out(o: Outcome) -> dict[str, Any]:
+    return {"ok": o.ok, "result": o.result, "error": o.error, "fatal": o.fatal}
+
+
+def outcome_in(d: dict[str, Any]) -> Outcome:
+    return Outcome(bool(d["ok"]), d.get("result"), str(d.get("error") or ""), bool(d.get("fatal")))
+
+
+def info_in(d: dict[str, Any]) -> WorkerInfo:
+    return WorkerInfo(**d)
+
+
+def status_in(d: dict[str, Any]) -> WorkerStatus:
+    return WorkerStatus(str(d["name"]), str(d["status"]), [int(i) for i in d.get("running", [])])
+
+
+def types_out(types: dict[str, StoredType]) -> dict[str, Any]:
+    return {name: asdict(t) for name, t in types.items()}
+
+
+def types_in(d: dict[str, Any]) -> dict[str, StoredType]:
+    return {name: StoredType(**t) for name, t in d.items()}
+
+
+def event_out(e: Event) -> dict[str, Any]:
+    return asdict(e)
+
+
+def event_in(d: dict[str, Any]) -> Event:
+    return Event(**d)
