@@ -13,78 +13,56 @@ login rate limiting and the audit log (docs/auth.md).
 
 from __future__ import annotations
 
-import hashlib
-import re
+import math
 import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-
+from jobyard.credentials import (
+    MAX_PASSWORD,
+    MIN_PASSWORD,
+    NAME_PATTERN,
+    ROLES,
+    TOKEN_PREFIX,
+    USER_ROLES,
+    check_name,
+    check_password,
+    check_role,
+    digest,
+    dummy_hash,
+    hash_password,
+    new_secret,
+    parse_expiry,
+    verify_password,
+)
 from jobyard.errors import AuthError, InvalidInput, NotFound, RateLimited
-from jobyard.limits import check_text
 from jobyard.store import Store
 from jobyard.store.accounts import AuditRow, SessionRow, TokenRow, UserRow
 
-ROLES = ("viewer", "operator", "admin", "worker")
-USER_ROLES = ("viewer", "operator", "admin")  # a person; "worker" is for tokens
-TOKEN_PREFIX = "jy_"
 SESSION_SECONDS = 12 * 3600
 SETUP_SECONDS = 3600
-MIN_PASSWORD = 8
-MAX_PASSWORD = 1024
 FAILURE_WINDOW = 60.0
-MAX_USER_FAILURES = 5
-MAX_ADDRESS_FAILURES = 20
+MAX_USER_FAILURES = 5  # per user name and minute
+MAX_ADDRESS_FAILURES = 20  # per client address and minute (many people may share one)
 TOUCH_EVERY = 60.0  # a token's last-used time is written at most once a minute
-_NAME = re.compile(r"^[A-Za-z0-9_.@+-]{1,100}$")
-_hasher = PasswordHasher()
-_DUMMY = _hasher.hash("not a password of anyone")  # verified when the user is unknown
 
-
-def digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
-
-
-def check_name(name: object, what: str = "user name") -> str:
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise InvalidInput(
-            f"invalid {what} {str(name)[:40]!r}: 1 to 100 letters, digits or _ . @ + -"
-        )
-    return name
-
-
-def check_role(role: object, allowed: tuple[str, ...] = ROLES) -> str:
-    if role not in allowed:
-        raise InvalidInput(f"invalid role {str(role)[:40]!r}; roles: {', '.join(allowed)}")
-    return str(role)
-
-
-def check_password(password: object) -> str:
-    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
-        raise InvalidInput(f"the password must be at least {MIN_PASSWORD} characters")
-    if len(password) > MAX_PASSWORD:
-        raise InvalidInput(f"the password must be at most {MAX_PASSWORD} characters")
-    check_text(password, "the password")
-    return password
-
-
-def parse_expiry(text: str | None) -> float | None:
-    """``30d``, ``12h``, ``90m``, ``3600`` (seconds) or ``never``/None → seconds or None."""
-    if text is None or text == "never":
-        return None
-    if not isinstance(text, str):
-        raise InvalidInput("expires must be text such as 30d, 12h, 90m or never")
-    m = re.fullmatch(r"(\d{1,7})([smhd]?)", text.strip())
-    if not m:
-        raise InvalidInput(f"invalid expiry {text[:40]!r}: give e.g. 30d, 12h, 90m or never")
-    seconds = int(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
-    if seconds < 60:
-        raise InvalidInput("a token must live at least a minute")
-    return float(seconds)
+# Re-exported: callers use ``accounts.check_name`` and friends.
+__all__ = [
+    "MAX_PASSWORD",
+    "MIN_PASSWORD",
+    "ROLES",
+    "TOKEN_PREFIX",
+    "USER_ROLES",
+    "check_name",
+    "check_password",
+    "check_role",
+    "digest",
+    "hash_password",
+    "parse_expiry",
+    "verify_password",
+]
 
 
 # -- users ------------------------------------------------------------------------------
@@ -93,7 +71,7 @@ def parse_expiry(text: str | None) -> float | None:
 def add_user(store: Store, name: str, role: str, password: str) -> UserRow:
     check_name(name)
     check_role(role, USER_ROLES)
-    hashed = _hasher.hash(check_password(password))
+    hashed = hash_password(password)
     if store.user_by_name(name) is not None:
         raise InvalidInput(f"user {name!r} exists already; change it with `jobyard user passwd`")
     store.insert_user(name, role, hashed, time.time())
@@ -110,17 +88,35 @@ def get_user(store: Store, name: str) -> UserRow:
 
 
 def set_password(store: Store, name: str, password: str) -> None:
+    """A new password ends the user's sessions (a stolen session dies with the old one)."""
     user = get_user(store, name)
-    store.set_user_password(user.id, _hasher.hash(check_password(password)), time.time())
+    hashed = hash_password(password)
+    with store.transaction():
+        store.set_user_password(user.id, hashed, time.time())
+        store.delete_sessions_of_user(user.id)
+
+
+def _keep_an_admin(store: Store, user: UserRow, what: str) -> None:
+    # Without an admin nobody can manage users through the API any more.
+    if user.role == "admin" and store.count_users("admin") <= 1:
+        raise InvalidInput(f"{user.name!r} is the last admin: add another admin before {what}")
 
 
 def set_role(store: Store, name: str, role: str) -> None:
     user = get_user(store, name)
-    store.set_user_role(user.id, check_role(role, USER_ROLES), time.time())
+    check_role(role, USER_ROLES)
+    with store.transaction():
+        if role != "admin":
+            _keep_an_admin(store, user, "changing their role")
+        store.set_user_role(user.id, role, time.time())
 
 
 def remove_user(store: Store, name: str) -> None:
-    store.delete_user(get_user(store, name).id)
+    """Remove a user with their sessions and tokens (never the last admin)."""
+    user = get_user(store, name)
+    with store.transaction():
+        _keep_an_admin(store, user, "removing them")
+        store.delete_user(user.id)
 
 
 # -- tokens -----------------------------------------------------------------------------
@@ -138,7 +134,7 @@ def create_token(
     check_name(name, "token name")
     check_role(role)
     owner = get_user(store, user).id if user is not None else None
-    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    secret = new_secret(TOKEN_PREFIX)
     now = time.time()
     expires = None if expires_in is None else now + expires_in
     token_id = store.insert_token(name, role, owner, digest(secret), secret[:7], now, expires)
@@ -182,9 +178,13 @@ class NewSession:
 
 
 def _throttle(store: Store, keys: Mapping[str, int], now: float) -> None:
+    """RateLimited when a key had ``limit`` failures in the window; Retry-After is when the
+    oldest of them leaves it (so a client that waits that long may try once more)."""
     for key, limit in keys.items():
-        if store.count_login_failures(key, now - FAILURE_WINDOW) >= limit:
-            raise RateLimited(int(FAILURE_WINDOW))
+        count, oldest = store.login_failures(key, now - FAILURE_WINDOW)
+        if count >= limit:
+            wait = FAILURE_WINDOW - (now - (oldest if oldest is not None else now))
+            raise RateLimited(max(1, math.ceil(wait)))
 
 
 def login(store: Store, name: str, password: str, address: str | None) -> NewSession:
@@ -194,26 +194,22 @@ def login(store: Store, name: str, password: str, address: str | None) -> NewSes
     keys = {f"user:{str(name)[:100]}": MAX_USER_FAILURES}
     if address:
         keys[f"addr:{address}"] = MAX_ADDRESS_FAILURES
+    if secrets.randbelow(50) == 0:  # now and then (failures too: guessing must not grow it)
+        store.prune_sessions(now)
+        store.prune_login_failures(now - FAILURE_WINDOW)
     _throttle(store, keys, now)
-    user = store.user_by_name(name) if isinstance(name, str) and _NAME.match(name) else None
-    try:
-        ok = isinstance(password, str) and len(password) <= MAX_PASSWORD
-        _hasher.verify(user.password_hash if user else _DUMMY, password if ok else "")
-        ok = ok and user is not None
-    except (VerificationError, InvalidHashError):
-        ok = False
-    if not ok or user is None:
+    user = store.user_by_name(name) if isinstance(name, str) and NAME_PATTERN.match(name) else None
+    given = password if isinstance(password, str) and len(password) <= MAX_PASSWORD else None
+    ok = verify_password(user.password_hash if user else dummy_hash(), given or "")
+    if not ok or user is None or given is None:
         with store.transaction():
             for key in keys:
                 store.add_login_failure(key, now)
         raise AuthError("wrong user name or password")
     store.clear_login_failures(f"user:{name}")
-    secret, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+    secret, csrf = new_secret(), secrets.token_urlsafe(24)
     expires = now + SESSION_SECONDS
     store.insert_session(digest(secret), user.id, csrf, now, expires)
-    if secrets.randbelow(50) == 0:  # now and then, not on every login
-        store.prune_sessions(now)
-        store.prune_login_failures(now - FAILURE_WINDOW)
     return NewSession(secret, csrf, user, expires)
 
 
@@ -237,7 +233,7 @@ def setup_link(store: Store) -> str | None:
     """A one-time secret for creating the first admin, when there is no user yet."""
     if store.count_users() > 0:
         return None
-    secret = secrets.token_urlsafe(32)
+    secret = new_secret()
     now = time.time()
     store.insert_setup_link(digest(secret), now, now + SETUP_SECONDS)
     return secret
@@ -247,9 +243,9 @@ def setup_admin(store: Store, secret: str, name: str, password: str) -> UserRow:
     """Create the first admin with a setup link's secret (once; only while no user exists)."""
     check_name(name)
     check_password(password)
-    if store.count_users() > 0:
-        raise AuthError("setup is done: an admin exists; log in instead")
     with store.transaction():
+        if store.count_users() > 0:
+            raise AuthError("setup is done: an admin exists; log in instead")
         if not isinstance(secret, str) or not store.use_setup_link(digest(secret), time.time()):
             raise AuthError("this setup link is unknown, used or expired; run jobyard web again")
         return add_user(store, name, "admin", password)
@@ -275,6 +271,13 @@ def audit(
 
 
 def audit_page(
-    store: Store, actor: str | None, action: str | None, before: int | None, limit: int
+    store: Store,
+    actor: str | None,
+    action: str | None,
+    before: int | None,
+    limit: int,
+    outcome: str | None = None,
+    since: float | None = None,
 ) -> list[AuditRow]:
-    return store.audit_page(actor, action, before, limit)
+    """Newest first; ``before`` is the cursor (the last id seen)."""
+    return store.audit_page(actor, action, before, limit, outcome, since)

@@ -1,4 +1,5 @@
-"""Accounts on every backend: users, tokens, sessions, setup links, login limits, audit."""
+"""Accounts on every backend (the store mixin store/accounts.py under jobyard.accounts):
+users, tokens, sessions, setup links, login limits, audit."""
 
 from __future__ import annotations
 
@@ -71,7 +72,7 @@ def test_tokens_expire_are_revoked_and_record_last_use(yard: Yard) -> None:
 
 def test_removing_a_user_removes_their_sessions_and_tokens(yard: Yard) -> None:
     store = yard.store
-    accounts.add_user(store, "ann", "admin", "correct horse")
+    accounts.add_user(store, "ann", "operator", "correct horse")
     s = accounts.login(store, "ann", "correct horse", None)
     t = accounts.create_token(store, "mine", "viewer", None, user="ann")
     accounts.remove_user(store, "ann")
@@ -103,3 +104,89 @@ def test_audit_pages_newest_first(yard: Yard) -> None:
     older = accounts.audit_page(store, "ann", None, rows[-1].id, 10)
     assert [r.target for r in older] == ["/x/1", "/x/0"]
     assert accounts.audit_page(store, None, "GET /y", None, 10)[0].actor == "bob"
+
+
+def test_the_last_admin_cannot_be_removed_or_demoted(yard: Yard) -> None:
+    store = yard.store
+    accounts.add_user(store, "root", "admin", "correct horse")
+    with pytest.raises(InvalidInput, match="last admin"):
+        accounts.remove_user(store, "root")
+    with pytest.raises(InvalidInput, match="last admin"):
+        accounts.set_role(store, "root", "viewer")
+    assert store.user_by_name("root").role == "admin"  # type: ignore[union-attr]
+    accounts.add_user(store, "second", "admin", "correct horse")
+    accounts.set_role(store, "root", "viewer")
+    assert store.count_users("admin") == 1 and store.count_users() == 2
+    with pytest.raises(NotFound):
+        accounts.remove_user(store, "nobody")
+
+
+def test_a_new_password_ends_the_sessions_and_the_old_one_stops_working(yard: Yard) -> None:
+    store = yard.store
+    accounts.add_user(store, "ann", "viewer", "correct horse")
+    s = accounts.login(store, "ann", "correct horse", None)
+    accounts.set_password(store, "ann", "battery staple")
+    assert accounts.check_session(store, s.secret, time.time()) is None
+    with pytest.raises(AuthError):
+        accounts.login(store, "ann", "correct horse", None)
+    assert accounts.login(store, "ann", "battery staple", None).user.name == "ann"
+
+
+def test_last_use_is_written_at_most_once_a_minute(yard: Yard) -> None:
+    store = yard.store
+    new = accounts.create_token(store, "ci", "viewer", None)
+    assert store.tokens()[0].last_used is None
+    t0 = time.time()
+    accounts.check_token(store, new.secret, t0)
+    assert store.tokens()[0].last_used == pytest.approx(t0)
+    accounts.check_token(store, new.secret, t0 + 30)  # within the minute: no write
+    assert store.tokens()[0].last_used == pytest.approx(t0)
+    accounts.check_token(store, new.secret, t0 + accounts.TOUCH_EVERY + 1)
+    assert store.tokens()[0].last_used == pytest.approx(t0 + accounts.TOUCH_EVERY + 1)
+
+
+def test_retry_after_counts_from_the_oldest_failure(yard: Yard) -> None:
+    store = yard.store
+    now = time.time()
+    key = "user:ann"
+    for age in (50, 40, 30, 20, 10):  # five failures, the oldest 50 s ago
+        store.add_login_failure(key, now - age)
+    assert store.login_failures(key, now - accounts.FAILURE_WINDOW) == (5, pytest.approx(now - 50))
+    with pytest.raises(RateLimited) as info:
+        accounts.login(store, "ann", "whatever it is", None)
+    assert 9 <= info.value.retry_after <= 11  # the oldest leaves the window in ~10 s
+    assert store.login_failures(key, now - accounts.FAILURE_WINDOW)[0] == 5  # not counted
+
+
+def test_one_address_is_limited_across_user_names(yard: Yard) -> None:
+    store = yard.store
+    accounts.add_user(store, "ann", "viewer", "correct horse")
+    for i in range(accounts.MAX_ADDRESS_FAILURES):
+        with pytest.raises(AuthError):
+            accounts.login(store, f"guess{i}", "nope nope", "10.9.9.9")
+    with pytest.raises(RateLimited):
+        accounts.login(store, "ann", "correct horse", "10.9.9.9")
+    # ann from elsewhere is not locked out by someone else's guessing
+    assert accounts.login(store, "ann", "correct horse", "10.1.1.1").user.name == "ann"
+
+
+def test_an_expired_setup_link_is_refused(yard: Yard) -> None:
+    store = yard.store
+    secret = "s" * 43
+    now = time.time()
+    store.insert_setup_link(accounts.digest(secret), now - 7200, now - 3600)
+    with pytest.raises(AuthError, match="unknown, used or expired"):
+        accounts.setup_admin(store, secret, "root", "correct horse")
+    assert store.count_users() == 0
+
+
+def test_audit_filters_by_outcome_and_time(yard: Yard) -> None:
+    store = yard.store
+    accounts.audit(store, "ann", "admin", "token", "POST /a", "/a", None, "ok")
+    accounts.audit(
+        store, "ann", "admin", "token", "POST /b", "/b", None, "refused", {"status": 403}
+    )
+    refused = accounts.audit_page(store, None, None, None, 10, outcome="refused")
+    assert [(r.target, r.detail) for r in refused] == [("/b", {"status": 403})]
+    assert accounts.audit_page(store, None, None, None, 10, since=time.time() + 60) == []
+    assert len(accounts.audit_page(store, None, None, None, 10, since=time.time() - 60)) == 2

@@ -13,7 +13,7 @@ from tests.apiserver import serving
 from jobyard import Yard, accounts
 from jobyard.api import accounts as api_accounts
 from jobyard.api.accounts import StoreAuth
-from jobyard.web.app import create_web_app
+from jobyard.api.app import create_app
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def base(yard: Yard) -> Iterator[str]:
     yard.migrate()
     accounts.add_user(yard.store, "ann", "admin", "correct horse")
     accounts.add_user(yard.store, "vic", "viewer", "viewer pass")
-    with serving(create_web_app(yard, StoreAuth(yard))) as url:
+    with serving(create_app(yard, StoreAuth(yard))) as url:
         yield url
 
 
@@ -122,7 +122,7 @@ def test_setup_link_once(yard: Yard) -> None:
     yard.migrate()
     secret = accounts.setup_link(yard.store)
     assert secret is not None
-    with serving(create_web_app(yard, StoreAuth(yard))) as url:
+    with serving(create_app(yard, StoreAuth(yard))) as url:
         body = {"token": secret, "username": "root", "password": "correct horse"}
         assert httpx.post(f"{url}/api/v1/setup", json=body).status_code == 201
         again = httpx.post(f"{url}/api/v1/setup", json={**body, "username": "second"})

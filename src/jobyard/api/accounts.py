@@ -1,20 +1,21 @@
-"""The real authenticator (tokens and sessions from the store) and the account
-endpoints: login/logout/me, the first-admin setup, users, tokens and the audit log."""
+"""The real authenticator (:class:`StoreAuth`: API tokens and session cookies from the
+store) and the session endpoints: login, logout, me and the first-admin setup. The admin
+endpoints (users, tokens, audit) are in :mod:`jobyard.api.accounts_admin`."""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from jobyard import accounts
-from jobyard.api.auth import ADMIN, PUBLIC, READ, WORK, Principal, Role
-from jobyard.api.endpoint import JSON, Call, Endpoints, Param
-from jobyard.errors import AuthError, InvalidInput
-from jobyard.model import iso
+from jobyard.api.auth import PUBLIC, READ, WORK, Principal, Role
+from jobyard.api.endpoint import JSON, Call, Endpoints
+from jobyard.errors import AuthError, InvalidInput, RateLimited
 
 if TYPE_CHECKING:
     from jobyard.store.accounts import TokenRow
@@ -24,16 +25,19 @@ ENDPOINTS = Endpoints("accounts")
 
 COOKIE = "jobyard_session"
 CACHE_SECONDS = 5.0  # a revoked token or ended session is refused within this long
+CACHE_ENTRIES = 10_000
 
 
 def client_address(request: Request) -> str | None:
+    """The peer's address (no X-Forwarded-For: a client could send any; docs/auth.md)."""
     return request.client.host if request.client else None
 
 
 class StoreAuth:
-    """Bearer tokens and session cookies checked against the store, with a short cache
-    (a hot API must not hash and query per request; revocation is seen within
-    ``CACHE_SECONDS``, and at once in the process that revoked)."""
+    """Bearer tokens and session cookies checked against the store, with a short cache:
+    a hot API must not hash and query on every request. A revoked token or ended session
+    is refused within ``CACHE_SECONDS`` by every server, at once by the one that did it;
+    an entry never outlives the token's or session's own expiry."""
 
     enabled = True
 
@@ -41,20 +45,23 @@ class StoreAuth:
         self.yard = yard
         self.secure_cookies = secure_cookies
         self._lock = threading.Lock()
-        self._cache: dict[str, tuple[float, Principal | None]] = {}
+        self._cache: dict[str, tuple[float, Principal | None]] = {}  # key -> (until, who)
 
     def _cached(self, key: str, now: float) -> tuple[bool, Principal | None]:
         with self._lock:
             hit = self._cache.get(key)
-        if hit is not None and now - hit[0] < CACHE_SECONDS:
+        if hit is not None and now < hit[0]:
             return True, hit[1]
         return False, None
 
-    def _remember(self, key: str, now: float, principal: Principal | None) -> None:
+    def _remember(
+        self, key: str, now: float, principal: Principal | None, expires: float | None
+    ) -> None:
+        until = now + CACHE_SECONDS if expires is None else min(now + CACHE_SECONDS, expires)
         with self._lock:
-            if len(self._cache) > 10_000:
+            if len(self._cache) >= CACHE_ENTRIES:  # bogus tokens must not grow it forever
                 self._cache.clear()
-            self._cache[key] = (now, principal)
+            self._cache[key] = (until, principal)
 
     def forget(self) -> None:
         with self._lock:
@@ -70,7 +77,7 @@ class StoreAuth:
             if not found:
                 row = accounts.check_token(self.yard.store, secret, now)
                 principal = _token_principal(row) if row else None
-                self._remember(key, now, principal)
+                self._remember(key, now, principal, row.expires if row else None)
             return principal
         secret = request.cookies.get(COOKIE, "")
         if not secret:
@@ -85,14 +92,19 @@ class StoreAuth:
                 principal = Principal(
                     session.name, role, "session", user_id=session.user_id, csrf=session.csrf
                 )
-            self._remember(key, now, principal)
+            self._remember(key, now, principal, session.expires if session else None)
         return principal
 
     def audit(
         self, principal: Principal | None, action: str, target: str, detail: dict[str, Any]
     ) -> None:
+        """``detail`` may carry ``address`` and ``outcome`` (default ok); the rest is kept
+        as given (never a body: the wrapper passes the status only)."""
         detail = dict(detail)
         address = detail.pop("address", None)
+        outcome = str(detail.pop("outcome", "ok"))
+        if principal is not None and principal.token_id is not None:
+            detail["token"] = principal.token_id
         accounts.audit(
             self.yard.store,
             principal.name if principal else None,
@@ -101,7 +113,7 @@ class StoreAuth:
             action,
             target,
             address,
-            str(detail.pop("outcome", "ok")),
+            outcome,
             detail,
         )
 
@@ -118,34 +130,52 @@ def _store_auth(call: Call) -> StoreAuth:
     return auth
 
 
+def forget_credentials(call: Call) -> None:
+    """After a revocation or removal: this server stops trusting its cache at once."""
+    auth = call.state.auth
+    if isinstance(auth, StoreAuth):
+        auth.forget()
+
+
+def text_field(body: Mapping[str, Any], name: str, default: Any = ...) -> Any:
+    """A body field that must be a string (``default`` when absent, if given)."""
+    if name not in body and default is not ...:
+        return default
+    value = body.get(name)
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name} must be a string, got {type(value).__name__}")
+    return value
+
+
 def start_session(call: Call, name: str, password: str) -> accounts.NewSession:
     """Log in (audited either way); the caller sets the cookie with :func:`set_cookie`."""
     auth = _store_auth(call)
     address = client_address(call.request)
     try:
         session = accounts.login(call.state.yard.store, name, password, address)
-    except AuthError as exc:
-        detail = {"address": address, "outcome": "refused", "reason": type(exc).__name__}
+    except RateLimited:
+        raise  # not audited: the failures that led here are, and a flood must not grow it
+    except AuthError:
+        detail = {"address": address, "outcome": "refused"}
         auth.audit(None, "login", str(name)[:100], detail)
         raise
     role: Role = session.user.role  # type: ignore[assignment]
-    auth.audit(
-        Principal(session.user.name, role, "session"),
-        "login",
-        session.user.name,
-        {"address": address},
-    )
+    who = Principal(session.user.name, role, "session", user_id=session.user.id)
+    auth.audit(who, "login", session.user.name, {"address": address})
     return session
 
 
 def set_cookie(call: Call, response: Response, session: accounts.NewSession) -> Response:
+    """The session cookie: HttpOnly, SameSite=Lax, Secure over https or with
+    ``[web] secure_cookies`` (a TLS proxy in front)."""
+    secure = _store_auth(call).secure_cookies or call.request.url.scheme == "https"
     response.set_cookie(
         COOKIE,
         session.secret,
         max_age=accounts.SESSION_SECONDS,
         httponly=True,
         samesite="lax",
-        secure=_store_auth(call).secure_cookies,
+        secure=secure,
         path="/",
     )
     return response
@@ -155,9 +185,16 @@ def end_session(call: Call, response: Response) -> Response:
     secret = call.request.cookies.get(COOKIE, "")
     if secret:
         accounts.logout(call.state.yard.store, secret)
-        _store_auth(call).forget()
-    response.delete_cookie(COOKIE, path="/")
+        forget_credentials(call)
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax")
     return response
+
+
+def _local_path(text: Any) -> str | None:
+    # Only a path on this server: an open redirect would help phishing.
+    if isinstance(text, str) and text.startswith("/") and not text.startswith(("//", "/\\")):
+        return text
+    return None
 
 
 # -- endpoints --------------------------------------------------------------------------
@@ -167,7 +204,11 @@ LOGIN_BODY = {
     "type": "object",
     "additionalProperties": False,
     "required": ["username", "password"],
-    "properties": {"username": _STR, "password": _STR},
+    "properties": {
+        "username": _STR,
+        "password": _STR,
+        "next": {"type": "string", "description": "forms: a local path to go to (303)"},
+    },
 }
 ME = {
     "type": "object",
@@ -176,19 +217,39 @@ ME = {
 }
 
 
-@ENDPOINTS.post("/api/v1/login", roles=PUBLIC, body=LOGIN_BODY, response=ME, errors=(401, 429))
+@ENDPOINTS.post(
+    "/api/v1/login",
+    roles=PUBLIC,
+    body=LOGIN_BODY,
+    response=ME,
+    errors=(401, 429),
+    form=True,
+    audit=False,  # audited by start_session, refused logins too
+)
 def login(call: Call) -> Response:
-    """Log in with a user name and password: a session cookie and its CSRF token."""
-    session = start_session(call, call.body["username"], call.body["password"])
+    """Log in with a user name and password (JSON, or a form with fields ``username`` and
+    ``password``): a session cookie, and the CSRF token that session's changes need."""
+    b = call.body
+    session = start_session(call, text_field(b, "username"), text_field(b, "password"))
     user = session.user
+    nxt = _local_path(b.get("next"))
+    if nxt is not None:
+        return set_cookie(call, RedirectResponse(nxt, 303), session)
     body = {"name": user.name, "role": user.role, "via": "session", "csrf": session.csrf}
     return set_cookie(call, JSON(body), session)
 
 
-@ENDPOINTS.post("/api/v1/logout", roles=READ, audit=True)
+LOGOUT_BODY = {"type": "object", "additionalProperties": False, "properties": {}}
+
+
+@ENDPOINTS.post(
+    "/api/v1/logout", roles=READ, body=LOGOUT_BODY, body_required=False, form=True, response=ME
+)
 def logout(call: Call) -> Response:
-    """End this browser session."""
-    return end_session(call, JSONResponse({"ok": True}))
+    """End this browser session (a form may post its ``csrf_token``)."""
+    p = call.principal
+    body = {"name": p.name, "role": p.role, "via": p.via, "csrf": None}
+    return end_session(call, JSONResponse(body))
 
 
 @ENDPOINTS.get("/api/v1/me", roles=READ | WORK, response=ME)
@@ -204,133 +265,35 @@ SETUP_BODY = {
     "required": ["token", "username", "password"],
     "properties": {"token": _STR, "username": _STR, "password": _STR},
 }
-
-
-@ENDPOINTS.post("/api/v1/setup", roles=PUBLIC, body=SETUP_BODY, status=201, errors=(401,))
-def setup(call: Call) -> Any:
-    """Create the first admin with the one-time setup link's token."""
-    b = call.body
-    user = accounts.setup_admin(call.state.yard.store, b["token"], b["username"], b["password"])
-    p = Principal(user.name, "admin", "none")
-    _store_auth(call).audit(p, "setup", user.name, {"address": client_address(call.request)})
-    return {"name": user.name, "role": user.role}
-
-
-def _user(u: Any) -> dict[str, Any]:
-    return {"name": u.name, "role": u.role, "created": iso(u.created)}
-
-
-def _token(t: TokenRow) -> dict[str, Any]:
-    return {
-        "id": t.id,
-        "name": t.name,
-        "role": t.role,
-        "prefix": t.prefix,
-        "created": iso(t.created),
-        "expires": iso(t.expires),
-        "revoked": iso(t.revoked),
-        "last_used": iso(t.last_used),
-    }
-
-
-@ENDPOINTS.get("/api/v1/users", roles=ADMIN)
-def users(call: Call) -> Any:
-    """Every user (never a password hash)."""
-    return {"users": [_user(u) for u in call.state.yard.store.users()]}
-
-
-USER_BODY = {
+SETUP_DONE = {
     "type": "object",
-    "additionalProperties": False,
-    "required": ["name", "role", "password"],
-    "properties": {"name": _STR, "role": {"enum": list(accounts.USER_ROLES)}, "password": _STR},
-}
-
-
-@ENDPOINTS.post("/api/v1/users", roles=ADMIN, body=USER_BODY, status=201)
-def add_user(call: Call) -> Any:
-    """Add a user."""
-    b = call.body
-    return _user(accounts.add_user(call.state.yard.store, b["name"], b["role"], b["password"]))
-
-
-@ENDPOINTS.delete("/api/v1/users/{name}", roles=ADMIN)
-def remove_user(call: Call) -> Any:
-    """Remove a user, their sessions and tokens."""
-    accounts.remove_user(call.state.yard.store, str(call.path["name"]))
-    _store_auth(call).forget()
-    return {"ok": True}
-
-
-@ENDPOINTS.get("/api/v1/tokens", roles=ADMIN)
-def tokens(call: Call) -> Any:
-    """Every API token (never its secret)."""
-    return {"tokens": [_token(t) for t in call.state.yard.store.tokens()]}
-
-
-TOKEN_BODY = {
-    "type": "object",
-    "additionalProperties": False,
     "required": ["name", "role"],
-    "properties": {
-        "name": _STR,
-        "role": {"enum": list(accounts.ROLES)},
-        "expires": _STR,
-        "user": _STR,
-    },
+    "properties": {"name": _STR, "role": _STR},
 }
 
 
-@ENDPOINTS.post("/api/v1/tokens", roles=ADMIN, body=TOKEN_BODY, status=201)
-def create_token(call: Call) -> Any:
-    """Create an API token; its secret is in this response only."""
-    b = call.body
-    expires = accounts.parse_expiry(b.get("expires", "90d"))
-    new = accounts.create_token(call.state.yard.store, b["name"], b["role"], expires, b.get("user"))
-    return {**_token(new.row), "token": new.secret}
-
-
-@ENDPOINTS.delete("/api/v1/tokens/{id}", roles=ADMIN)
-def revoke_token(call: Call) -> Any:
-    """Revoke an API token."""
-    accounts.revoke_token(call.state.yard.store, call.path_int("id"))
-    _store_auth(call).forget()
-    return {"ok": True}
-
-
-@ENDPOINTS.get(
-    "/api/v1/audit",
-    roles=ADMIN,
-    params=(
-        Param("actor"),
-        Param("action"),
-        Param("before", schema={"type": "integer", "minimum": 1}),
-        Param("limit", schema={"type": "integer", "minimum": 1, "maximum": 1000}),
-    ),
+@ENDPOINTS.post(
+    "/api/v1/setup",
+    roles=PUBLIC,
+    body=SETUP_BODY,
+    status=201,
+    response=SETUP_DONE,
+    errors=(401,),
+    form=True,
+    audit=False,  # audited below, with the new admin as the actor
 )
-def audit(call: Call) -> Any:
-    """The audit log, newest first (cursor: ``before`` = the last id you saw)."""
-    limit = call.query_int("limit", 100, 1, 1000) or 100
-    before = call.query_int("before", None, 1)
-    rows = accounts.audit_page(
-        call.state.yard.store, call.query("actor"), call.query("action"), before, limit + 1
-    )
-    shown = rows[:limit]
-    return {
-        "entries": [
-            {
-                "id": r.id,
-                "time": iso(r.time),
-                "actor": r.actor,
-                "role": r.role,
-                "via": r.via,
-                "action": r.action,
-                "target": r.target,
-                "address": r.address,
-                "outcome": r.outcome,
-                "detail": r.detail,
-            }
-            for r in shown
-        ],
-        "next": shown[-1].id if len(rows) > limit else None,
-    }
+def setup(call: Call) -> Any:
+    """Create the first admin with the one-time setup link's token (only while there is
+    no user at all; the link works once)."""
+    b = call.body
+    token, name = text_field(b, "token"), text_field(b, "username")
+    auth = _store_auth(call)
+    try:
+        user = accounts.setup_admin(call.state.yard.store, token, name, text_field(b, "password"))
+    except AuthError:
+        detail = {"address": client_address(call.request), "outcome": "refused"}
+        auth.audit(None, "setup", name[:100], detail)
+        raise
+    p = Principal(user.name, "admin", "none", user_id=user.id)
+    auth.audit(p, "setup", user.name, {"address": client_address(call.request)})
+    return {"name": user.name, "role": user.role}

@@ -31,6 +31,7 @@ MODULES: tuple[str, ...] = (
     "jobyard.api.jobs",
     "jobyard.api.catalog",
     "jobyard.api.accounts",
+    "jobyard.api.accounts_admin",
     "jobyard.api.openapi",
     "jobyard.api.stream",
     "jobyard.api.metrics",

@@ -25,6 +25,8 @@ from starlette.responses import JSONResponse, Response
 
 from jobyard.api import errors as api_errors
 from jobyard.api.auth import Principal, Role
+from jobyard.api.forms import CSRF_FORM_FIELD as CSRF_FORM_FIELD
+from jobyard.api.forms import FORM_TYPE, content_type, parse_form
 from jobyard.errors import InvalidInput
 from jobyard.limits import INT64_MAX, finite_json
 
@@ -35,7 +37,6 @@ log = logging.getLogger("jobyard.api")
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_HEADER = "X-CSRF-Token"
-CSRF_FORM_FIELD = "csrf_token"
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,7 @@ class Endpoint:
     audit: bool = True  # a state change is audited (False: high-rate worker calls)
     media: str = "application/json"  # of the success response (SSE: text/event-stream)
     errors: tuple[int, ...] = ()  # extra documented error statuses
+    form: bool = False  # also takes a form-encoded body (web UI forms; see api/forms.py)
 
     @property
     def name(self) -> str:
@@ -200,7 +202,12 @@ class JSON(JSONResponse):
 async def read_json(request: Request, ep: Endpoint, max_bytes: int) -> Any:
     """The request's JSON body, or an ApiError: 413 past ``max_bytes`` (read no further),
     415 when it is not JSON, 400 when it does not parse, 422 for unknown top-level fields."""
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return (await read_body(request, ep, max_bytes))[0]
+
+
+async def read_body(request: Request, ep: Endpoint, max_bytes: int) -> tuple[Any, str | None]:
+    """Like :func:`read_json`, and a form's CSRF token when the endpoint takes forms."""
+    ctype = content_type(request)
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise api_errors.too_large(f"request body is over {max_bytes} bytes")
@@ -212,22 +219,19 @@ async def read_json(request: Request, ep: Endpoint, max_bytes: int) -> Any:
             raise api_errors.too_large(f"request body is over {max_bytes} bytes")
         chunks.append(chunk)
     raw = b"".join(chunks)
-    if not raw.strip():
+    form_token = None
+    if ep.form and ctype == FORM_TYPE:
+        value, form_token = parse_form(raw)
+    elif not raw.strip():
         if ep.body_required:
             raise api_errors.bad_request("a JSON body is required")
-        return {}
-    if ctype not in ("application/json", ""):
+        return {}, None
+    elif ctype not in ("application/json", ""):
         raise api_errors.ApiError(
             415, "unsupported_media_type", "send the body as application/json"
         )
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise api_errors.bad_request("the body is not UTF-8") from None
-    try:
-        value = finite_json(text, "the request body")
-    except InvalidInput as exc:
-        raise api_errors.bad_request(str(exc)) from None
+    else:
+        value = _parse_json(raw)
     schema = ep.body or {}
     if schema.get("type") == "object":
         if not isinstance(value, dict):
@@ -247,7 +251,18 @@ async def read_json(request: Request, ep: Endpoint, max_bytes: int) -> Any:
             if expected is not None and not _is_type(item, expected):
                 want = expected if isinstance(expected, str) else " or ".join(expected)
                 raise api_errors.invalid(f"field {key!r} must be {want}", key)
-    return value
+    return value, form_token
+
+
+def _parse_json(raw: bytes) -> Any:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise api_errors.bad_request("the body is not UTF-8") from None
+    try:
+        return finite_json(text, "the request body")
+    except InvalidInput as exc:
+        raise api_errors.bad_request(str(exc)) from None
 
 
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
@@ -282,6 +297,24 @@ def allowed(ep: Endpoint, principal: Principal) -> bool:
     return principal.via == "none" or principal.role in ep.roles
 
 
+def audited(ep: Endpoint, state: AppState, principal: Principal | None) -> bool:
+    return ep.changes_state and ep.audit and state.auth.enabled and principal is not None
+
+
+async def _audit(
+    state: AppState, principal: Principal, ep: Endpoint, request: Request, outcome: str, status: int
+) -> None:
+    """Never a body or a secret: who, which endpoint, the path, from where, and how it went."""
+    address = request.client.host if request.client else None
+    detail = {"status": status, "address": address, "outcome": outcome}
+    try:
+        await run_in_threadpool(state.auth.audit, principal, ep.name, request.url.path, detail)
+    except Exception:  # the answer stands; a lost audit entry is logged, not turned into a 500
+        if outcome == "ok":
+            raise
+        log.exception("audit of %s %s failed", ep.method, request.url.path)
+
+
 def wrap(ep: Endpoint, state: AppState) -> Callable[[Request], Any]:
     is_async = inspect.iscoroutinefunction(ep.handler)
 
@@ -297,28 +330,27 @@ def wrap(ep: Endpoint, state: AppState) -> Callable[[Request], Any]:
                         f"role {principal.role} may not {ep.method} {ep.path}; "
                         f"allowed: {', '.join(sorted(ep.roles))}"
                     )
-                if (
-                    principal.via == "session"
-                    and ep.changes_state
-                    and not _csrf_ok(request, principal, None)
-                ):
-                    raise api_errors.forbidden(
-                        f"missing or wrong CSRF token (send header {CSRF_HEADER})"
-                    )
             else:
                 principal = Principal(name="anonymous", role="viewer", via="none")
+            # A form carries its CSRF token in the body: checked once the body is read.
+            csrf = principal.via == "session" and ep.changes_state
+            form = ep.form and content_type(request) == FORM_TYPE
+            if csrf and not form and not _csrf_ok(request, principal, None):
+                raise api_errors.forbidden(
+                    f"missing or wrong CSRF token (send header {CSRF_HEADER})"
+                )
             call = Call(request, principal, state)
             if ep.body is not None:
-                call.body = await read_json(request, ep, state.max_body)
+                call.body, form_token = await read_body(request, ep, state.max_body)
+                if csrf and form and not _csrf_ok(request, principal, form_token):
+                    raise api_errors.forbidden(
+                        f"missing or wrong CSRF token (send field {CSRF_FORM_FIELD})"
+                    )
             result = (
                 await ep.handler(call) if is_async else await run_in_threadpool(ep.handler, call)
             )
-            if ep.changes_state and ep.audit and state.auth.enabled:
-                address = request.client.host if request.client else None
-                detail = {"status": ep.status, "address": address}
-                await run_in_threadpool(
-                    state.auth.audit, principal, ep.name, request.url.path, detail
-                )
+            if audited(ep, state, principal):
+                await _audit(state, principal, ep, request, "ok", ep.status)
             if isinstance(result, Response):
                 return result
             return JSON(result, ep.status)
@@ -326,6 +358,11 @@ def wrap(ep: Endpoint, state: AppState) -> Callable[[Request], Any]:
             err = api_errors.from_exception(exc)
             if err.status >= 500:
                 log.error("%s %s failed", ep.method, request.url.path, exc_info=exc)
+            if audited(ep, state, principal) and principal is not None:
+                # A refused or failed change by a known caller is kept too (an anonymous
+                # 401 is not: anyone could fill the log with those).
+                outcome = "refused" if err.status in (401, 403) else "failed"
+                await _audit(state, principal, ep, request, outcome, err.status)
             return error_response(err)
 
     asgi.__name__ = ep.handler.__name__

@@ -4,14 +4,29 @@ printed once, when it is created."""
 
 from __future__ import annotations
 
+import getpass
 import sys
 
 import click
 
 from jobyard import accounts
+from jobyard.account_views import audit_view, token_view, user_view
 from jobyard.cli.common import get_yard, print_json
 from jobyard.errors import InvalidInput
 from jobyard.model import iso
+from jobyard.store import Store
+
+
+def _store(ctx: click.Context) -> Store:
+    """The store with the accounts tables (made on first use, as by ``jobyard web``)."""
+    yard = get_yard(ctx, load_apps=False)
+    yard.migrate()
+    return yard.store
+
+
+def _audit(store: Store, action: str, target: str) -> None:
+    """The CLI's changes are in the audit log too, under the OS user who ran them."""
+    accounts.audit(store, getpass.getuser(), None, "cli", action, target, None, "ok")
 
 
 def _password(from_stdin: bool) -> str:
@@ -36,10 +51,12 @@ def user_group() -> None:
 @click.pass_context
 def user_add(ctx: click.Context, name: str, role: str, password_stdin: bool) -> None:
     """Add a user (asks for the password)."""
-    yard = get_yard(ctx, load_apps=False)
-    yard.migrate()
-    accounts.check_name(name)
-    user = accounts.add_user(yard.store, name, role, _password(password_stdin))
+    store = _store(ctx)
+    accounts.check_name(name)  # before asking for a password
+    if store.user_by_name(name) is not None:
+        raise InvalidInput(f"user {name!r} exists already; change it with `jobyard user passwd`")
+    user = accounts.add_user(store, name, role, _password(password_stdin))
+    _audit(store, "user add", name)
     click.echo(f"user {user.name} added ({user.role})")
 
 
@@ -48,10 +65,11 @@ def user_add(ctx: click.Context, name: str, role: str, password_stdin: bool) -> 
 @click.option("--password-stdin", is_flag=True)
 @click.pass_context
 def user_passwd(ctx: click.Context, name: str, password_stdin: bool) -> None:
-    """Set a user's password."""
-    yard = get_yard(ctx, load_apps=False)
-    accounts.get_user(yard.store, name)
-    accounts.set_password(yard.store, name, _password(password_stdin))
+    """Set a user's password (ends their browser sessions)."""
+    store = _store(ctx)
+    accounts.get_user(store, name)
+    accounts.set_password(store, name, _password(password_stdin))
+    _audit(store, "user passwd", name)
     click.echo(f"password of {name} changed")
 
 
@@ -61,7 +79,9 @@ def user_passwd(ctx: click.Context, name: str, password_stdin: bool) -> None:
 @click.pass_context
 def user_role(ctx: click.Context, name: str, role: str) -> None:
     """Change a user's role."""
-    accounts.set_role(get_yard(ctx, load_apps=False).store, name, role)
+    store = _store(ctx)
+    accounts.set_role(store, name, role)
+    _audit(store, "user role", name)
     click.echo(f"{name} is now {role}")
 
 
@@ -69,8 +89,10 @@ def user_role(ctx: click.Context, name: str, role: str) -> None:
 @click.argument("name")
 @click.pass_context
 def user_remove(ctx: click.Context, name: str) -> None:
-    """Remove a user with their sessions and tokens."""
-    accounts.remove_user(get_yard(ctx, load_apps=False).store, name)
+    """Remove a user with their sessions and tokens (never the last admin)."""
+    store = _store(ctx)
+    accounts.remove_user(store, name)
+    _audit(store, "user remove", name)
     click.echo(f"user {name} removed")
 
 
@@ -79,12 +101,12 @@ def user_remove(ctx: click.Context, name: str) -> None:
 @click.pass_context
 def user_list(ctx: click.Context, as_json: bool) -> None:
     """Every user."""
-    users = get_yard(ctx, load_apps=False).store.users()
+    users = [user_view(u) for u in _store(ctx).users()]
     if as_json:
-        print_json([{"name": u.name, "role": u.role, "created": iso(u.created)} for u in users])
+        print_json(users)
         return
     for u in users:
-        click.echo(f"{u.name:<24} {u.role:<9} {iso(u.created)}")
+        click.echo(f"{u['name']:<24} {u['role']:<9} {u['created']}")
 
 
 @click.group("token")
@@ -100,9 +122,10 @@ def token_group() -> None:
 @click.pass_context
 def token_create(ctx: click.Context, name: str, role: str, expires: str, user: str | None) -> None:
     """Create a token and print it (once: it is stored hashed)."""
-    yard = get_yard(ctx, load_apps=False)
-    yard.migrate()
-    new = accounts.create_token(yard.store, name, role, accounts.parse_expiry(expires), user)
+    expires_in = accounts.parse_expiry(expires)
+    store = _store(ctx)
+    new = accounts.create_token(store, name, role, expires_in, user)
+    _audit(store, "token create", f"token {new.row.id} {name}")
     click.echo(new.secret)
     until = iso(new.row.expires) or "never"
     click.echo(f"token {new.row.id} ({role}) expires {until}; it is not shown again", err=True)
@@ -113,19 +136,9 @@ def token_create(ctx: click.Context, name: str, role: str, expires: str, user: s
 @click.pass_context
 def token_list(ctx: click.Context, as_json: bool) -> None:
     """Every token (never its secret)."""
-    rows = get_yard(ctx, load_apps=False).store.tokens()
-    out = [
-        {
-            "id": t.id,
-            "name": t.name,
-            "role": t.role,
-            "prefix": t.prefix,
-            "expires": iso(t.expires),
-            "revoked": iso(t.revoked),
-            "last_used": iso(t.last_used),
-        }
-        for t in rows
-    ]
+    store = _store(ctx)
+    owners = {u.id: u.name for u in store.users()}
+    out = [token_view(t, owners) for t in store.tokens()]
     if as_json:
         print_json(out)
         return
@@ -142,42 +155,42 @@ def token_list(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def token_revoke(ctx: click.Context, token_id: int) -> None:
     """Revoke a token (servers refuse it within seconds)."""
-    accounts.revoke_token(get_yard(ctx, load_apps=False).store, token_id)
+    store = _store(ctx)
+    accounts.revoke_token(store, token_id)
+    _audit(store, "token revoke", f"token {token_id}")
     click.echo(f"token {token_id} revoked")
 
 
 @click.command("audit")
-@click.option("--actor", default=None)
-@click.option("--action", default=None)
+@click.option("--actor", default=None, help="A user or token name.")
+@click.option("--action", default=None, help='e.g. "POST /api/v1/jobs" or login.')
+@click.option("--outcome", type=click.Choice(["ok", "refused", "failed"]), default=None)
+@click.option(
+    "--before", type=click.IntRange(1, 2**63 - 1), default=None, help="Entries before this id."
+)
 @click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def audit_cmd(
-    ctx: click.Context, actor: str | None, action: str | None, limit: int, as_json: bool
+    ctx: click.Context,
+    actor: str | None,
+    action: str | None,
+    outcome: str | None,
+    before: int | None,
+    limit: int,
+    as_json: bool,
 ) -> None:
-    """Who did what through the API and web UI, newest last."""
-    rows = accounts.audit_page(get_yard(ctx, load_apps=False).store, actor, action, None, limit)
+    """Who did what through the API and web UI: the newest entries, oldest first."""
+    store = _store(ctx)
+    rows = accounts.audit_page(store, actor, action, before, limit, outcome=outcome)
     rows.reverse()
     if as_json:
-        print_json(
-            [
-                {
-                    "id": r.id,
-                    "time": iso(r.time),
-                    "actor": r.actor,
-                    "role": r.role,
-                    "action": r.action,
-                    "target": r.target,
-                    "address": r.address,
-                    "outcome": r.outcome,
-                }
-                for r in rows
-            ]
-        )
+        print_json([audit_view(r) for r in rows])
         return
     for r in rows:
+        who = f"{r.actor or '-'}" + (f" ({r.via})" if r.via else "")
         click.echo(
-            f"{iso(r.time)} {r.actor or '-':<16} {r.action:<32} {r.target} "
+            f"{r.id:>6} {iso(r.time)} {who:<24} {r.action:<32} {r.target} "
             f"[{r.outcome}]" + (f" from {r.address}" if r.address else "")
         )
 

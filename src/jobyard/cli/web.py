@@ -78,13 +78,16 @@ def make_auth(yard: Yard, host: str, no_auth: bool) -> Authenticator:
     from jobyard.api.accounts import StoreAuth
 
     web = yard.config.raw.get("web", {})
-    secure = bool(web.get("secure_cookies", False)) if isinstance(web, dict) else False
+    secure = web.get("secure_cookies", False) if isinstance(web, dict) else False
+    if not isinstance(secure, bool):
+        raise ConfigError(f"[web] secure_cookies must be true or false, got {secure!r}")
     return StoreAuth(yard, secure_cookies=secure)
 
 
 def announce_setup(yard: Yard, bind: str) -> None:
-    """On a database with no user yet: print a one-time link that creates the first admin
-    (there is no default account and no default password)."""
+    """On a database with no user yet, print a one-time link that creates the first admin:
+    there is no default account and no default password. Only its hash is stored; it
+    works once, within an hour. ``jobyard up`` shows it too (through :func:`server`)."""
     from jobyard import accounts
 
     secret = accounts.setup_link(yard.store)

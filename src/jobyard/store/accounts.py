@@ -90,8 +90,9 @@ class AccountsMixin(StoreCore):
     def users(self) -> list[UserRow]:
         return [self._user(r) for r in self.execute("users_all", {}).fetchall()]
 
-    def count_users(self) -> int:
-        return int(self.execute("users_count", {}).fetchone()[0])
+    def count_users(self, role: str | None = None) -> int:
+        """How many users (of ``role``, when given)."""
+        return int(self.execute("users_count", {"role": role}).fetchone()[0])
 
     def set_user_password(self, user_id: int, password_hash: str, now: float) -> None:
         params = {"id": user_id, "password_hash": password_hash, "now": now}
@@ -99,6 +100,9 @@ class AccountsMixin(StoreCore):
 
     def set_user_role(self, user_id: int, role: str, now: float) -> None:
         self.execute("user_set_role", {"id": user_id, "role": role, "now": now})
+
+    def delete_sessions_of_user(self, user_id: int) -> int:
+        return self.execute("sessions_delete_of_user", {"user_id": user_id}).rowcount
 
     def delete_user(self, user_id: int) -> bool:
         """Remove a user with their sessions and tokens (one transaction)."""
@@ -200,9 +204,10 @@ class AccountsMixin(StoreCore):
     def add_login_failure(self, key: str, now: float) -> None:
         self.execute("login_failure_insert", {"key": key, "now": now})
 
-    def count_login_failures(self, key: str, since: float) -> int:
+    def login_failures(self, key: str, since: float) -> tuple[int, float | None]:
+        """How many failures ``key`` had since ``since``, and when the oldest of them was."""
         row = self.execute("login_failures_count", {"key": key, "since": since}).fetchone()
-        return int(row[0])
+        return int(row[0]), _opt(row[1])
 
     def clear_login_failures(self, key: str) -> None:
         self.execute("login_failures_clear", {"key": key})
@@ -238,10 +243,24 @@ class AccountsMixin(StoreCore):
         self.execute("audit_insert", params)
 
     def audit_page(
-        self, actor: str | None, action: str | None, before: int | None, limit: int
+        self,
+        actor: str | None,
+        action: str | None,
+        before: int | None,
+        limit: int,
+        outcome: str | None = None,
+        since: float | None = None,
     ) -> list[AuditRow]:
-        """Newest first: up to ``limit`` entries older than ``before``."""
-        params = {"actor": actor, "action": action, "before": before, "limit": limit}
+        """Newest first: up to ``limit`` entries older than ``before`` (an id), filtered by
+        actor, action, outcome and time (``since``, inclusive)."""
+        params = {
+            "actor": actor,
+            "action": action,
+            "outcome": outcome,
+            "since": since,
+            "before": before,
+            "limit": limit,
+        }
         rows = self.execute("audit_page", params).fetchall()
         return [
             AuditRow(

@@ -336,7 +336,7 @@ SELECT * FROM users WHERE id = %(id)s
 SELECT * FROM users ORDER BY name
 
 -- name: users_count
-SELECT count(*) FROM users
+SELECT count(*) FROM users WHERE (%(role)s::text IS NULL OR role = %(role)s::text)
 
 -- name: user_set_password
 UPDATE users SET password_hash = %(password_hash)s, updated = %(now)s WHERE id = %(id)s
@@ -395,7 +395,7 @@ UPDATE setup_links SET used = %(now)s WHERE hash = %(hash)s AND used IS NULL AND
 INSERT INTO login_failures (key, time) VALUES (%(key)s, %(now)s)
 
 -- name: login_failures_count
-SELECT count(*) FROM login_failures WHERE key = %(key)s AND time >= %(since)s
+SELECT count(*), min(time) FROM login_failures WHERE key = %(key)s AND time >= %(since)s
 
 -- name: login_failures_prune
 DELETE FROM login_failures WHERE time < %(before)s
@@ -411,6 +411,8 @@ VALUES (%(now)s, %(actor)s, %(role)s, %(via)s, %(action)s, %(target)s, %(address
 SELECT * FROM audit_log
 WHERE (%(actor)s::text IS NULL OR actor = %(actor)s::text)
   AND (%(action)s::text IS NULL OR action = %(action)s::text)
+  AND (%(outcome)s::text IS NULL OR outcome = %(outcome)s::text)
+  AND (%(since)s::float8 IS NULL OR time >= %(since)s::float8)
   AND (%(before)s::bigint IS NULL OR id < %(before)s::bigint)
 ORDER BY id DESC LIMIT %(limit)s
 

@@ -289,7 +289,7 @@ SELECT * FROM users WHERE id = :id
 SELECT * FROM users ORDER BY name
 
 -- name: users_count
-SELECT count(*) FROM users
+SELECT count(*) FROM users WHERE (:role IS NULL OR role = :role)
 
 -- name: user_set_password
 UPDATE users SET password_hash = :password_hash, updated = :now WHERE id = :id
@@ -348,7 +348,7 @@ UPDATE setup_links SET used = :now WHERE hash = :hash AND used IS NULL AND expir
 INSERT INTO login_failures (key, time) VALUES (:key, :now)
 
 -- name: login_failures_count
-SELECT count(*) FROM login_failures WHERE key = :key AND time >= :since
+SELECT count(*), min(time) FROM login_failures WHERE key = :key AND time >= :since
 
 -- name: login_failures_prune
 DELETE FROM login_failures WHERE time < :before
@@ -363,6 +363,7 @@ VALUES (:now, :actor, :role, :via, :action, :target, :address, :outcome, :detail
 -- name: audit_page
 SELECT * FROM audit_log
 WHERE (:actor IS NULL OR actor = :actor) AND (:action IS NULL OR action = :action)
+  AND (:outcome IS NULL OR outcome = :outcome) AND (:since IS NULL OR time >= :since)
   AND (:before IS NULL OR id < :before)
 ORDER BY id DESC LIMIT :limit
 
