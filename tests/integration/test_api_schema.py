@@ -51,6 +51,7 @@ def test_schemathesis_finds_nothing(tmp_path: Path) -> None:
                 "--exclude-path",  # endless by design: tests/integration/test_stream.py
                 "/api/v1/stream",
             ],
+            cwd=tmp_path,  # its crash cache stays out of the repository
             capture_output=True,
             text=True,
             timeout=600,
