@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from jobyard.errors import ConfigError
 
 DEFAULT_DB = "sqlite:///jobyard.db"
 KNOWN_KEYS = {
+    "events",
     "db",
     "app",
     "scripts_dir",
@@ -39,13 +41,20 @@ class Config:
     max_props_bytes: int = lim.MAX_PROPS_BYTES
     max_result_bytes: int = lim.MAX_RESULT_BYTES
     max_log_bytes: int = lim.MAX_LOG_BYTES  # one job.log() message (cut past it) or its data
+    events_keep_days: float = 7.0  # [events] retention of both event logs (jobyard.feed.prune)
+    events_keep_rows: int = 1_000_000
     raw: dict[str, Any] = field(default_factory=dict)
     path: str | None = None
 
 
 def _number(section: dict[str, Any], key: str, default: float, path: str) -> float:
     value = section.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
         raise ConfigError(f"{path}: {key} must be a positive number, got {value!r}")
     return float(value)
 
@@ -116,4 +125,22 @@ def load_config(path: str | None = None, db: str | None = None) -> Config:
         cfg.heartbeat = _number(worker, "heartbeat", min(cfg.heartbeat, cfg.lease / 3), path)
         cfg.quarantine_after = int(_number(worker, "quarantine_after", cfg.quarantine_after, path))
     _limits(cfg, raw.get("limits", {}), path)
+    _events(cfg, raw.get("events", {}), path)
     return cfg
+
+
+def _events(cfg: Config, section: Any, path: str) -> None:
+    """``[events]``: how long the event logs keep their rows (by age and by count)."""
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: [events] must be a table")
+    unknown = set(section) - {"keep_days", "keep_rows"}
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown [events] key(s) {', '.join(sorted(unknown))}; "
+            "known: keep_days, keep_rows"
+        )
+    cfg.events_keep_days = _number(section, "keep_days", cfg.events_keep_days, path)
+    rows = section.get("keep_rows", cfg.events_keep_rows)
+    if isinstance(rows, bool) or not isinstance(rows, int) or not 1 <= rows <= lim.INT64_MAX:
+        raise ConfigError(f"{path}: [events] keep_rows must be a whole number >= 1")
+    cfg.events_keep_rows = rows

@@ -28,8 +28,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("jobyard.feed")
 
-# Every kind the triggers write (migration 0008_job_events).
+# Every kind in the log: the transitions the triggers write (migrations 0008, 0012), and
+# job.created / job.log written by the insert code in the same transaction.
 KINDS = (
+    "job.created",
     "job.started",
     "job.progress",
     "job.retrying",
@@ -41,6 +43,8 @@ KINDS = (
     "job.paused",
     "job.resumed",
     "job.restarted",
+    "job.log",
+    "jobset.finished",
 )
 
 
@@ -163,3 +167,25 @@ def _check_cursor(after: object, limit: object) -> None:
         raise InvalidInput(f"invalid cursor {after!r}: give an event id from 0 to {INT64_MAX}")
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
         raise InvalidInput(f"invalid limit {limit!r}: give a whole number from 1 to 10000")
+
+
+PRUNE_CHUNK = 10_000  # rows per delete statement: short transactions, no long lock
+
+
+def prune(store: Store, now: float, keep_days: float, keep_rows: int) -> int:
+    """Retention of both event logs (``[events] keep_days``, ``keep_rows``): rows older
+    than ``keep_days`` or beyond the newest ``keep_rows`` go, oldest first, a chunk per
+    transaction. A reader whose cursor points into the pruned part goes on after it (ids
+    only grow); what it had not read is gone, which is what retention means."""
+    before = now - keep_days * 86400.0
+    gone = 0
+    for table in ("job_events", "events"):
+        while True:
+            with store.transaction():
+                n = store.prune_log(table, before, keep_rows, PRUNE_CHUNK)
+            gone += n
+            if n < PRUNE_CHUNK:
+                break
+    if gone:
+        log.info("pruned %d events (keep %g days, %d rows)", gone, keep_days, keep_rows)
+    return gone

@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from jobyard import feed
 from jobyard.cron import fire_times, prev_fire, validate_cron
 from jobyard.errors import ConfigError, InvalidInput, JobyardError
 
@@ -145,6 +146,8 @@ def tick(yard: Yard, now: float | None = None) -> list[int]:
     if now - state.pruned > PRUNE_EVERY:
         state.pruned = now
         yard.store.prune_schedule_ticks(int(now - RETENTION))
+        cfg = yard.config
+        feed.prune(yard.store, now, cfg.events_keep_days, cfg.events_keep_rows)
     return created
 
 

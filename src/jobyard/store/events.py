@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from jobyard.store.core import StoreCore
+
+LogTable = Literal["events", "job_events"]
 
 
 @dataclass
@@ -99,6 +101,22 @@ class EventsMixin(StoreCore):
     def last_job_event(self) -> int:
         """The id of the newest transition event (0 if none): a cursor for "from now on"."""
         return int(self.execute("job_events_last", {}).fetchone()[0])
+
+    def prune_log(self, table: LogTable, before: float, keep_rows: int, chunk: int) -> int:
+        """Delete at most ``chunk`` of the oldest rows of ``table`` that are older than
+        ``before`` or beyond the newest ``keep_rows``; returns how many went. Ids grow with
+        time, so the rows to go are a prefix: found in the oldest chunk, not by a scan."""
+        last = int(self.execute(f"{table}_last", {}).fetchone()[0])
+        upto = 0
+        for row in self.execute(f"{table}_oldest", {"limit": chunk}).fetchall():
+            # The newest row always stays: SQLite hands out max(id) + 1, and ids that
+            # started again from 1 would send every reader's cursor past new events.
+            if int(row[0]) >= last or (float(row[1]) >= before and int(row[0]) > last - keep_rows):
+                break
+            upto = int(row[0])
+        if not upto:
+            return 0
+        return int(self.execute(f"{table}_delete_upto", {"upto": upto}).rowcount)
 
     def _job_event(self, row: Any) -> JobEvent:
         return JobEvent(

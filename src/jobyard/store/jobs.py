@@ -9,7 +9,7 @@ it is encoded once, not twice.
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -317,13 +317,19 @@ class JobsMixin(StoreCore):
 
     # -- logs --------------------------------------------------------------------------------
 
-    def append_logs(self, entries: Sequence[Mapping[str, Any]]) -> None:
-        """Add log entries ``{job_id, time, run_id, level, message, data}``."""
+    def append_logs(self, entries: Sequence[Mapping[str, Any]], announce: bool = False) -> None:
+        """Add log entries ``{job_id, time, run_id, level, message, data}``; ``announce``:
+        and a ``job.log`` event per job (lines a job wrote itself; the notes the lifecycle
+        adds to a transition are announced by the transition's own event)."""
         rows = [
             {**e, "data": None if e.get("data") is None else self.encode_json(e["data"])}
             for e in entries
         ]
         self.executemany("insert_log", rows)
+        # One job.log event per job of the batch, in the same transaction: readers of the
+        # feed (SSE, observers) learn that a log grew and read the lines themselves.
+        if announce:
+            self.executemany("insert_log_event", _log_events(entries, self.encode_json))
 
     def get_log(self, job_id: int) -> list[dict[str, Any]]:
         """A job's stored log entries ``{time, run, level, message, data}``, oldest first
@@ -339,3 +345,32 @@ class JobsMixin(StoreCore):
             }
             for r in rows
         ]
+
+
+LEVELS = {"debug": 0, "info": 1, "warning": 2, "error": 3}
+LOG_EVENT_MESSAGE = 200  # characters of the last line a job.log event carries
+
+
+def _log_events(
+    entries: Sequence[Mapping[str, Any]], encode: Callable[[Any], str]
+) -> list[dict[str, Any]]:
+    by_job: dict[int, dict[str, Any]] = {}
+    for e in entries:
+        job_id = int(e["job_id"])
+        level = str(e.get("level") or "info")
+        seen = by_job.get(job_id)
+        if seen is None:
+            seen = by_job[job_id] = {"lines": 0, "level": level, "time": e["time"]}
+        seen["lines"] += 1
+        if LEVELS.get(level, 1) > LEVELS.get(seen["level"], 1):
+            seen["level"] = level
+        seen["time"] = max(seen["time"], e["time"])
+        seen["message"] = str(e.get("message") or "")[:LOG_EVENT_MESSAGE]
+    return [
+        {
+            "job_id": job_id,
+            "time": s["time"],
+            "data": encode({"lines": s["lines"], "level": s["level"], "message": s["message"]}),
+        }
+        for job_id, s in by_job.items()
+    ]

@@ -168,11 +168,11 @@ class LocalPort:
     ) -> None:
         store = self.yard.store
         if not guarded:
-            store.append_logs(entries)
+            store.append_logs(entries, announce=True)
             return
         with store.transaction():
             self.touch(job_id, run_id, lease)  # not ours any more: nothing is written
-            store.append_logs(entries)
+            store.append_logs(entries, announce=True)
 
     def progress(
         self, job_id: int, run_id: str | None, completed: float, total: float, lease: float

@@ -32,6 +32,11 @@ UPDATE jobs SET has_dependents = 1 WHERE id = ANY(%(ids)s) AND has_dependents = 
 INSERT INTO job_logs (job_id, time, run_id, level, message, data)
 VALUES (%(job_id)s, %(time)s, %(run_id)s, %(level)s, %(message)s, %(data)s::json)
 
+-- name: insert_log_event
+-- job.log: one summary per job and batch of entries (docs/events.md), not one per line.
+INSERT INTO job_events (time, name, job_id, type, queue, status, data)
+SELECT %(time)s, 'job.log', id, type, queue, status, %(data)s::json FROM jobs WHERE id = %(job_id)s
+
 -- name: get_log
 SELECT time, run_id, level, message, data FROM job_logs WHERE job_id = %(job_id)s ORDER BY id
 
@@ -427,3 +432,20 @@ UNION ALL
 SELECT queue, 'running', count(*) FROM jobs WHERE status = 'running' GROUP BY queue
 UNION ALL
 SELECT queue, 'waiting', count(*) FROM jobs WHERE status = 'waiting' GROUP BY queue
+
+-- Retention of the two append-only logs (manage.prune_events): the oldest rows first, by id,
+-- a chunk at a time, so a prune never holds a long lock.
+-- name: events_oldest
+SELECT id, time FROM events ORDER BY id LIMIT %(limit)s
+
+-- name: events_delete_upto
+DELETE FROM events WHERE id <= %(upto)s
+
+-- name: events_last
+SELECT coalesce(max(id), 0) FROM events
+
+-- name: job_events_oldest
+SELECT id, time FROM job_events ORDER BY id LIMIT %(limit)s
+
+-- name: job_events_delete_upto
+DELETE FROM job_events WHERE id <= %(upto)s

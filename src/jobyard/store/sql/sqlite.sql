@@ -27,6 +27,11 @@ UPDATE jobs SET has_dependents = 1 WHERE id IN (SELECT value FROM json_each(:ids
 INSERT INTO job_logs (job_id, time, run_id, level, message, data)
 VALUES (:job_id, :time, :run_id, :level, :message, :data)
 
+-- name: insert_log_event
+-- job.log: one summary per job and batch of entries (docs/events.md), not one per line.
+INSERT INTO job_events (time, name, job_id, type, queue, status, data)
+SELECT :time, 'job.log', id, type, queue, status, :data FROM jobs WHERE id = :job_id
+
 -- name: get_log
 SELECT time, run_id, level, message, data FROM job_logs WHERE job_id = :job_id ORDER BY id
 
@@ -378,3 +383,20 @@ UNION ALL
 SELECT queue, 'running', count(*) FROM jobs WHERE status = 'running' GROUP BY queue
 UNION ALL
 SELECT queue, 'waiting', count(*) FROM jobs WHERE status = 'waiting' GROUP BY queue
+
+-- Retention of the two append-only logs (manage.prune_events): the oldest rows first, by id,
+-- a chunk at a time, so a prune never holds a long lock.
+-- name: events_oldest
+SELECT id, time FROM events ORDER BY id LIMIT :limit
+
+-- name: events_delete_upto
+DELETE FROM events WHERE id <= :upto
+
+-- name: events_last
+SELECT coalesce(max(id), 0) FROM events
+
+-- name: job_events_oldest
+SELECT id, time FROM job_events ORDER BY id LIMIT :limit
+
+-- name: job_events_delete_upto
+DELETE FROM job_events WHERE id <= :upto
