@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from jobyard import model
@@ -163,10 +163,67 @@ class TypeRegistry:
 
     def sync(self) -> None:
         """Record this process's types in the store so other processes may enqueue them."""
-        self._store().upsert_types(self.python_rows(), time.time())
+        self.record(self.python_rows())
+
+    def record(self, rows: Sequence[StoredType]) -> None:
+        """Record Python type rows (this process's, or a remote worker's), keeping what
+        the store knows that a row leaves out: a ``limit`` set by an operator (``jobyard
+        type limit``) or by another process's registration stays until one names another.
+        A stored script type of the same name is left as it is."""
+        store = self._store()
+        with store.transaction():
+            stored = {t.name: t for t in store.list_types()}
+            out = []
+            for row in rows:
+                old = stored.get(row.name)
+                if row.kind != "python" or (old is not None and old.kind != "python"):
+                    continue
+                if row.meta.get("limit") is None and old is not None and old.meta.get("limit"):
+                    row = StoredType(
+                        row.name, row.kind, row.enabled, {**row.meta, "limit": old.meta["limit"]}
+                    )
+                out.append(row)
+            store.upsert_types(out, time.time())
+        self.stored(refresh=True)
+
+    def set_limit(self, name: str, limit: int | None) -> StoredType:
+        """Set (or with None, lift) how many jobs of a Python type may run at once, on
+        every worker; the claim's admission reads it from the store."""
+        limit = _parse_limit(limit)
+        store = self._store()
+        with store.transaction():
+            stored = {t.name: t for t in store.list_types()}
+            old = stored.get(name)
+            if old is None:
+                if name in self.local:
+                    self.sync()
+                    return self.set_limit(name, limit)
+                raise UnknownJobType(name, self.known(refresh=True))
+            if old.kind != "python":
+                raise InvalidInput(
+                    f"job type {name!r} is a {old.kind} type: a script runs one at a time "
+                    "with its mutex (jobyard type set NAME --mutex/--no-mutex)"
+                )
+            row = StoredType(name, old.kind, old.enabled, {**old.meta, "limit": limit})
+            store.upsert_types([row], time.time())
+        self.stored(refresh=True)
+        return row
+
+    def stored_limits(self, names: Iterable[str]) -> dict[str, Limit]:
+        """The stored running-at-once limits of these Python types (briefly cached)."""
+        stored = self.stored()
+        out = {}
+        for name in names:
+            st = stored.get(name)
+            n = st.meta.get("limit") if st is not None and st.kind == "python" else None
+            if isinstance(n, int) and not isinstance(n, bool) and n >= 1:
+                out[name] = Limit(n)
+        return out
 
     def python_rows(self) -> list[StoredType]:
-        """This process's Python types as the store records them."""
+        """This process's Python types as the store records them, with the defaults a job
+        gets when the caller leaves an option out, so another process (the API server)
+        enqueues them the same way."""
         return [
             StoredType(
                 t.name,
@@ -178,6 +235,10 @@ class TypeRegistry:
                     "timezone": t.timezone,
                     "catchup": t.catchup,
                     "on": t.on,
+                    "priority": t.priority,
+                    "retry": _retry_meta(t.retry),
+                    "timeout": t.timeout,
+                    "limit": t.limit,
                 },
             )
             for t in self.local.values()
@@ -209,6 +270,40 @@ class TypeRegistry:
         jt, stored = self.check(name)
         routed = stored.meta.get("worker") if stored is not None else None
         if jt is None:
-            return TypeDefaults(queue=f"worker:{routed}" if routed else "default")
+            assert stored is not None
+            return _stored_defaults(stored, f"worker:{routed}" if routed else None)
         queue = f"worker:{routed}" if routed else jt.queue
         return TypeDefaults(queue, jt.priority, jt.retry, jt.timeout)
+
+
+def _retry_meta(retry: Retry) -> dict[str, Any]:
+    return {
+        "retries": retry.retries,
+        "wait": retry.wait,
+        "backoff": retry.backoff,
+        "until": retry.until,
+    }
+
+
+def _stored_defaults(stored: StoredType, routed: str | None) -> TypeDefaults:
+    """The defaults another process recorded for a type this one has no handler for.
+    A row that is not what it should be (written by an older version, or by hand) gives
+    the plain defaults for that option rather than a failed enqueue."""
+    meta = stored.meta
+    queue = routed or meta.get("queue") if stored.kind == "python" else routed
+    defaults = TypeDefaults(queue=queue if isinstance(queue, str) and queue else "default")
+    if stored.kind != "python":
+        return defaults
+    try:
+        priority = model.parse_priority(meta.get("priority", 0))
+    except InvalidInput:
+        priority = 0
+    try:
+        retry = Retry.coerce(meta.get("retry"))
+    except (InvalidInput, TypeError):
+        retry = Retry()
+    try:
+        timeout = parse_timeout(meta.get("timeout"))
+    except InvalidInput:
+        timeout = None
+    return defaults._replace(priority=priority, retry=retry, timeout=timeout)

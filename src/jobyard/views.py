@@ -288,6 +288,11 @@ def queues(yard: Yard) -> list[tuple[str, dict[str, int]]]:
     return sorted(found.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))
 
 
+def oldest_ready(yard: Yard) -> dict[str, float]:
+    """Per queue, when its longest-waiting ready job became ready."""
+    return yard.store.oldest_ready_by_queue()
+
+
 def jobs_by_id(yard: Yard, ids: Sequence[int]) -> list[Job]:
     """The jobs of ``ids`` that exist (in id order)."""
     return list(yard.store.get_jobs(list(ids)))
@@ -301,7 +306,10 @@ def job_log(yard: Yard, job_id: int) -> list[dict[str, Any]]:
 
 def types_table(yard: Yard) -> list[dict[str, Any]]:
     """Every type the store and this process know (the store read now, not cached)."""
-    return type_rows(yard.stored_types(refresh=True), yard.types)
+    stored = dict(yard.stored_types(refresh=True))
+    for row in yard.registry.python_rows():  # this process's, not recorded yet
+        stored.setdefault(row.name, row)
+    return type_rows(stored, yard.types)
 
 
 def type_meta(yard: Yard, name: str) -> dict[str, Any]:

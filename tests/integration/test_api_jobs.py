@@ -105,6 +105,13 @@ def test_types_events_workers(api: tuple[str, Yard]) -> None:
     assert httpx.patch(f"{base}/api/v1/types/nope", json={"enabled": True}).status_code == 422
     r = httpx.patch(f"{base}/api/v1/types/hello", json={"schedule": "* * * * *"})
     assert r.status_code == 422  # a Python type's schedule lives in its code
+    r = httpx.patch(f"{base}/api/v1/types/hello", json={"limit": 3})
+    assert r.status_code == 200 and r.json()["limit"] == 3
+    assert httpx.patch(f"{base}/api/v1/types/hello", json={"limit": 0}).status_code in (400, 422)
+    r = httpx.patch(f"{base}/api/v1/types/hello", json={"limit": "2"})
+    assert r.status_code in (400, 422) and "limit" in r.text
+    r = httpx.patch(f"{base}/api/v1/types/hello", json={"limit": None})
+    assert r.status_code == 200 and r.json()["limit"] is None
     ev = httpx.post(f"{base}/api/v1/events", json={"event": "deploy.done", "data": {"v": 1}})
     assert ev.status_code == 201 and ev.json()["name"] == "deploy.done"
     assert httpx.get(f"{base}/api/v1/events").json()["events"][-1]["data"] == {"v": 1}

@@ -59,3 +59,28 @@ def test_metrics_need_a_reader_unless_public(yard: Yard) -> None:
     yard.config.raw["web"] = {"metrics_public": True}
     with serving(create_app(yard, RoleAuth())) as base:
         assert httpx.get(f"{base}/metrics").status_code == 200
+
+
+def test_metrics_per_queue_oldest_ready_and_claim_latency(yard: Yard) -> None:
+    yard.migrate()
+    yard.job(name="q")(lambda job, **d: None)
+    yard.sync_types()
+    with serving(create_app(yard, NoAuth())) as base:
+        httpx.get(f"{base}/metrics")  # the counters start here
+        yard.enqueue("q", queue="mail")
+        yard.enqueue("q", queue="mail")
+        yard.enqueue("q", queue="bulk")
+        time.sleep(1.0)  # the mail jobs wait a second before they are claimed
+        now = time.time()
+        (job,) = yard.store.claim("w", "r", ["mail"], ["q"], 1, now, now + 30)
+        time.sleep(2.1)  # past the cached counts
+        got = samples(httpx.get(f"{base}/metrics").text)
+    assert got[("jobyard_queue_jobs", (("queue", "mail"), ("status", "ready")))] == 1
+    assert got[("jobyard_queue_jobs", (("queue", "mail"), ("status", "running")))] == 1
+    assert got[("jobyard_queue_jobs", (("queue", "bulk"), ("status", "ready")))] == 1
+    assert 3.0 <= got[("jobyard_oldest_ready_seconds", (("queue", "bulk"),))] < 30
+    assert got[("jobyard_claim_latency_seconds_count", ())] == 1
+    assert got[("jobyard_claim_latency_seconds_bucket", (("le", "0.5"),))] == 0
+    assert got[("jobyard_claim_latency_seconds_bucket", (("le", "5.0"),))] == 1
+    assert 1.0 <= got[("jobyard_claim_latency_seconds_sum", ())] < 10
+    assert job.queue == "mail"

@@ -47,7 +47,8 @@ def list_types(call: Call) -> Any:
     errors=(404, 422),
 )
 def patch_type(call: Call) -> Any:
-    """Enable/disable a type, or change a script type's schedule, triggers, worker, timeout."""
+    """Enable/disable a type, set a Python type's running-at-once ``limit`` (null lifts
+    it), or change a script type's schedule, triggers, worker, timeout."""
     from jobyard.scripts import set_enabled, set_type
 
     yard = call.state.yard
@@ -63,6 +64,12 @@ def patch_type(call: Call) -> Any:
     if body.get("timeout") is None and "timeout" in body:
         body["timeout"] = 0.0  # null: no timeout
     views.type_meta(yard, name)  # an unknown type is a 404-like refusal before any change
+    limited = "limit" in body
+    limit = body.pop("limit", None)
+    if limited and (isinstance(limit, bool) or not isinstance(limit, int | None)):
+        raise api_errors.invalid("limit must be a whole number >= 1, or null", "limit")
+    if limited:
+        yard.registry.set_limit(name, limit)
     if body:
         set_type(yard, name, body)
     if enabled is not None:

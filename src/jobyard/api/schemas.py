@@ -106,6 +106,7 @@ TYPE_PATCH: dict[str, Any] = {
         "on": {"type": ["string", "array"], "items": STR},
         "worker": STR,
         "timeout": {"type": ["number", "null"]},
+        "limit": {"type": ["integer", "null"], "minimum": 1, "maximum": 2147483647},
         "description": STR,
         "group": STR,
     },

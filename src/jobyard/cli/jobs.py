@@ -330,7 +330,7 @@ def types_cmd(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         print_json(out)
         return
-    table = Table("name", "kind", "enabled", "schedule", "on", "worker", "last run")
+    table = Table("name", "kind", "enabled", "schedule", "on", "worker", "limit", "last run")
 
     def text(value: Any) -> str:
         return ", ".join(map(str, value)) if isinstance(value, list) else str(value or "")
@@ -344,9 +344,16 @@ def types_cmd(ctx: click.Context, as_json: bool) -> None:
             text(t.get("schedule")),
             text(t.get("on")),
             text(t.get("worker")),
+            _limit(t),
             last,
         )
     render.console().print(table)
+
+
+def _limit(t: dict[str, Any]) -> str:
+    if t["kind"] == "script":
+        return "1 (mutex)" if t.get("mutex", True) else ""
+    return str(t.get("limit") or "")
 
 
 @click.command("workers")

@@ -49,6 +49,25 @@ def _timeout(value: float | None) -> float | None:
     return value
 
 
+@type_group.command("limit")
+@click.argument("name")
+@click.argument("limit")
+@click.pass_context
+def limit_cmd(ctx: click.Context, name: str, limit: str) -> None:
+    """How many jobs of a Python type may run at once on all workers together (LIMIT: a
+    whole number >= 1, or 'none' to lift it). Kept until changed here, or by a worker
+    whose code names another limit."""
+    if limit.strip().lower() == "none":
+        value = None
+    elif limit.strip().isascii() and limit.strip().isdigit() and len(limit.strip()) < 11:
+        value = int(limit)
+    else:
+        raise InvalidInput(f"bad LIMIT {limit!r}: give a whole number >= 1, or none")
+    row = get_yard(ctx).registry.set_limit(name, value)
+    shown = row.meta.get("limit")
+    click.echo(f"{name}: {'no limit' if shown is None else f'at most {shown} at once'}")
+
+
 @type_group.command("set")
 @click.argument("name")
 @click.option("--schedule", default=None, help="Cron: 5 fields, 6 with seconds first, or @hourly.")

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     import uvicorn
 
 
+SHUTDOWN_GRACE = 3  # seconds open requests (event streams) get at shutdown
+
+
 def parse_bind(text: str) -> tuple[str, int]:
     """``HOST:PORT`` or ``[IPV6]:PORT`` with a port from 1 to 65535."""
     host, sep, port = text.rpartition(":")
@@ -112,7 +115,16 @@ def server(yard: Yard, bind: str, no_auth: bool) -> uvicorn.Server:
     if auth.enabled:
         announce_setup(yard, bind)
     app = create_web_app(yard, auth)
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+    # Open event streams never end by themselves: past a few seconds of grace, shutdown
+    # closes them (clients reconnect with Last-Event-ID to the next server).
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE,
+    )
     return uvicorn.Server(config)
 
 

@@ -229,6 +229,12 @@ class JobsMixin(StoreCore):
             out.setdefault(str(row[0]), {})[str(row[1])] = int(row[2])
         return out
 
+    def oldest_ready_by_queue(self) -> dict[str, float]:
+        """When each queue's longest-waiting ready job became ready (a full read of the
+        ready rows: for metrics, not for pages)."""
+        rows = self.execute("oldest_ready_by_queue", {}).fetchall()
+        return {str(r[0]): float(r[1]) for r in rows}
+
     def count_jobs(self, flt: JobFilter) -> int:
         """How many jobs match ``flt`` (its limit is ignored)."""
         clause, params = self._where(flt)

@@ -72,9 +72,7 @@ class LocalPort:
     def record_types(self, types: Sequence[StoredType]) -> None:
         """Record a remote worker's Python types (so others may enqueue them); a stored
         script type of the same name is left as it is."""
-        stored = self.yard.stored_types(refresh=True)
-        rows = [t for t in types if t.kind == "python" and stored.get(t.name, t).kind == "python"]
-        self.yard.store.upsert_types(rows, time.time())
+        self.yard.registry.record(types)
 
     def unregister(self, name: str) -> None:
         self.yard.store.delete_worker(name)
@@ -118,12 +116,15 @@ class LocalPort:
             now,
             now + request.lease,
         )
-        if not request.limits:  # the fast path: one statement on PostgreSQL
+        # The store's limits win over the request's: every worker of a type obeys the
+        # same number, whatever its own code says (jobyard type limit).
+        limits = {**request.limits, **self.yard.registry.stored_limits(request.types)}
+        if not limits:  # the fast path: one statement on PostgreSQL
             return store.claim(*args)
         # Candidates → admission → claim; refused candidates (a busy mutex type) end
         # cancelled in the same transaction, so no other claimer sees them ready meanwhile.
         with store.transaction(durable=False):
-            admitted = store.claim_admitted(*args, Rules.for_types(request.limits))
+            admitted = store.claim_admitted(*args, Rules.for_types(limits))
             if admitted.refused:
                 _refuse(store, admitted.refused, now)
         return admitted.jobs

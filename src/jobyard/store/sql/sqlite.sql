@@ -384,7 +384,7 @@ SELECT queue, 'running', count(*) FROM jobs WHERE status = 'running' GROUP BY qu
 UNION ALL
 SELECT queue, 'waiting', count(*) FROM jobs WHERE status = 'waiting' GROUP BY queue
 
--- Retention of the two append-only logs (manage.prune_events): the oldest rows first, by id,
+-- Retention of the two append-only logs (jobyard.feed.prune): the oldest rows first, by id,
 -- a chunk at a time, so a prune never holds a long lock.
 -- name: events_oldest
 SELECT id, time FROM events ORDER BY id LIMIT :limit
@@ -400,3 +400,8 @@ SELECT id, time FROM job_events ORDER BY id LIMIT :limit
 
 -- name: job_events_delete_upto
 DELETE FROM job_events WHERE id <= :upto
+
+-- name: oldest_ready_by_queue
+-- For /metrics only (it reads every ready row): when each queue's longest-waiting ready job
+-- became ready ("updated" is set by every move to ready: enqueue, promotion, retry, resume).
+SELECT queue, min(updated) FROM jobs WHERE status = 'ready' GROUP BY queue
