@@ -210,12 +210,20 @@ class TypeRegistry:
         return row
 
     def stored_limits(self, names: Iterable[str]) -> dict[str, Limit]:
-        """The stored running-at-once limits of these Python types (briefly cached)."""
+        """What the claim's admission enforces for these types by what the store says
+        (briefly cached): a Python type's ``limit``; a script type's mutex (one at a time,
+        an overlapping run skipped: jobyard.scripts)."""
         stored = self.stored()
         out = {}
         for name in names:
             st = stored.get(name)
-            n = st.meta.get("limit") if st is not None and st.kind == "python" else None
+            if st is None:
+                continue
+            if st.kind == "script":
+                if st.meta.get("mutex", True) and not st.meta.get("deleted"):
+                    out[name] = Limit(1, "skip")
+                continue
+            n = st.meta.get("limit")
             if isinstance(n, int) and not isinstance(n, bool) and n >= 1:
                 out[name] = Limit(n)
         return out

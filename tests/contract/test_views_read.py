@@ -35,7 +35,10 @@ def test_a_collection_page_and_the_type_table(yard: Yard) -> None:
     def mine(job):  # type: ignore[no-untyped-def]
         return None
 
-    assert views.types_table(yard) == [{"name": "mine", "kind": "python", "enabled": True}]
+    # a type of this process not recorded yet shows what recording it would store
+    (row,) = views.types_table(yard)
+    assert (row["name"], row["kind"], row["enabled"], row["queue"]) == ("mine", "python", True, "q")
+    assert row["limit"] is None and row["retry"]["retries"] == 0
     yard.sync_types()
     (row,) = views.types_table(yard)
     assert (row["name"], row["queue"], row["on"]) == ("mine", "q", [])

@@ -70,6 +70,7 @@ TABLE: dict[str, set[str]] = {
             "script-ran",
             "collection",
             "kv",
+            "wait",
         )
     },
     **{

@@ -50,6 +50,8 @@ def test_schemathesis_finds_nothing(tmp_path: Path) -> None:
                 "10",
                 "--exclude-path",  # endless by design: tests/integration/test_stream.py
                 "/api/v1/stream",
+                "--exclude-path",  # waits up to 30 s by design: tests/integration/test_work_wait.py
+                "/api/v1/work/wait",
             ],
             cwd=tmp_path,  # its crash cache stays out of the repository
             capture_output=True,

@@ -36,6 +36,7 @@ MODULES: tuple[str, ...] = (
     "jobyard.api.stream",
     "jobyard.api.metrics",
     "jobyard.api.work",
+    "jobyard.api.work_wait",
 )
 
 

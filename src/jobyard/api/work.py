@@ -10,13 +10,16 @@ anything else is 409). High-rate calls are not audited."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from jobyard.api import errors as api_errors
 from jobyard.api.auth import WORK
 from jobyard.api.endpoint import Call, Endpoints, Handler, Param
+from jobyard.model import RUNNING, Job
 from jobyard.worker import wire
 from jobyard.worker.local import LocalPort
+from jobyard.worker.port import ClaimRequest
 
 ENDPOINTS = Endpoints("work")
 OBJ: dict[str, Any] = {"type": "object"}
@@ -110,57 +113,101 @@ def types(call: Call) -> Any:
     return {"types": wire.types_out(dict(_port(call).types()))}
 
 
-@post("/api/v1/work/claim")
-def claim(call: Call) -> Any:
-    """Lease up to ``limit`` ready jobs of ``types`` in ``queues`` for ``worker``."""
-    req = _wire(wire.claim_in, _body(call, "worker", "queues", "types", "limit", "lease"))
+def _claim_req(call: Call, body: Any) -> ClaimRequest:
+    if not isinstance(body, dict):
+        raise api_errors.invalid("a claim must be a JSON object", "claim_next")
+    for key in ("worker", "queues", "types", "limit", "lease"):
+        if key not in body:
+            raise api_errors.invalid(f"missing field {key!r}", key)
+    req: ClaimRequest = _wire(wire.claim_in, body)
     _as(call, req.worker)
+    # What runs at once is the server's to say (the stored limits and script mutexes),
+    # never a worker's: a limit that skips would cancel other workers' jobs.
+    req = replace(req, limits={})
     if not 0 <= req.limit <= MAX_CLAIM or not 0 < req.lease <= 3600:
         raise api_errors.invalid(f"limit must be 0..{MAX_CLAIM} and lease 0..3600 seconds")
-    return {"jobs": [wire.job_out(j) for j in _port(call).claim(req)]}
+    return req
+
+
+def _leased_before(call: Call, req: ClaimRequest, retried: bool) -> list[Job] | None:
+    """A retried claim whose first try leased jobs (its answer was lost): those jobs,
+    not more. None when this is a first try or the first try leased nothing."""
+    if not retried or not req.run:
+        return None
+    mine = [j for j in call.state.yard.store.running_of_run(req.run) if j.worker == req.worker]
+    return mine or None
+
+
+@post("/api/v1/work/claim")
+def claim(call: Call) -> Any:
+    """Lease up to ``limit`` ready jobs of ``types`` in ``queues`` for ``worker`` (under
+    the run id ``run`` if given; ``retry: true`` gives back what that run leased already)."""
+    b = _body(call)
+    req = _claim_req(call, b)
+    jobs = _leased_before(call, req, bool(b.get("retry")))
+    if jobs is None:
+        jobs = _port(call).claim(req)
+    return {"jobs": [wire.job_out(j) for j in jobs]}
+
+
+def _claimed(call: Call, refs: list[tuple[int, str]]) -> dict[int, Job]:
+    """The jobs these (id, run) refs name, as stored, if they still run under that run
+    (the rest is no longer the caller's: nothing is recorded for them, as a compare-and-
+    set would record nothing). The caller must be their worker."""
+    found = call.state.yard.store.get_jobs(sorted({i for i, _ in refs}))
+    runs = dict(refs)
+    out = {}
+    for job in found:
+        if job.status == RUNNING and job.run_id == runs.get(job.id):
+            _as(call, job.worker)
+            out[job.id] = job
+    return out
 
 
 @post("/api/v1/work/record")
 def record(call: Call) -> Any:
-    """Record outcomes (compare-and-set on each run) and claim the next jobs at once."""
+    """Record outcomes of runs (``ref``: id and run) and claim the next jobs at once."""
     b = _body(call, "outcomes")
-    pairs = []
-    for item in b["outcomes"]:
-        job = _wire(wire.job_in, item["job"])
-        _as(call, job.worker)
-        pairs.append((job, _wire(wire.outcome_in, item["outcome"])))
-    nxt = b.get("claim_next")
-    req = _wire(wire.claim_in, nxt) if nxt else None
+    if not isinstance(b["outcomes"], list):
+        raise api_errors.invalid("outcomes must be a list", "outcomes")
+    items = [
+        (_wire(wire.ref_in, item["ref"]), _wire(wire.outcome_in, item["outcome"]))
+        for item in b["outcomes"]
+    ]
+    jobs = _claimed(call, [ref for ref, _ in items])
+    pairs = [(jobs[ref[0]], o) for ref, o in items if ref[0] in jobs]
+    req = _claim_req(call, b["claim_next"]) if b.get("claim_next") else None
+    port = _port(call)
     if req is not None:
-        _as(call, req.worker)
-    return {"jobs": [wire.job_out(j) for j in _port(call).record(pairs, req)]}
+        again = _leased_before(call, req, bool(b.get("retry")))
+        if again is not None:
+            port.record(pairs)
+            return {"jobs": [wire.job_out(j) for j in again]}
+    return {"jobs": [wire.job_out(j) for j in port.record(pairs, req)]}
+
+
+def _one(call: Call, outcome: dict[str, Any]) -> Any:
+    b = _body(call, "run")
+    ref = _wire(wire.ref_in, {"id": call.path_int("id"), "run": b["run"]})
+    job = _claimed(call, [ref]).get(ref[0])
+    if job is None:
+        raise api_errors.ApiError(409, "lease_lost", f"job {ref[0]} is not running as run {ref[1]}")
+    _port(call).record([(job, wire.outcome_in(outcome))])
+    return {"ok": True}
 
 
 @post("/api/v1/work/{id}/done", params=ID)
 def done(call: Call) -> Any:
-    """Complete a run: body ``job`` (as claimed) and ``result``."""
-    b = _body(call, "job")
-    job = _wire(wire.job_in, b["job"])
-    if job.id != call.path_int("id"):
-        raise api_errors.invalid("the job in the body is not the one in the path", "job")
-    _as(call, job.worker)
-    _port(call).record([(job, wire.outcome_in({"ok": True, "result": b.get("result")}))])
-    return {"ok": True}
+    """Complete a run: body ``run`` (its id, as claimed) and ``result``."""
+    return _one(call, {"ok": True, "result": _body(call).get("result")})
 
 
 @post("/api/v1/work/{id}/fail", params=ID)
 def fail(call: Call) -> Any:
-    """Fail a run: body ``job``, ``error``, ``fatal`` (no retries)."""
-    b = _body(call, "job")
-    job = _wire(wire.job_in, b["job"])
-    if job.id != call.path_int("id"):
-        raise api_errors.invalid("the job in the body is not the one in the path", "job")
-    _as(call, job.worker)
-    outcome = wire.outcome_in(
-        {"ok": False, "error": str(b.get("error") or "failed"), "fatal": bool(b.get("fatal"))}
-    )
-    _port(call).record([(job, outcome)])
-    return {"ok": True}
+    """Fail a run: body ``run``, ``error``, ``fatal`` (no retries)."""
+    b = _body(call)
+    error = str(b.get("error") or "failed")
+    return _one(call, {"ok": False, "error": error, "fatal": bool(b.get("fatal"))})
 
 
 @post("/api/v1/work/{id}/heartbeat", params=ID)
@@ -203,10 +250,10 @@ def log(call: Call) -> Any:
 def hand_back(call: Call) -> Any:
     """Return claimed jobs to ready without spending an attempt (shutdown)."""
     b = _body(call, "jobs", "reason")
-    jobs = [_wire(wire.job_in, j) for j in b["jobs"]]
-    for job in jobs:
-        _as(call, job.worker)
-    return {"ids": _port(call).hand_back(jobs, str(b["reason"]))}
+    if not isinstance(b["jobs"], list):
+        raise api_errors.invalid("jobs must be a list of {id, run}", "jobs")
+    jobs = _claimed(call, [_wire(wire.ref_in, j) for j in b["jobs"]])
+    return {"ids": _port(call).hand_back(list(jobs.values()), str(b["reason"]))}
 
 
 @post("/api/v1/work/next-due", body_required=False)

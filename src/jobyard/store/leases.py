@@ -55,6 +55,11 @@ class LeasesMixin(StoreCore):
         rows = self.execute("running_runs", {"run_ids": self.list_param(list(run_ids))})
         return {str(r[0]) for r in rows.fetchall()}
 
+    def running_of_run(self, run_id: str) -> list[Job]:
+        """The jobs still running that one claim leased under ``run_id``."""
+        rows = self.execute("running_of_run", {"run_id": run_id}).fetchall()
+        return [self.row_to_job(r) for r in rows]
+
     def touch_running(self, job_id: int, run_id: str | None, now: float, lease: float) -> bool:
         """Mark a running job updated and its lease good until at least ``lease``;
         False if the job is no longer running under this run."""

@@ -109,7 +109,7 @@ class LocalPort:
             manage.promote(store, now)
         args = (
             request.worker,
-            uuid.uuid4().hex[:12],
+            request.run or uuid.uuid4().hex[:12],
             list(request.queues),
             list(request.types),
             request.limit,

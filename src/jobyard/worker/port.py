@@ -64,6 +64,7 @@ class ClaimRequest:
     lease: float
     promote: bool = False
     limits: Mapping[str, Limit] = field(default_factory=dict)
+    run: str | None = None  # the run id the claim gives its jobs (None: a new one)
 
 
 class WorkerPort(Protocol):

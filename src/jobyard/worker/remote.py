@@ -6,7 +6,9 @@ local port would (LeaseLost on a run that is no longer ours, InvalidInput...). W
 server cannot be reached (a restart, a network cut) each call retries with backoff for
 ``retry_for`` seconds and then raises DatabaseError, which the worker treats as it treats
 a database outage: it keeps its running jobs, holds their outcomes and records them once
-the server answers again. This process never opens the database: the Yard's store is
+the server answers again. Idle, it waits on the server's own wake-ups (a long poll of
+``/api/v1/work/wait``), so a new job starts within milliseconds, not a poll interval.
+This process never opens the database: the Yard's store is
 replaced by :class:`NoStore`, which refuses loudly.
 """
 
@@ -15,8 +17,9 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -55,15 +58,32 @@ class NoStore:
         )
 
 
-class PollWaiter(Waiter):
-    """Waits a short while between claims (the server wakes no remote worker)."""
+class LongPollWaiter(Waiter):
+    """Waits on the server (``POST /api/v1/work/wait``): the server answers as soon as its
+    store says work may be available for these queues, or after ``timeout``. While the
+    server cannot be reached it just waits out the timeout (the claim loop polls anyway)."""
 
-    def __init__(self, interval: float) -> None:
-        self.interval = interval
+    def __init__(self, port: HttpPort, queues: Sequence[str]) -> None:
+        self.port = port
+        self.queues = list(queues)
         self._closed = threading.Event()
 
     def wait(self, timeout: float) -> bool:
-        self._closed.wait(min(timeout, self.interval))
+        if self._closed.is_set():
+            return False
+        timeout = min(max(timeout, 0.0), 30.0)
+        t0 = time.monotonic()
+        try:
+            r = self.port._client().post(
+                "/api/v1/work/wait",
+                json={"queues": self.queues, "timeout": timeout},
+                timeout=timeout + self.port.timeout,
+            )
+            if r.status_code == 200:
+                return bool(r.json().get("woke"))
+        except (httpx.HTTPError, ValueError):
+            pass
+        self._closed.wait(max(timeout - (time.monotonic() - t0), 0.0))
         return False
 
     def close(self) -> None:
@@ -101,9 +121,16 @@ class HttpPort:
         return client
 
     def _call(self, path: str, body: Any = None, method: str = "POST") -> Any:
+        """One verb; retried while the server cannot be reached. A retried body says
+        ``"retry": true``: the first try may have been done, its answer lost (a claim
+        then gives back the jobs it leased under the same run id instead of more)."""
         deadline = time.monotonic() + self.retry_for
         delay = 0.2
+        tries = 0
         while True:
+            tries += 1
+            if tries == 2 and isinstance(body, dict):
+                body = {**body, "retry": True}
             try:
                 r = self._client().request(method, "/api/v1/work/" + path, json=body)
             except httpx.TransportError as exc:
@@ -146,7 +173,7 @@ class HttpPort:
         return wire.types_in(self._call("types", method="GET")["types"])
 
     def waiter(self, queues: Sequence[str]) -> Waiter:
-        return PollWaiter(self.poll)
+        return LongPollWaiter(self, queues)
 
     def close(self) -> None:
         client = getattr(self._local, "client", None)
@@ -157,16 +184,17 @@ class HttpPort:
     # -- jobs ------------------------------------------------------------------------------
 
     def claim(self, request: ClaimRequest) -> list[Job]:
-        return [wire.job_in(j) for j in self._call("claim", wire.claim_out(request))["jobs"]]
+        body = wire.claim_out(_with_run(request))
+        return [wire.job_in(j) for j in self._call("claim", body)["jobs"]]
 
     def record(
         self, outcomes: Sequence[tuple[Job, Outcome]], claim_next: ClaimRequest | None = None
     ) -> list[Job]:
         body: dict[str, Any] = {
             "outcomes": [
-                {"job": wire.job_out(j), "outcome": wire.outcome_out(o)} for j, o in outcomes
+                {"ref": wire.ref_out(j), "outcome": wire.outcome_out(o)} for j, o in outcomes
             ],
-            "claim_next": wire.claim_out(claim_next) if claim_next else None,
+            "claim_next": wire.claim_out(_with_run(claim_next)) if claim_next else None,
         }
         return [wire.job_in(j) for j in self._call("record", body)["jobs"]]
 
@@ -175,7 +203,7 @@ class HttpPort:
         return None if at is None else float(at)
 
     def hand_back(self, jobs: Sequence[Job], reason: str) -> list[int]:
-        body = {"jobs": [wire.job_out(j) for j in jobs], "reason": reason}
+        body = {"jobs": [wire.ref_out(j) for j in jobs], "reason": reason}
         return [int(i) for i in self._call("hand-back", body)["ids"]]
 
     def get_job(self, job_id: int) -> Job | None:
@@ -242,6 +270,12 @@ class HttpPort:
 
     def kv_batch(self) -> contextlib.AbstractContextManager[Any]:
         return contextlib.nullcontext()  # each kv call is its own transaction on the server
+
+
+def _with_run(request: ClaimRequest) -> ClaimRequest:
+    """The claim with a run id of its own, chosen here so that a retried claim names the
+    jobs the lost first try leased."""
+    return request if request.run else replace(request, run=uuid.uuid4().hex[:12])
 
 
 def _result(r: httpx.Response) -> Any:

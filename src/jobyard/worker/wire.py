@@ -31,6 +31,7 @@ def claim_out(r: ClaimRequest) -> dict[str, Any]:
         "limit": r.limit,
         "lease": r.lease,
         "limits": {k: asdict(v) for k, v in r.limits.items()},
+        "run": r.run,
     }
 
 
@@ -43,7 +44,27 @@ def claim_in(d: dict[str, Any]) -> ClaimRequest:
         lease=float(d["lease"]),
         promote=False,  # the server promotes on its own
         limits={str(k): Limit(**v) for k, v in (d.get("limits") or {}).items()},
+        run=run_in(d.get("run")) if d.get("run") is not None else None,
     )
+
+
+def run_in(value: Any, dots: bool = False) -> str:
+    """A claim's run id (12 hex digits from this port; 1 to 64 ASCII letters, digits, -
+    or _ from any), or with ``dots`` a job's (the claim's, '.', the job's id)."""
+    run = str(value)
+    plain = run.replace("-", "").replace("_", "").replace(".", "" if dots else ".")
+    if not 1 <= len(run) <= 64 or not (plain.isascii() and plain.isalnum()):
+        raise ValueError("a run id is 1 to 64 ASCII letters, digits, - or _")
+    return run
+
+
+def ref_out(job: Job) -> dict[str, Any]:
+    """A claimed job as a worker names it back to the server: the server keeps the rest."""
+    return {"id": job.id, "run": job.run_id}
+
+
+def ref_in(d: dict[str, Any]) -> tuple[int, str]:
+    return int(d["id"]), run_in(d["run"], dots=True)
 
 
 def outcome_out(o: Outcome) -> dict[str, Any]:

@@ -405,3 +405,8 @@ DELETE FROM job_events WHERE id <= :upto
 -- For /metrics only (it reads every ready row): when each queue's longest-waiting ready job
 -- became ready ("updated" is set by every move to ready: enqueue, promotion, retry, resume).
 SELECT queue, min(updated) FROM jobs WHERE status = 'ready' GROUP BY queue
+
+-- name: running_of_run
+-- The jobs one claim leased: their run ids are the claim's run id, '.', the job id
+-- (a remote worker's retried claim: jobyard.api.work).
+SELECT * FROM jobs WHERE status = 'running' AND substr(run_id, 1, length(:run_id) + 1) = :run_id || '.' ORDER BY id
