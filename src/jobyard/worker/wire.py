@@ -12,11 +12,14 @@ from jobyard.store.workers import StoredType
 from jobyard.worker.execute import Outcome
 from jobyard.worker.port import ClaimRequest, WorkerInfo, WorkerStatus
 
-_JOB_FIELDS = frozenset(f.name for f in fields(Job))
+_JOB_ORDER = tuple(f.name for f in fields(Job))
+_JOB_FIELDS = frozenset(_JOB_ORDER)
 
 
 def job_out(job: Job) -> dict[str, Any]:
-    return asdict(job)
+    # A shallow copy: a job's values are JSON already (decoded from the store), and
+    # dataclasses.asdict's deep copy was a tenth of the server's time per claim.
+    return {name: getattr(job, name) for name in _JOB_ORDER}
 
 
 def job_in(d: dict[str, Any]) -> Job:
