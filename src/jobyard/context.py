@@ -15,8 +15,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import AbstractContextManager
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from jobyard import model
@@ -108,6 +107,12 @@ class JobContext:
                 "shared storage: enqueue it with jobset=yard.create_jobset(kind, name)"
             )
         return PortStorage(self.port, self.job.jobset)
+
+    @property
+    def ashared(self) -> AsyncStorage:
+        """``shared`` for async handlers: ``await job.ashared.get(key)``, ``set``,
+        ``delete``, ``snapshot``, ``update(put, delete)``."""
+        return AsyncStorage(self.shared)
 
     # -- writes ----------------------------------------------------------------------------
 
@@ -231,11 +236,9 @@ class PortStorage(JobsetStorage):
     """A jobset's shared storage reached through a worker port (same mapping API)."""
 
     def __init__(self, port: WorkerPort, jobset: int) -> None:
-        # Not JobsetStorage.__init__: there is no store here, only the port. ``store``
-        # keeps ``storage.store.transaction()`` (write several keys at once) working.
+        # Not JobsetStorage.__init__: there is no store here, only the port.
         self.port = port
         self.jobset = jobset
-        self.store = _Batch(port)  # type: ignore[assignment]
 
     def __getitem__(self, key: str) -> Any:
         found, value = self.port.kv_get(self.jobset, key)
@@ -263,12 +266,29 @@ class PortStorage(JobsetStorage):
         keys = list(keys)
         return self.port.kv_delete(self.jobset, keys) if keys else 0
 
+    def _update(self, put: Mapping[str, Any], delete: Sequence[str]) -> int:
+        return self.port.kv_update(self.jobset, dict(put), list(delete))
 
-class _Batch:
-    """``storage.store`` of a :class:`PortStorage`: only ``transaction()``."""
 
-    def __init__(self, port: WorkerPort) -> None:
-        self._port = port
+class AsyncStorage:
+    """``job.ashared``: the jobset storage for async handlers; each call runs its round
+    trip in a thread, so the event loop never waits on the database or the server."""
 
-    def transaction(self) -> AbstractContextManager[Any]:
-        return self._port.kv_batch()
+    def __init__(self, storage: JobsetStorage) -> None:
+        self.storage = storage
+
+    async def get(self, key: str, default: Any = None) -> Any:
+        return await asyncio.to_thread(self.storage.get, key, default)
+
+    async def set(self, key: str, value: Any) -> None:
+        await asyncio.to_thread(self.storage.put_many, {key: value})
+
+    async def delete(self, key: str) -> bool:
+        return bool(await asyncio.to_thread(self.storage.delete_many, [key]))
+
+    async def snapshot(self) -> dict[str, Any]:
+        return await asyncio.to_thread(self.storage.snapshot)
+
+    async def update(self, put: Mapping[str, Any], delete: Iterable[str] = ()) -> None:
+        """Upsert ``put`` and remove ``delete`` at once."""
+        await asyncio.to_thread(self.storage._update, put, list(delete))

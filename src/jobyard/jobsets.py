@@ -19,7 +19,7 @@ PostgreSQL they are JSONB, which does not keep the order of a dict's keys.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -106,6 +106,30 @@ class JobsetStorage(MutableMapping[str, Any]):
         checked = [_key(key) for key in keys]
         return self.store.jobset_delete(self.jobset, checked)
 
+    def update(self, other: Any = (), /, *, delete: Iterable[str] = (), **kwargs: Any) -> None:
+        """``dict.update``, and remove the keys of ``delete``, in one transaction: every
+        other job sees all of it or none of it."""
+        self._update(dict(other, **kwargs), list(delete))
+
+    def _update(self, put: Mapping[str, Any], delete: Sequence[str]) -> int:
+        gone = [_key(key) for key in delete]
+        encoded = {
+            _key(key): encode_value(value, f"jobset storage value {key!r}", self.limit)
+            for key, value in put.items()
+        }
+        with self.store.transaction():
+            if encoded:
+                self.store.jobset_put(self.jobset, encoded, time.time())
+            return self.store.jobset_delete(self.jobset, gone) if gone else 0
+
+
+def status_counts(jobs: Iterable[Job]) -> dict[str, int]:
+    """How many of ``jobs`` have each status (every status is listed)."""
+    found = dict.fromkeys(model.STATUSES, 0)
+    for job in jobs:
+        found[job.status] = found.get(job.status, 0) + 1
+    return found
+
 
 @dataclass
 class Jobset:
@@ -122,10 +146,7 @@ class Jobset:
     @property
     def counts(self) -> dict[str, int]:
         """How many of its jobs have each status (every status is listed)."""
-        found = dict.fromkeys(model.STATUSES, 0)
-        for job in self.jobs:
-            found[job.status] = found.get(job.status, 0) + 1
-        return found
+        return status_counts(self.jobs)
 
     @property
     def done(self) -> bool:

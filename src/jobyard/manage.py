@@ -297,35 +297,3 @@ def hand_back(store: Store, jobs: Sequence[Job], now: float, reason: str) -> lis
         if queues:
             store.notify(sorted(queues))
     return done
-
-
-def list_workers(store: Store, now: float, default_lease: float) -> list[dict[str, Any]]:
-    """The registered workers as ``jobyard workers`` shows them.
-
-    A worker is alive while its last heartbeat is younger than its lease (the time after
-    which its jobs are rescued); older, it is ``gone`` (killed, hung or cut off), however
-    its last heartbeat left its status. Its ``running`` jobs are those the jobs table has
-    running under its name now (claimed ones included), so a job that completed, or was
-    rescued and ran elsewhere, is never shown under a dead worker."""
-    rows = store.list_workers()
-    running = store.running_by_worker([r.name for r in rows])
-    out = []
-    for r in rows:
-        age = now - r.heartbeat
-        lease = r.lease if r.lease is not None else default_lease
-        alive = age <= lease
-        out.append(
-            {
-                "name": r.name,
-                "host": r.host,
-                "pid": r.pid,
-                "queues": r.queues,
-                "concurrency": r.concurrency,
-                "status": r.status if alive else "gone",
-                "heartbeat_age": round(age, 1),
-                "lease": lease,
-                "alive": alive,
-                "running": running[r.name],
-            }
-        )
-    return out

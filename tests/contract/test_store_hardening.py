@@ -327,12 +327,12 @@ def test_a_dead_worker_is_gone_after_its_lease_with_only_its_live_jobs(
     assert manage.rescue_expired(store, now, quarantine_after=5) == 1
     (again,) = store.claim("live", "rl", ["default"], ["m"], 1, now, now + 60)
     assert again.id == second.id
-    rows = {w["name"]: w for w in manage.list_workers(store, now, default_lease=30)}
+    rows = {w["name"]: w for w in _workers(store, now, 30)}
     dead, live, old = rows["dead"], rows["live"], rows["old"]
     assert (dead["alive"], dead["status"], dead["running"]) == (False, "gone", [third.id])
     assert (live["alive"], live["status"], live["running"]) == (True, "running", [second.id])
     assert (old["alive"], old["lease"]) == (True, 30)  # the reader's lease stands in
-    later = {w["name"]: w for w in manage.list_workers(store, now + 15, default_lease=30)}
+    later = {w["name"]: w for w in _workers(store, now + 15, 30)}
     assert later["old"]["alive"] is False and later["old"]["status"] == "gone"
     # The CLI shows the same (it used to say "running" for 3 leases, then "gone?" with all
     # three jobs).
@@ -340,3 +340,12 @@ def test_a_dead_worker_is_gone_after_its_lease_with_only_its_live_jobs(
     shown = {w["name"]: w for w in json.loads(run_cli(env, "workers", "--json").stdout)}
     assert (shown["dead"]["status"], shown["dead"]["running"]) == ("gone", [third.id])
     assert (shown["live"]["status"], shown["live"]["running"]) == ("running", [second.id])
+
+
+def _workers(store: Store, now: float, lease: float) -> list[dict[str, Any]]:
+    """The workers view (jobyard.views.shapes.worker_views) over this store's rows."""
+    from jobyard.views import worker_views
+
+    rows = store.list_workers()
+    running = store.running_by_worker([r.name for r in rows])
+    return [w.to_dict() for w in worker_views(rows, running, now, lease)]

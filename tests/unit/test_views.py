@@ -10,6 +10,7 @@ import pytest
 from jobyard import views
 from jobyard.events import Event
 from jobyard.model import STATUSES, Job
+from jobyard.store.workers import WorkerRow
 from jobyard.types import StoredType
 
 T0 = 1_700_000_000.0
@@ -44,24 +45,33 @@ def test_not_applied_names_the_jobs_an_operation_passes_over() -> None:
     assert views.not_applied(jobs, "remove") == [3]
 
 
-def test_worker_views_keep_the_liveness_judged_from_the_lease() -> None:
-    row = {
-        "name": "w1",
-        "host": "h",
-        "pid": 7,
-        "queues": ["default"],
-        "concurrency": 4,
-        "status": "gone",
-        "heartbeat_age": 99.5,
-        "lease": 30.0,
-        "alive": False,
-        "running": [5],
-        "extra": "ignored",
-    }
-    (w,) = views.worker_views([row])
-    assert (w.name, w.alive, w.status, w.running) == ("w1", False, "gone", [5])
-    assert w.to_dict() == {k: v for k, v in row.items() if k != "extra"}
-    assert list(w.to_dict()) == [k for k in row if k != "extra"]  # the JSON key order
+def test_worker_views_judge_liveness_from_the_lease() -> None:
+    now = 1000.0
+    rows = [
+        WorkerRow("w1", "h", 7, ["default"], 4, 0.0, now - 99.5, [5], "running", 30.0),
+        WorkerRow("w2", "h", 8, ["q"], 2, 0.0, now - 5, [], "idle", None),  # no lease kept
+        WorkerRow("w3", "h", 9, ["q"], 1, 0.0, now - 20, [7], "running", None),
+    ]
+    running = {"w1": [5], "w2": [9, 11]}
+    w1, w2, w3 = views.worker_views(rows, running, now, lease=10.0)
+    # older than its own lease: gone, whatever its last beat said; its jobs as the table has
+    assert (w1.name, w1.alive, w1.status, w1.running, w1.lease) == ("w1", False, "gone", [5], 30.0)
+    assert w1.heartbeat_age == 99.5
+    # the reader's lease stands in for a worker that recorded none
+    assert (w2.alive, w2.status, w2.running, w2.lease) == (True, "idle", [9, 11], 10.0)
+    assert (w3.alive, w3.status, w3.running) == (False, "gone", [])
+    assert list(w1.to_dict()) == [
+        "name",
+        "host",
+        "pid",
+        "queues",
+        "concurrency",
+        "status",
+        "heartbeat_age",
+        "lease",
+        "alive",
+        "running",
+    ]  # the JSON key order
 
 
 def test_type_rows_merge_stored_and_local_types_by_name() -> None:

@@ -302,7 +302,8 @@ def collection(call: Call) -> Any:
 
 @post("/api/v1/work/kv")
 def kv(call: Call) -> Any:
-    """Jobset storage: ``op`` get | put | delete | all on ``jobset``."""
+    """Jobset storage: ``op`` get | put | delete | all | update (put and delete at once)
+    on ``jobset``."""
     b = _body(call, "op", "jobset")
     port, jobset = _port(call), int(b["jobset"])
     op = b["op"]
@@ -316,4 +317,9 @@ def kv(call: Call) -> Any:
         return {"removed": port.kv_delete(jobset, [str(k) for k in b["keys"]])}
     if op == "all":
         return {"values": port.kv_all(jobset)}
-    raise api_errors.invalid("op must be get, put, delete or all", "op")
+    if op == "update":
+        put, keys = b.get("values") or {}, b.get("keys") or []
+        if not isinstance(put, dict) or not isinstance(keys, list):
+            raise api_errors.invalid("update takes values (an object) and keys (a list)")
+        return {"removed": port.kv_update(jobset, put, [str(k) for k in keys])}
+    raise api_errors.invalid("op must be get, put, delete, all or update", "op")

@@ -102,9 +102,7 @@ def _write_back(storage: JobsetStorage, before: dict[str, Any], after: dict[str,
     if not all(isinstance(key, str) for key in changed):
         bad = next(key for key in changed if not isinstance(key, str))
         raise InvalidInput(f"global storage keys must be strings, got {bad!r}")
-    with storage.store.transaction():
-        storage.put_many(changed)
-        storage.delete_many([key for key in before if key not in after])
+    storage.update(changed, delete=[key for key in before if key not in after])
 
 
 def _cleanup(job: JobContext, driver: Driver, name: str, obj: object | None) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from jobyard import lifecycle, manage
@@ -225,5 +224,5 @@ class LocalPort:
     def kv_all(self, jobset: int) -> dict[str, Any]:
         return self._storage(jobset).snapshot()
 
-    def kv_batch(self) -> AbstractContextManager[Any]:
-        return self.yard.store.transaction()
+    def kv_update(self, jobset: int, put: Mapping[str, Any], delete: Sequence[str]) -> int:
+        return self._storage(jobset)._update(put, delete)

@@ -14,7 +14,6 @@ Each verb is one round trip (one transaction locally). Verbs that act on a run â
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -178,7 +177,7 @@ class WorkerPort(Protocol):
         """Every key and value of a jobset's storage (keys sorted)."""
         ...
 
-    def kv_batch(self) -> AbstractContextManager[Any]:
-        """A block in which kv writes of this thread are applied together (or not at all,
-        where the port can: locally it is a store transaction)."""
+    def kv_update(self, jobset: int, put: Mapping[str, Any], delete: Sequence[str]) -> int:
+        """Upsert ``put`` and remove ``delete`` at once (one transaction); returns how
+        many of ``delete`` were there."""
         ...

@@ -14,7 +14,6 @@ replaced by :class:`NoStore`, which refuses loudly.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 import uuid
@@ -268,8 +267,9 @@ class HttpPort:
         values: dict[str, Any] = self._call("kv", {"op": "all", "jobset": jobset})["values"]
         return values
 
-    def kv_batch(self) -> contextlib.AbstractContextManager[Any]:
-        return contextlib.nullcontext()  # each kv call is its own transaction on the server
+    def kv_update(self, jobset: int, put: Mapping[str, Any], delete: Sequence[str]) -> int:
+        body = {"op": "update", "jobset": jobset, "values": dict(put), "keys": list(delete)}
+        return int(self._call("kv", body)["removed"])
 
 
 def _with_run(request: ClaimRequest) -> ClaimRequest:
