@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from jobyard.errors import InvalidInput, JobyardError
 from jobyard.lifecycle import log_entry
-from jobyard.spec import parse_name
+from jobyard.spec import encode_data, parse_name
 from jobyard.store.base import Event
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ def emit(
             f"event {name!r} not emitted: chain of {depth} emits reached the limit of "
             f"{MAX_DEPTH} (a trigger loop? A triggers B triggers A ...)"
         )
-    encoded = yard._encode(data)
+    encoded = encode_data(data, yard.config, "event data")
     store, now = yard.store, time.time()
     with store.transaction():
         props = {"event": name, "depth": depth + 1}

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 from jobyard import model
 from jobyard.errors import JobFailed, NotFound, WaitTimeout
-from jobyard.joblog import read_log
 from jobyard.model import Job
 
 if TYPE_CHECKING:
@@ -32,11 +31,11 @@ class JobHandle:
         return hash(self.id)
 
     def refresh(self) -> Job:
-        jobs = self.yard.store.get_jobs([self.id])
-        if not jobs:
+        job = self.yard.find(self.id)
+        if job is None:
             raise NotFound(f"no job with id {self.id} (it may have been removed)")
-        self._job = jobs[0]
-        return self._job
+        self._job = job
+        return job
 
     @property
     def job(self) -> Job:
@@ -66,7 +65,7 @@ class JobHandle:
     @property
     def log(self) -> LogEntries:
         """The job's log entries, like ``result`` and ``failures`` (``log()`` works too)."""
-        return LogEntries(read_log(self.yard.store, self.id))
+        return LogEntries(self.yard.job_log(self.id))
 
     def wait(
         self, timeout: float | None = None, raise_on_failure: bool = False, poll: float = 0.01

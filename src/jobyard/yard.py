@@ -13,6 +13,7 @@ from jobyard.collections import Collection
 from jobyard.config import Config, load_config
 from jobyard.errors import InvalidInput, NotFound
 from jobyard.handle import JobHandle
+from jobyard.joblog import read_log
 from jobyard.jobsets import Jobset, create_jobset, load_jobset
 from jobyard.manage import Mode
 from jobyard.model import Job
@@ -157,6 +158,22 @@ class Yard:
         return emit(self, event, data)
 
     # -- reading ----------------------------------------------------------------------------
+
+    def find(self, job_id: int) -> Job | None:
+        """The job of ``job_id`` as stored now (None if there is none)."""
+        jobs = self.store.get_jobs([job_id])
+        return jobs[0] if jobs else None
+
+    def job_log(self, job_id: int) -> list[dict[str, Any]]:
+        """A job's log entries, oldest first (with the ones read off the job row)."""
+        return read_log(self.store, job_id)
+
+    def housekeeping(self, now: float | None = None) -> None:
+        """The duties someone must run for a store: promote due jobs, rescue expired
+        leases (``jobyard web``/``up``/``scheduler`` run it; workers do on their own)."""
+        now = time.time() if now is None else now
+        manage.promote(self.store, now)
+        manage.rescue_expired(self.store, now, self.config.quarantine_after)
 
     def get(self, job_id: int) -> JobHandle:
         jobs = self.store.get_jobs([parse_int_id(job_id)])

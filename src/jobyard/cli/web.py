@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 import click
 
-from jobyard import manage
 from jobyard.api.auth import Authenticator, NoAuth
 from jobyard.cli.common import get_yard
 from jobyard.errors import ConfigError, InvalidInput
@@ -37,12 +36,10 @@ def parse_bind(text: str) -> tuple[str, int]:
 
 def housekeeping_loop(yard: Yard, stop: threading.Event, interval: float = 0.5) -> None:
     """Scheduler duties: promote due jobs, rescue expired leases, fire cron schedules."""
-    store = yard.store
     while not stop.is_set():
         now = time.time()
         try:
-            manage.promote(store, now)
-            manage.rescue_expired(store, now, yard.config.quarantine_after)
+            yard.housekeeping(now)
             fire_schedules(yard, now)
         except Exception as exc:  # keep the duty alive through a passing database error
             click.echo(f"scheduler: {exc}", err=True)
