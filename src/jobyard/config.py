@@ -19,6 +19,7 @@ KNOWN_KEYS = {
     "sites",
     "roles",
     "observers",
+    "mail",
     "semaphores",
     "worker",
     "limits",
