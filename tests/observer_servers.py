@@ -4,6 +4,7 @@ that records each request and answers with a chosen status after a chosen delay.
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -50,9 +51,19 @@ class Inbox:
         self.messages: list[EmailMessage] = []
         self.lock = threading.Lock()
         self.refuse = False  # answer 451 to DATA (a server that refuses for now)
+        # Once this many arrived, the next DATA hangs until ``release`` and is refused:
+        # a sender killed meanwhile never learns how it went.
+        self.hold_after: int | None = None
+        self.held = threading.Event()
+        self.release = threading.Event()
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.refuse:
+            return "451 4.3.0 try again later"
+        if self.hold_after is not None and len(self.messages) >= self.hold_after:
+            self.held.set()
+            while not self.release.is_set():
+                await asyncio.sleep(0.02)
             return "451 4.3.0 try again later"
         msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.lock:

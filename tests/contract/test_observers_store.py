@@ -22,7 +22,14 @@ def test_one_owner_at_a_time_and_a_lapsed_lease_is_taken_over(yard: Yard) -> Non
     assert store.advance_observer("ops", "b", 9, now=152.0)
     state = store.observer_state("ops")
     assert state is not None and state.cursor == 9
-    store.release_observer("ops", "b", now=153.0)
+    # A dead owner's observer is taken before its lease ends, from that owner only.
+    assert store.take_observer("ops", "c", "a", now=153.0, lease_until=183.0) is None
+    took = store.take_observer("ops", "c", "b", now=153.0, lease_until=183.0)
+    assert took is not None and took.owner == "c" and took.cursor == 9
+    store.release_observer("ops", "b", now=153.0)  # no longer b's: nothing happens
+    held = store.observer_state("ops")
+    assert held is not None and held.owner == "c"
+    store.release_observer("ops", "c", now=153.0)
     released = store.observer_state("ops")
     assert released is not None and released.owner is None
     assert [s.name for s in store.observer_states()] == ["ops"]

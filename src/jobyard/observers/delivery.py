@@ -56,6 +56,20 @@ def owner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def _dead_here(owner: str) -> bool:
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, someone else's
+        return False
+    return False
+
+
 class ObserverLoop:
     def __init__(
         self,
@@ -97,12 +111,25 @@ class ObserverLoop:
             self.observer.name, self.owner, now, now + self.lease, start
         )
         if state is None:
+            state = self._take_from_dead(now)
+        if state is None:
             self.held = False
             return None
         if not self.held:
             self.held = True
             self._recover(now)
         return int(state.cursor)
+
+    def _take_from_dead(self, now: float) -> Any:
+        """A holder on this host whose process is gone (kill -9, a crash) need not be
+        waited for until its lease ends: a restarted scheduler goes on at once."""
+        held = self.store.observer_state(self.observer.name)
+        if held is None or held.owner is None or not _dead_here(held.owner):
+            return None
+        log.info("observer %s: taken over from %s (gone)", self.observer.name, held.owner)
+        return self.store.take_observer(
+            self.observer.name, self.owner, held.owner, now, now + self.lease
+        )
 
     def release(self) -> None:
         if self.held:

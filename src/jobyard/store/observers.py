@@ -54,6 +54,21 @@ class ObserversMixin(StoreCore):
             row = self.execute("observer_claim", params).fetchone()
         return None if row is None else self._state(row)
 
+    def take_observer(
+        self, name: str, owner: str, from_owner: str, now: float, lease_until: float
+    ) -> ObserverState | None:
+        """Take the observer from ``from_owner`` before its lease ends (the caller knows
+        that owner is dead); None if someone else holds it by now."""
+        params = {
+            "name": name,
+            "owner": owner,
+            "from_owner": from_owner,
+            "now": now,
+            "lease_until": lease_until,
+        }
+        row = self.execute("observer_take", params).fetchone()
+        return None if row is None else self._state(row)
+
     def release_observer(self, name: str, owner: str, now: float) -> None:
         self.execute("observer_release", {"name": name, "owner": owner, "now": now})
 

@@ -437,6 +437,12 @@ UPDATE observer_state SET owner = %(owner)s, lease_until = %(lease_until)s, upda
 WHERE name = %(name)s AND (owner IS NULL OR owner = %(owner)s OR lease_until < %(now)s)
 RETURNING *
 
+-- name: observer_take
+-- Only from the owner the caller saw (it found that owner's process dead).
+UPDATE observer_state SET owner = %(owner)s, lease_until = %(lease_until)s, updated = %(now)s
+WHERE name = %(name)s AND owner = %(from_owner)s
+RETURNING *
+
 -- name: observer_release
 UPDATE observer_state SET owner = NULL, lease_until = NULL, updated = %(now)s
 WHERE name = %(name)s AND owner = %(owner)s

@@ -388,6 +388,12 @@ UPDATE observer_state SET owner = :owner, lease_until = :lease_until, updated = 
 WHERE name = :name AND (owner IS NULL OR owner = :owner OR lease_until < :now)
 RETURNING *
 
+-- name: observer_take
+-- Only from the owner the caller saw (it found that owner's process dead).
+UPDATE observer_state SET owner = :owner, lease_until = :lease_until, updated = :now
+WHERE name = :name AND owner = :from_owner
+RETURNING *
+
 -- name: observer_release
 UPDATE observer_state SET owner = NULL, lease_until = NULL, updated = :now
 WHERE name = :name AND owner = :owner
