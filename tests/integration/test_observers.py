@@ -241,6 +241,7 @@ def test_a_failing_channel_is_retried_with_backoff_and_keeps_others_on_time(
     for d in yard.store.recent_deliveries("slow"):
         assert d.attempts == 3 and d.last_error is not None
         assert "gave up after 3 attempts" in d.last_error
+        assert "timed out after 1 s" in d.last_error
     assert {d.job_id for d in yard.store.recent_deliveries("fast")} == {j.id for j in jobs}
 
 
@@ -257,3 +258,22 @@ def test_private_observer_mails_the_creator_and_honours_nomail(
         time.sleep(1.0)
     assert len(smtp_server.inbox.messages) == 1
     assert msg["To"] == "ann@example.com" and f"#{a.id}" in msg["Subject"]
+
+
+def test_a_refusing_smtp_server_is_recorded_and_retried(
+    yard: Yard, worker: Worker, smtp_server: SmtpServer
+) -> None:
+    smtp_server.inbox.refuse = True
+    ops = {"name": "ops", "channel": "mail", "events": ["job.completed"],
+           "to": ["ops@example.com"], "backoff": 0.3}  # fmt: skip
+    with run(yard, [ops], mail=mail_settings(smtp_server)):
+        yard.enqueue("report")
+        until(lambda: [d.status for d in yard.store.recent_deliveries("ops")] == ["retry"])
+        [d] = yard.store.recent_deliveries("ops")
+        assert d.last_error is not None and "451" in d.last_error
+        assert SMTP_PASSWORD not in d.last_error
+        smtp_server.inbox.refuse = False
+        smtp_server.inbox.wait(1)
+        until(lambda: [d.status for d in yard.store.recent_deliveries("ops")] == ["sent"])
+    [d] = yard.store.recent_deliveries("ops")
+    assert d.attempts >= 2

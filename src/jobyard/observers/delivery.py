@@ -155,10 +155,17 @@ class ObserverLoop:
                 try:
                     busy = self.step(stop)
                     failures = 0
-                except DatabaseError as exc:
+                except Exception as exc:  # the database away, or a bug: never the thread's end
                     failures += 1
                     delay = min(30.0, 0.5 * 2 ** min(failures, 6))
-                    log.warning("observer %s: %s (again in %.1f s)", self.observer.name, exc, delay)
+                    if isinstance(exc, DatabaseError):
+                        log.warning(
+                            "observer %s: %s (again in %.1f s)", self.observer.name, exc, delay
+                        )
+                    else:
+                        log.exception("observer %s (again in %.1f s)", self.observer.name, delay)
+                    # A send under way is in the crash window now: recovered on the next claim.
+                    self.held = False
                     stop.wait(delay)
                     continue
                 if not busy:

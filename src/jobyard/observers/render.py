@@ -62,8 +62,13 @@ def job_context(yard: Yard, event: Mapping[str, Any]) -> dict[str, Any]:
             "log_entries": [],
         }
     else:
+        from jobyard.errors import NotFound
+
         job = views.job_fields(found[0])
-        entries = [views.log_entry(e) for e in views.job_log(yard, found[0].id)]
+        try:
+            entries = [views.log_entry(e) for e in views.job_log(yard, found[0].id)]
+        except NotFound:  # removed a moment ago
+            entries = []
         job["log_entries"] = entries
         job["log"] = [str(e.get("message", "")) for e in entries]
     failures = job.get("failures") or []
