@@ -154,3 +154,34 @@ def test_a_broken_template_is_one_line_at_load_with_its_line(
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1, done.stderr
         assert lines[0].startswith("jobyard: error: observer 'ops': body template, line 2: ")
+
+
+def test_up_runs_the_observers_while_its_workers_run_the_jobs(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    out = tmp_path / "events.log"
+    config = tmp_path / "jobyard.toml"
+    config.write_text(
+        f'db = "sqlite:///{tmp_path / "up.db"}"\napp = ["tests.e2e.cli_app"]\n\n'
+        f'[[observers]]\nname = "done"\nchannel = "log"\npath = "{out}"\n'
+        'events = ["job.completed", "job.failed"]\n'
+        'line = "{{ event.name }} {{ job.type }} {{ job.result }} {{ job.error }}"\n'
+    )
+    up = subprocess.Popen(
+        [sys.executable, "-m", "jobyard", "--config", str(config), "up", "--no-examples",
+         "--no-web", "--workers", "1", "-c", "2"],
+        env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        for args in (["add", "a=1", "b=2"], ["boom"]):
+            done = run_cli(env, "--config", str(config), "submit", *args)
+            assert done.returncode == 0, done.stderr
+        until(lambda: out.exists() and len(out.read_text().splitlines()) == 2, timeout=40)
+    finally:
+        up.send_signal(signal.SIGTERM)
+        _, err = up.communicate(timeout=60)
+    assert "observers: done" in err
+    assert sorted(out.read_text().splitlines()) == [
+        "job.completed add 3 None",
+        "job.failed boom None RuntimeError: kaboom",
+    ]

@@ -277,3 +277,18 @@ def test_a_refusing_smtp_server_is_recorded_and_retried(
         until(lambda: [d.status for d in yard.store.recent_deliveries("ops")] == ["sent"])
     [d] = yard.store.recent_deliveries("ops")
     assert d.attempts >= 2
+
+
+def test_private_slack_observer_names_the_creator_and_honours_noslack(
+    yard: Yard, worker: Worker, receiver: HttpReceiver
+) -> None:
+    mine = {"name": "dm", "channel": "slack", "url": receiver.url, "private": True,
+            "events": ["job.completed"], "text": "{{ job.type }} #{{ job.id }} done"}  # fmt: skip
+    with run(yard, [mine]):
+        a = yard.enqueue("report", props={"creator": "@carol"})
+        yard.enqueue("report", props={"creator": "@dave", "noslack": True})
+        yard.enqueue("report", props={"creator": "erin@example.com"})  # a mail address
+        [req] = receiver.wait(1)
+        time.sleep(1.0)
+    assert len(receiver.requests) == 1
+    assert json.loads(req.body) == {"text": f"report #{a.id} done", "channel": "@carol"}
