@@ -123,6 +123,16 @@ def test_props_silence_and_private_recipients() -> None:
     assert private_recipient(slack, {"creator": "@ann"}) == "@ann"
     assert private_recipient(slack, {"creator": "ann@example.com"}) is None
     assert private_recipient(mail, {}) is None
+    assert private_recipient(mail, {"creator": "a@b.c\nBcc: x@y.z"}) is None  # no header tricks
+
+
+def test_urls_in_messages_keep_only_scheme_and_host() -> None:
+    from jobyard.observers.channels.posting import redact
+
+    assert (
+        redact("https://hooks.slack.com/services/T0/B0/SECRET?x=1") == "https://hooks.slack.com/..."
+    )
+    assert redact("http://user:pw@h:8080/p") == "http://h:8080/..."
 
 
 def test_a_slack_payload_template_must_render_json() -> None:

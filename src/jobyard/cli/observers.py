@@ -88,7 +88,10 @@ def test_send(ctx: click.Context, name: str, job_id: int | None, to: str | None)
         if isinstance(exc, InvalidInput):
             raise
         raise click.ClickException(f"observer {name!r}: test send failed: {exc}") from None
-    where = ", ".join(sent.to) if sent.to else observer.url or observer.path or ""
+    from jobyard.observers.channels.posting import redact
+
+    url = redact(observer.url) if observer.url else None
+    where = ", ".join(sent.to) if sent.to else url or observer.path or ""
     click.echo(f"observer {name!r}: sent to {where}".rstrip())
 
 

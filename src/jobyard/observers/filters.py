@@ -6,6 +6,7 @@ The cheap checks read only the event row; the job is loaded once one of them pas
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from fnmatch import fnmatchcase
 from typing import Any
@@ -14,6 +15,7 @@ from jobyard.observers.config import ObserverConfig
 from jobyard.store.base import JobEvent
 
 _PATTERN = set("*?[")
+_MAIL = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+$")
 
 
 def kinds_to_read(observer: ObserverConfig) -> list[str] | None:
@@ -56,7 +58,7 @@ def private_recipient(observer: ObserverConfig, props: Mapping[str, Any]) -> str
     if not isinstance(creator, str) or not creator.strip():
         return None
     creator = creator.strip()
-    is_mail = "@" in creator[1:] and " " not in creator
+    is_mail = _MAIL.match(creator) is not None
     if observer.channel == "mail":
         return creator if is_mail else None
     return None if is_mail else creator

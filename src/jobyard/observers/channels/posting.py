@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 import httpx
 
 from jobyard.observers.channels import ChannelError
 
 
+def redact(url: str) -> str:
+    """A URL as messages show it: scheme and host only (a Slack webhook's path and many
+    query strings are its secret)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}/..." if parts.netloc else "(url)"
+
+
 def post(url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> None:
     """POST ``body``; a 2xx answer is success, anything else a ChannelError."""
-    where = url.split("?", 1)[0]  # a query string may hold a token: never in a message
+    where = redact(url)
     try:
         with httpx.Client(timeout=timeout, follow_redirects=False) as client:
             answer = client.post(url, content=body, headers=dict(headers))
