@@ -92,6 +92,8 @@ class ObserverLoop:
         self.batch = batch
         self.clock = clock
         self.held = False
+        self.until = 0.0  # when our lease ends, as last renewed
+        self.cursor = 0
         self.pruned = 0.0
         self.feed = Feed(yard.store)
         self.kinds = filters.kinds_to_read(observer)
@@ -105,6 +107,8 @@ class ObserverLoop:
     def claim(self) -> int | None:
         """Take or renew the observer; its cursor, or None while another process holds it."""
         now = self.clock()
+        if self.held and now < self.until - self.lease * 2 / 3:
+            return self.cursor  # renewed lately: no write on every poll
         # Only a new observer's row takes the start; an existing one keeps its cursor.
         start = self.feed.latest() if self.observer.start == "now" and not self.held else 0
         state = self.store.claim_observer(
@@ -115,10 +119,11 @@ class ObserverLoop:
         if state is None:
             self.held = False
             return None
+        self.until, self.cursor = now + self.lease, int(state.cursor)
         if not self.held:
             self.held = True
             self._recover(now)
-        return int(state.cursor)
+        return self.cursor
 
     def _take_from_dead(self, now: float) -> Any:
         """A holder on this host whose process is gone (kill -9, a crash) need not be
@@ -194,7 +199,10 @@ class ObserverLoop:
                 break  # the lease went to another process: it goes on from the cursor
             done = event.id
         if done != cursor:
-            self.store.advance_observer(self.observer.name, self.owner, done, self.clock())
+            if self.store.advance_observer(self.observer.name, self.owner, done, self.clock()):
+                self.cursor = done
+            else:
+                self.held = False  # someone else holds it now
         return did or bool(events)
 
     def _event(self, event: JobEvent) -> bool:
