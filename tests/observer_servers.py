@@ -13,6 +13,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -96,28 +97,40 @@ class SmtpServer:
     inbox: Inbox
 
 
-@pytest.fixture
-def smtp_server(tmp_path: Path) -> Iterator[SmtpServer]:
-    cert, key = make_cert(tmp_path)
+@contextmanager
+def serve_smtp(folder: Path, implicit_tls: bool = False) -> Iterator[SmtpServer]:
+    """STARTTLS required before the login (or TLS from the first byte), login required."""
+    cert, key = make_cert(folder)
     tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     tls.load_cert_chain(cert, key)
     inbox = Inbox()
     port = free_port()
+    # aiosmtpd counts only STARTTLS as TLS for auth_require_tls; TLS from the first byte
+    # is TLS all the same, so the login is still never sent in the clear.
+    options: dict[str, Any] = (
+        {"ssl_context": tls, "auth_require_tls": False}
+        if implicit_tls
+        else {"tls_context": tls, "require_starttls": True, "auth_require_tls": True}
+    )
     controller = Controller(
         inbox,
         hostname="127.0.0.1",
         port=port,
-        tls_context=tls,
-        require_starttls=True,
         auth_required=True,
-        auth_require_tls=True,
         authenticator=_authenticate,
+        **options,
     )
     controller.start()
     try:
         yield SmtpServer(port, cert, inbox)
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def smtp_server(tmp_path: Path) -> Iterator[SmtpServer]:
+    with serve_smtp(tmp_path) as server:
+        yield server
 
 
 @dataclass

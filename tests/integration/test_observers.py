@@ -20,6 +20,7 @@ from tests.observer_servers import (
     HttpReceiver,
     SmtpServer,
     receiver,
+    serve_smtp,
     smtp_server,
     start_receiver,
 )
@@ -292,3 +293,27 @@ def test_private_slack_observer_names_the_creator_and_honours_noslack(
         time.sleep(1.0)
     assert len(receiver.requests) == 1
     assert json.loads(req.body) == {"text": f"report #{a.id} done", "channel": "@carol"}
+
+
+# aiosmtpd's warning counts only STARTTLS as TLS; this server speaks TLS from the first byte.
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_mail_over_tls_from_the_start_and_a_wrong_password_is_a_recorded_refusal(
+    yard: Yard, worker: Worker, tmp_path: Path
+) -> None:
+    with serve_smtp(tmp_path, implicit_tls=True) as server:
+        settings = {**mail_settings(server), "starttls": False, "ssl": True}
+        ops = {"name": "ops", "channel": "mail", "events": ["job.completed"],
+               "to": ["ops@example.com"], "subject": "{{ job.type }} ok"}  # fmt: skip
+        with run(yard, [ops], mail=settings):
+            yard.enqueue("report")
+            [msg] = server.inbox.wait(1)
+        assert msg["Subject"] == "report ok"
+        wrong = {**settings, "password": "not-the-password"}
+        bad = {**ops, "name": "bad"}
+        with run(yard, [bad], mail=wrong):
+            yard.enqueue("report")
+            until(lambda: [d.status for d in yard.store.recent_deliveries("bad")] == ["retry"])
+        [d] = yard.store.recent_deliveries("bad")
+        assert d.last_error is not None and "refused the login: 535" in d.last_error
+        assert "not-the-password" not in d.last_error
+        assert len(server.inbox.messages) == 1
