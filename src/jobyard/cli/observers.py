@@ -60,10 +60,11 @@ def observers(ctx: click.Context, name: str | None, limit: int, as_json: bool) -
         table.add_row(r["name"], r["channel"], ", ".join(r["events"]), state, cursor, counts)
     out.print(table)
     if recent:
-        table = Table("time", "observer", "event", "job", "status", "attempts", "last error")
+        table = Table("time (UTC)", "observer", "event", "name", "job", "status", "tries")
+        table.add_column("last error", overflow="fold")
         for d in recent:
             table.add_row(
-                d["time"], d["observer"], f"{d['event']} {d['name'] or ''}".strip(),
+                d["time"][:19].replace("T", " "), d["observer"], str(d["event"]), d["name"] or "",
                 render.value(d["job"]), d["status"], str(d["attempts"]), d["last_error"] or "",
             )  # fmt: skip
         out.print(table)

@@ -282,7 +282,8 @@ class ObserverLoop:
     def _failed(self, event_id: int, attempt: int, error: str) -> None:
         o = self.observer
         if attempt > o.retries:
-            self._finish(event_id, "failed", f"{error} (gave up after {attempt} attempts)")
+            tries = f"{attempt} attempt{'s' if attempt > 1 else ''}"
+            self._finish(event_id, "failed", f"{error} (gave up after {tries})")
             log.warning("observer %s: event %s failed: %s", o.name, event_id, error)
             return
         delay = min(o.max_backoff, o.backoff * 2 ** (attempt - 1))
