@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg_cmd in "graphviz:dot" "git:git" "rsync:rsync" "openssh-server:sshd" "perl:perl" "chromium:chromium"; do
+for pkg_cmd in "graphviz:dot" "git:git" "rsync:rsync" "openssh-server:sshd" "perl:perl" "chromium:chromium" "openssl:openssl"; do
     pkg=${pkg_cmd%%:*}; cmd=${pkg_cmd##*:}
     command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || need+=("$pkg")
 done

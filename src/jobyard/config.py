@@ -21,6 +21,7 @@ KNOWN_KEYS = {
     "sites",
     "roles",
     "observers",
+    "mail",
     "semaphores",
     "worker",
     "limits",

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from jobyard.cli.common import get_yard, load_app_module
+from jobyard.cli.observers import start_observers
 from jobyard.cli.web import housekeeping_loop, parse_bind, serve_in_thread
 from jobyard.errors import ConfigError, InvalidInput
 
@@ -115,7 +116,10 @@ def scheduler(ctx: click.Context) -> None:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    observers = start_observers(yard)  # [[observers]]: one holder at a time (a lease)
     housekeeping_loop(yard, stop)
+    if observers is not None:
+        observers.stop()
 
 
 @click.command()
@@ -146,6 +150,7 @@ def up(
         apps.append("jobyard.demo")
     yard.migrate()
     yard.sync_types()
+    observers = start_observers(yard)
     if not no_examples and yard.count() == 0:
         from jobyard.demo import seed_jobs
 
@@ -186,6 +191,8 @@ def up(
         stop.wait(1.0)
     if web is not None:
         web.should_exit = True
+    if observers is not None:
+        observers.stop()
     for p in procs.values():
         p.send_signal(signal.SIGTERM)
     for p in procs.values():

@@ -7,7 +7,8 @@
 - :mod:`~jobyard.store.workers`: the workers registry and the job types;
 - :mod:`~jobyard.store.events`: the events log, read by cursor;
 - :mod:`~jobyard.store.kv`: schedule ticks, jobsets and their storage;
-- :mod:`~jobyard.store.collections`: item collections.
+- :mod:`~jobyard.store.collections`: item collections;
+- :mod:`~jobyard.store.observers`: observers' cursors and deliveries.
 
 Policy (state machine, retries, dependencies) lives above, in :mod:`jobyard.lifecycle`,
 once for every backend; backends (sqlite.py, postgres.py) supply the primitives.
@@ -22,11 +23,19 @@ from jobyard.store.events import Event, EventsMixin, JobEvent
 from jobyard.store.jobs import JobFilter, JobsMixin, NewJob, NewRow, Update
 from jobyard.store.kv import MISSING, JobsetRow, KVMixin
 from jobyard.store.leases import LeasesMixin
+from jobyard.store.observers import Delivery, ObserversMixin, ObserverState
 from jobyard.store.workers import StoredType, WorkerRow, WorkersMixin
 
 
 class Store(
-    JobsMixin, LeasesMixin, WorkersMixin, EventsMixin, KVMixin, CollectionsMixin, AccountsMixin
+    JobsMixin,
+    LeasesMixin,
+    WorkersMixin,
+    EventsMixin,
+    KVMixin,
+    CollectionsMixin,
+    AccountsMixin,
+    ObserversMixin,
 ):
     """Every concern of the store; a backend subclasses this."""
 
@@ -36,6 +45,7 @@ __all__ = [
     "JSON_COLUMNS",
     "MISSING",
     "AuditRow",
+    "Delivery",
     "Event",
     "Item",
     "ItemOrder",
@@ -44,6 +54,7 @@ __all__ = [
     "JobsetRow",
     "NewJob",
     "NewRow",
+    "ObserverState",
     "Result",
     "SessionRow",
     "Store",

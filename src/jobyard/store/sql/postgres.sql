@@ -459,3 +459,70 @@ SELECT queue, min(updated) FROM jobs WHERE status = 'ready' GROUP BY queue
 -- The jobs one claim leased: their run ids are the claim's run id, '.', the job id
 -- (a remote worker's retried claim: jobyard.api.work).
 SELECT * FROM jobs WHERE status = 'running' AND left(run_id, length(%(run_id)s) + 1) = %(run_id)s || '.' ORDER BY id
+
+-- name: observer_init
+INSERT INTO observer_state (name, cursor, updated) VALUES (%(name)s, %(cursor)s, %(now)s)
+ON CONFLICT (name) DO NOTHING
+
+-- name: observer_claim
+UPDATE observer_state SET owner = %(owner)s, lease_until = %(lease_until)s, updated = %(now)s
+WHERE name = %(name)s AND (owner IS NULL OR owner = %(owner)s OR lease_until < %(now)s)
+RETURNING *
+
+-- name: observer_take
+-- Only from the owner the caller saw (it found that owner's process dead).
+UPDATE observer_state SET owner = %(owner)s, lease_until = %(lease_until)s, updated = %(now)s
+WHERE name = %(name)s AND owner = %(from_owner)s
+RETURNING *
+
+-- name: observer_release
+UPDATE observer_state SET owner = NULL, lease_until = NULL, updated = %(now)s
+WHERE name = %(name)s AND owner = %(owner)s
+
+-- name: observer_advance
+UPDATE observer_state SET cursor = %(cursor)s, updated = %(now)s
+WHERE name = %(name)s AND owner = %(owner)s
+
+-- name: observer_get
+SELECT * FROM observer_state WHERE name = %(name)s
+
+-- name: observers_all
+SELECT * FROM observer_state ORDER BY name
+
+-- name: delivery_begin
+INSERT INTO observer_deliveries (observer, event_id, job_id, event, status, attempts, created, updated)
+VALUES (%(observer)s, %(event_id)s, %(job_id)s, %(event)s::json, 'sending', 1, %(now)s, %(now)s)
+ON CONFLICT (observer, event_id) DO NOTHING
+
+-- name: delivery_get
+SELECT * FROM observer_deliveries WHERE observer = %(observer)s AND event_id = %(event_id)s
+
+-- name: delivery_retry_begin
+UPDATE observer_deliveries SET status = 'sending', attempts = attempts + 1, updated = %(now)s
+WHERE observer = %(observer)s AND event_id = %(event_id)s AND status = 'retry'
+
+-- name: delivery_finish
+UPDATE observer_deliveries SET status = %(status)s, last_error = %(error)s, next_at = %(next_at)s,
+    updated = %(now)s
+WHERE observer = %(observer)s AND event_id = %(event_id)s
+
+-- name: deliveries_due
+SELECT * FROM observer_deliveries
+WHERE observer = %(observer)s AND status = 'retry' AND next_at <= %(now)s
+ORDER BY next_at, event_id LIMIT %(limit)s
+
+-- name: deliveries_in_flight
+SELECT * FROM observer_deliveries WHERE observer = %(observer)s AND status = 'sending'
+ORDER BY event_id
+
+-- name: deliveries_recent
+SELECT * FROM observer_deliveries
+WHERE (%(observer)s::text IS NULL OR observer = %(observer)s::text)
+ORDER BY updated DESC, event_id DESC LIMIT %(limit)s
+
+-- name: deliveries_count
+SELECT status, count(*) AS n FROM observer_deliveries WHERE observer = %(observer)s GROUP BY status
+
+-- name: deliveries_prune
+DELETE FROM observer_deliveries WHERE observer = %(observer)s AND updated < %(before)s
+  AND status IN ('sent', 'failed', 'unknown')

@@ -410,3 +410,69 @@ SELECT queue, min(updated) FROM jobs WHERE status = 'ready' GROUP BY queue
 -- The jobs one claim leased: their run ids are the claim's run id, '.', the job id
 -- (a remote worker's retried claim: jobyard.api.work).
 SELECT * FROM jobs WHERE status = 'running' AND substr(run_id, 1, length(:run_id) + 1) = :run_id || '.' ORDER BY id
+
+-- name: observer_init
+INSERT INTO observer_state (name, cursor, updated) VALUES (:name, :cursor, :now)
+ON CONFLICT (name) DO NOTHING
+
+-- name: observer_claim
+UPDATE observer_state SET owner = :owner, lease_until = :lease_until, updated = :now
+WHERE name = :name AND (owner IS NULL OR owner = :owner OR lease_until < :now)
+RETURNING *
+
+-- name: observer_take
+-- Only from the owner the caller saw (it found that owner's process dead).
+UPDATE observer_state SET owner = :owner, lease_until = :lease_until, updated = :now
+WHERE name = :name AND owner = :from_owner
+RETURNING *
+
+-- name: observer_release
+UPDATE observer_state SET owner = NULL, lease_until = NULL, updated = :now
+WHERE name = :name AND owner = :owner
+
+-- name: observer_advance
+UPDATE observer_state SET cursor = :cursor, updated = :now
+WHERE name = :name AND owner = :owner
+
+-- name: observer_get
+SELECT * FROM observer_state WHERE name = :name
+
+-- name: observers_all
+SELECT * FROM observer_state ORDER BY name
+
+-- name: delivery_begin
+INSERT INTO observer_deliveries (observer, event_id, job_id, event, status, attempts, created, updated)
+VALUES (:observer, :event_id, :job_id, :event, 'sending', 1, :now, :now)
+ON CONFLICT (observer, event_id) DO NOTHING
+
+-- name: delivery_get
+SELECT * FROM observer_deliveries WHERE observer = :observer AND event_id = :event_id
+
+-- name: delivery_retry_begin
+UPDATE observer_deliveries SET status = 'sending', attempts = attempts + 1, updated = :now
+WHERE observer = :observer AND event_id = :event_id AND status = 'retry'
+
+-- name: delivery_finish
+UPDATE observer_deliveries SET status = :status, last_error = :error, next_at = :next_at, updated = :now
+WHERE observer = :observer AND event_id = :event_id
+
+-- name: deliveries_due
+SELECT * FROM observer_deliveries
+WHERE observer = :observer AND status = 'retry' AND next_at <= :now
+ORDER BY next_at, event_id LIMIT :limit
+
+-- name: deliveries_in_flight
+SELECT * FROM observer_deliveries WHERE observer = :observer AND status = 'sending'
+ORDER BY event_id
+
+-- name: deliveries_recent
+SELECT * FROM observer_deliveries
+WHERE (:observer IS NULL OR observer = :observer)
+ORDER BY updated DESC, event_id DESC LIMIT :limit
+
+-- name: deliveries_count
+SELECT status, count(*) AS n FROM observer_deliveries WHERE observer = :observer GROUP BY status
+
+-- name: deliveries_prune
+DELETE FROM observer_deliveries WHERE observer = :observer AND updated < :before
+  AND status IN ('sent', 'failed', 'unknown')
