@@ -79,7 +79,7 @@
     var byStream = {};
     parts.forEach(function (p) {
       var filter = p.el.getAttribute("data-stream");
-      // data-poll-always: there is no event for it (log lines): poll while it is live.
+      // data-poll-always: a part no event announces: poll it while it is live.
       if (filter === null || p.el.hasAttribute("data-poll-always")) p.startPolling();
       if (filter === null) return;
       (byStream[filter] = byStream[filter] || []).push(p);
