@@ -115,3 +115,134 @@ def from_text(param: Param, text: str) -> Any:
     from jobyard.limits import json_or_text
 
     return json_or_text(text, f"parameter {name!r}")
+
+
+# -- what an enqueue may pass ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Signature:
+    """A handler's keyword parameters, as an enqueue must honour them (CONTRACT.md): a
+    missing, unknown or ill-typed parameter is refused, naming it. ``open``: it takes
+    ``**kwargs``, so names it does not declare are let through."""
+
+    params: tuple[Param, ...]
+    open: bool = False
+
+    def check(self, type_name: str, data: Any) -> None:
+        """Refuse ``data`` that this handler could not be called with. Data that is not a
+        dict of names is one positional argument: the handler's business."""
+        if data is None:
+            data = {}
+        if not isinstance(data, dict) or not all(
+            isinstance(k, str) and k.isidentifier() for k in data
+        ):
+            return
+        by_name = {p.name: p for p in self.params}
+        if not self.open:
+            unknown = sorted(set(data) - set(by_name))
+            if unknown:
+                known = ", ".join(by_name) or "none"
+                raise _refused(
+                    unknown[0],
+                    f"job type {type_name!r} has no parameter {unknown[0]!r} "
+                    f"(its parameters: {known})",
+                )
+        for p in self.params:
+            if p.name not in data:
+                if p.required:
+                    raise _refused(
+                        p.name, f"job type {type_name!r} needs parameter {p.name!r} ({p.kind})"
+                    )
+                continue
+            what = _ill_typed(p, data[p.name])
+            if what:
+                shown = repr(data[p.name])[:60]
+                raise _refused(
+                    p.name, f"job type {type_name!r}: parameter {p.name!r} {what}, got {shown}"
+                )
+
+    def to_meta(self) -> dict[str, Any]:
+        """JSON for the store, so a process without the handler checks the same way."""
+        return {
+            "open": self.open,
+            "params": [
+                {
+                    "name": p.name,
+                    "kind": p.kind,
+                    "required": p.required,
+                    **({"default": p.default} if _jsonable(p.default) else {}),
+                    **({"choices": list(p.choices)} if p.choices else {}),
+                    **({"help": p.help} if p.help else {}),
+                }
+                for p in self.params
+            ],
+        }
+
+    @classmethod
+    def from_meta(cls, meta: Any) -> Signature | None:
+        """What :meth:`to_meta` wrote; None for anything else (an older row)."""
+        try:
+            params = tuple(
+                Param(
+                    str(p["name"]),
+                    str(p["kind"]),
+                    bool(p["required"]),
+                    p.get("default"),
+                    tuple(p.get("choices") or ()),
+                    str(p.get("help") or ""),
+                )
+                for p in meta["params"]
+            )
+            return cls(params, bool(meta.get("open")))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return None
+
+
+def signature(func: Callable[..., Any]) -> Signature | None:
+    """The handler's :class:`Signature`; None when it cannot be read (then nothing is
+    checked at enqueue: the handler's own call is the check)."""
+    try:
+        sig = inspect.signature(func)
+    except (TypeError, ValueError):
+        return None
+    kinds = list(sig.parameters.values())[1:]
+    if any(p.kind in (p.VAR_POSITIONAL, p.POSITIONAL_ONLY) for p in kinds):
+        return None  # it takes its data as positional arguments: nothing to check by name
+    return Signature(tuple(declared(func)), any(p.kind == p.VAR_KEYWORD for p in kinds))
+
+
+def _refused(name: str, message: str) -> InvalidInput:
+    err = InvalidInput(message)
+    err.field = f"data.{name}"  # type: ignore[attr-defined]
+    return err
+
+
+def _jsonable(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+def _ill_typed(p: Param, value: Any) -> str | None:
+    """What is wrong with ``value`` for ``p`` (None: nothing)."""
+    if p.kind == "str":
+        return None if isinstance(value, str) else "must be a string"
+    if p.kind == "int":
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        return None if ok else "must be a whole number"
+    if p.kind == "float":
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        return None if ok and math.isfinite(value) else "must be a finite number"
+    if p.kind == "bool":
+        return None if isinstance(value, bool) else "must be true or false"
+    if p.kind == "datetime":
+        if isinstance(value, str):
+            try:
+                datetime.fromisoformat(value)
+                return None
+            except ValueError:
+                pass
+        return "must be a date and time (ISO 8601, e.g. 2026-12-31T23:00)"
+    if p.kind == "choice":
+        ok = any(type(c) is type(value) and c == value for c in p.choices)
+        return None if ok else "must be one of " + ", ".join(repr(c) for c in p.choices)
+    return None

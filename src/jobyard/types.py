@@ -19,6 +19,7 @@ from jobyard.admission import Limit
 from jobyard.errors import InvalidInput, TypeDisabled, UnknownJobType
 from jobyard.limits import INT32_MAX
 from jobyard.model import Retry
+from jobyard.params import Signature, signature
 from jobyard.spec import TypeDefaults, parse_name, parse_timeout
 from jobyard.store.workers import StoredType
 
@@ -82,6 +83,17 @@ class JobType:
         self.is_async = inspect.iscoroutinefunction(func)
         self.active = True  # False: workers stop claiming it (disabled in the store)
         self._client: Client | None = None  # set by TypeRegistry.add: where defer enqueues
+
+    _signature: Signature | None | bool = False  # False: not read yet
+
+    @property
+    def signature(self) -> Signature | None:
+        """The handler's parameters an enqueue must honour (None: not checked; batch
+        handlers and other kinds take their data their own way)."""
+        if self._signature is False:
+            plain = self.kind == "python" and not self.batch
+            self._signature = signature(self.func) if plain else None
+        return self._signature  # type: ignore[return-value]
 
     def admission_limit(self) -> Limit | None:
         """What the claim's admission enforces for this type (None: nothing): ``limit``
@@ -247,6 +259,7 @@ class TypeRegistry:
                     "retry": _retry_meta(t.retry),
                     "timeout": t.timeout,
                     "limit": t.limit,
+                    "signature": t.signature.to_meta() if t.signature else None,
                 },
             )
             for t in self.local.values()
@@ -272,6 +285,21 @@ class TypeRegistry:
                 "directory (put it back and run `jobyard scripts sync`)"
             )
         return jt, stored
+
+    def check_data(self, name: str, data: Any) -> None:
+        """Refuse data the type's handler could not be called with (a missing, unknown or
+        ill-typed parameter, named); known from this process's handler, or else from the
+        signature its registration recorded."""
+        jt = self.local.get(name)
+        if jt is not None:
+            sig = jt.signature
+        else:
+            st = self.stored().get(name)
+            if st is None or st.kind != "python" or not st.meta.get("signature"):
+                return
+            sig = Signature.from_meta(st.meta["signature"])
+        if sig is not None:
+            sig.check(name, data)
 
     def defaults(self, name: str) -> TypeDefaults:
         """What a job of ``name`` gets when the caller leaves an option out."""

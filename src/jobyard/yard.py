@@ -117,6 +117,7 @@ class Yard:
             spec = self.specs.build(type_name, data, options, now)
         else:
             spec = self.specs.default(type_name, now)  # cached: the hot path
+        self.registry.check_data(type_name, data)
         encoded = self._encode(data)
         if conn is not None:
             with self.store.using(conn):
@@ -131,7 +132,8 @@ class Yard:
         """Create many jobs of one type in one transaction; returns their ids."""
         now = time.time()
         spec = self.specs.build(type_name, None, options, now)
-        encoded = [self._encode(d) for d in items]
+        check = self.registry.check_data
+        encoded = [check(type_name, d) or self._encode(d) for d in items]
         specs = [spec] * len(encoded)  # one validated spec serves every row
         if conn is not None:
             with self.store.using(conn):

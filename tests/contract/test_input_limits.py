@@ -40,7 +40,7 @@ def run(yard: Yard, handle: JobHandle) -> JobHandle:
 
 def noop_type(yard: Yard) -> None:
     @yard.job
-    def noop(job: Any) -> None: ...
+    def noop(job: Any, **data: Any) -> None: ...
 
 
 REFUSED: list[tuple[str, dict[str, Any], Any, str]] = [

@@ -50,7 +50,7 @@ def test_dependent_runs_only_after_antecedent(yard: Yard) -> None:
     ran: list[str] = []
 
     @yard.job
-    def first(job):  # type: ignore[no-untyped-def]
+    def first(job, **data):  # type: ignore[no-untyped-def]
         gate.wait(10)
         ran.append("first")
 
@@ -76,7 +76,7 @@ def test_dependent_runs_only_after_antecedent(yard: Yard) -> None:
 
 def test_dependent_of_finished_antecedents(yard: Yard) -> None:
     @yard.job
-    def noop(job):  # type: ignore[no-untyped-def]
+    def noop(job, **data):  # type: ignore[no-untyped-def]
         return None
 
     done = yard.enqueue("noop")
@@ -108,7 +108,7 @@ def test_failed_antecedent_cancels_dependents_cascading(yard: Yard) -> None:
         raise RuntimeError("nope")
 
     @yard.job
-    def noop(job):  # type: ignore[no-untyped-def]
+    def noop(job, **data):  # type: ignore[no-untyped-def]
         return None
 
     a = yard.enqueue("boom")
@@ -204,7 +204,7 @@ def test_work_timeout_then_retry_succeeds(yard: Yard) -> None:
 
 def test_500_jobs_cancelled_then_removed(yard: Yard) -> None:
     @yard.job
-    def noop(job):  # type: ignore[no-untyped-def]
+    def noop(job, **data):  # type: ignore[no-untyped-def]
         return None
 
     ids = yard.enqueue_many("noop", [{"i": i} for i in range(500)])
@@ -236,7 +236,7 @@ def test_repeat_with_wait_until(yard: Yard) -> None:
 
 def test_cancel_then_restart_zero_retries_keeps_attempts(yard: Yard) -> None:
     @yard.job
-    def noop(job):  # type: ignore[no-untyped-def]
+    def noop(job, **data):  # type: ignore[no-untyped-def]
         return "ok"
 
     h = yard.enqueue("noop", paused=True)
@@ -303,7 +303,7 @@ def test_batch_handler_gets_five_jobs(yard: Yard) -> None:
 
 def test_operations_in_wrong_status_name_it(yard: Yard) -> None:
     @yard.job
-    def noop(job):  # type: ignore[no-untyped-def]
+    def noop(job, **data):  # type: ignore[no-untyped-def]
         return None
 
     h = yard.enqueue("noop")
@@ -326,7 +326,7 @@ def test_late_calls_after_cancel_are_refused(yard: Yard) -> None:
     from jobyard.context import JobContext
 
     @yard.job
-    def noop(job):  # type: ignore[no-untyped-def]
+    def noop(job, **data):  # type: ignore[no-untyped-def]
         return None
 
     h = yard.enqueue("noop")
@@ -346,7 +346,7 @@ def test_late_calls_after_cancel_are_refused(yard: Yard) -> None:
 
 def test_expired_lease_is_rescued_then_quarantined(yard: Yard) -> None:
     @yard.job
-    def noop(job):  # type: ignore[no-untyped-def]
+    def noop(job, **data):  # type: ignore[no-untyped-def]
         return None
 
     h = yard.enqueue("noop")
@@ -386,7 +386,7 @@ def test_unknown_type_is_a_clear_error_and_never_dropped(yard: Yard) -> None:
 
 def test_bad_input_writes_nothing(yard: Yard) -> None:
     @yard.job
-    def noop(job):  # type: ignore[no-untyped-def]
+    def noop(job, **data):  # type: ignore[no-untyped-def]
         return None
 
     bad = [
@@ -455,7 +455,7 @@ def test_async_handler_and_its_timeout(yard: Yard) -> None:
 
 def test_delay_holds_job_back(yard: Yard) -> None:
     @yard.job
-    def noop(job):  # type: ignore[no-untyped-def]
+    def noop(job, **data):  # type: ignore[no-untyped-def]
         return time.time()
 
     start = time.time()

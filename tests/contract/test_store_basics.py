@@ -596,7 +596,7 @@ def pg_yard(pg_url: str) -> Iterator[Yard]:
     y = Yard(pg_url)
 
     @y.job
-    def noop(job: Any) -> None:
+    def noop(job: Any, **data: Any) -> None:
         return None
 
     try:

@@ -36,7 +36,7 @@ def test_a_heartbeat_between_read_and_rescue_keeps_the_job(
     yard: Yard, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     @yard.job
-    def noop(job):  # type: ignore[no-untyped-def]
+    def noop(job, **data):  # type: ignore[no-untyped-def]
         return None
 
     h = yard.enqueue("noop")
@@ -68,8 +68,8 @@ def test_a_failed_nested_emit_leaves_none_of_its_jobs(
     yard: Yard, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for name in ("first", "second", "third"):
-        yard.job(name=name, on=["ev"])(lambda job: None)
-    yard.job(name="outer")(lambda job: None)
+        yard.job(name=name, on=["ev"])(lambda job, **data: None)
+    yard.job(name="outer")(lambda job, **data: None)
     real = yard.enqueue
     calls: list[str] = []
 
@@ -115,7 +115,7 @@ def test_only_claim_transactions_commit_asynchronously(
 ) -> None:
     yard = Yard(pg_url)
     try:
-        yard.job(name="noop")(lambda job: None)
+        yard.job(name="noop")(lambda job, **data: None)
         worker = Worker(yard, name="w-durable", handle_signals=False)
         registry.register(worker)  # the worker's database thread: once relaxed the session
         store = yard.store
@@ -170,7 +170,7 @@ def test_a_deleted_listener_is_skipped_and_the_emit_goes_on(
     folder.mkdir()
     gone = _script(folder, "gone")
     _script(folder, "kept")
-    yard.job(name="alive", on=["ev"])(lambda job: None)
+    yard.job(name="alive", on=["ev"])(lambda job, **data: None)
     sync_scripts(yard, folder)
     set_enabled(yard, "gone", True)
     set_enabled(yard, "kept", True)

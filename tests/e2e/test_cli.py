@@ -89,7 +89,7 @@ def test_depends_and_status_filter(env: dict[str, str], worker: subprocess.Popen
         (["submit", "add", "--data", "{oops"], "--data is not valid JSON"),
         (["submit", "add", "--retries", "-2"], "invalid retries"),
         (["submit", "add", "--after", "tomorrowish"], "invalid after 'tomorrowish'"),
-        (["submit", "add", "--depends", "424242"], "do not exist: [424242]"),
+        (["submit", "add", "a=1", "b=2", "--depends", "424242"], "do not exist: [424242]"),
         (["submit", "add", "1=2"], "bad parameter '1=2'"),
         (["job", "show", "999"], "no job with id 999"),
         (["--db", "sqlite:///no/such/dir/x.db", "jobs"], "folder"),

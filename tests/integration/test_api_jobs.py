@@ -32,7 +32,7 @@ def test_create_read_and_page(api: tuple[str, Yard]) -> None:
     base, yard = api
     r = httpx.post(
         f"{base}/api/v1/jobs",
-        json={"type": "hello", "data": {"n": 1}, "priority": "high", "props": {"who": "ann"}},
+        json={"type": "hello", "data": {"name": "n1"}, "priority": "high", "props": {"who": "ann"}},
     )
     assert r.status_code == 201
     job = r.json()
@@ -51,9 +51,16 @@ def test_create_read_and_page(api: tuple[str, Yard]) -> None:
             break
     assert seen == sorted(seen, reverse=True) and len(seen) == 6
     one = httpx.get(f"{base}/api/v1/jobs/{job['id']}").json()
-    assert one["data"] == {"n": 1}
+    assert one["data"] == {"name": "n1"}
     log = httpx.get(f"{base}/api/v1/jobs/{job['id']}/log").json()
     assert log["entries"][0]["message"] == "Job Submitted" and log["next"] is None
+    # the handler's parameters hold over HTTP too: 422 naming the parameter, nothing written
+    before = yard.count()
+    for data, word in (({"nme": "x"}, "'nme'"), ({"name": 5}, "'name'")):
+        r = httpx.post(f"{base}/api/v1/jobs", json={"type": "hello", "data": data})
+        assert r.status_code == 422 and word in r.json()["error"]["message"], r.text
+        assert r.json()["error"]["field"] == f"data.{next(iter(data))}"
+    assert yard.count() == before
 
 
 def test_filters(api: tuple[str, Yard]) -> None:
