@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "jobyard.cli.scripts",
     "jobyard.cli.web",
     "jobyard.cli.accounts",
+    "jobyard.cli.sites",
 )
 
 
