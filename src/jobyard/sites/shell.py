@@ -30,6 +30,7 @@ from jobyard.sites.commands import (
     render,
 )
 from jobyard.sites.inventory import Site
+from jobyard.sites.transfer import transfer
 
 __all__ = ["Connector", "LocalConnector", "SSHConnector", "Shell", "connector_for"]
 
@@ -257,3 +258,24 @@ class Shell:
 
     async def asudo(self, command: Command, *, user: str | None = None, **options: Any) -> Result:
         return await loop.acall(self._sudo(command, user, options))
+
+    # -- transfers (jobyard.sites.transfer) ---------------------------------------------------
+
+    def upload(self, src: str, dest: str, **options: Any) -> Result:
+        """Make ``dest`` on the site a copy of local ``src`` (rsync -az; SFTP without
+        rsync). ``mirror=True`` deletes extras; ``args=[...]`` go to rsync."""
+        return loop.call(transfer(self, src, dest, upload=True, **options))
+
+    def download(self, src: str, dest: str, **options: Any) -> Result:
+        """Make local ``dest`` a copy of ``src`` on the site."""
+        return loop.call(transfer(self, src, dest, upload=False, **options))
+
+    def mirror(self, src: str, dest: str, **options: Any) -> Result:
+        """``upload`` that also deletes what ``dest`` has and ``src`` has not."""
+        return self.upload(src, dest, mirror=True, **options)
+
+    async def aupload(self, src: str, dest: str, **options: Any) -> Result:
+        return await loop.acall(transfer(self, src, dest, upload=True, **options))
+
+    async def adownload(self, src: str, dest: str, **options: Any) -> Result:
+        return await loop.acall(transfer(self, src, dest, upload=False, **options))
