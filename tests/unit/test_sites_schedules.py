@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from jobyard.errors import InvalidInput
-from jobyard.sites.batch import Pair, lower
 from jobyard.sites.commands import Capture, display, env_prefix, render
+from jobyard.sites.schedule import Pair, lower
 
 PAIRS = [
     Pair(0, "init", "a"),

@@ -18,11 +18,8 @@ the same jobset (same ``shared``), starting once everything before it has finish
 
 from __future__ import annotations
 
-import itertools
-import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from jobyard import model
@@ -30,6 +27,7 @@ from jobyard.errors import InvalidInput, WaitTimeout
 from jobyard.jobsets import UNFINISHED
 from jobyard.sites.action import FAILED_KEY, Actions
 from jobyard.sites.inventory import Inventory, roles_of
+from jobyard.sites.schedule import SCHEDULES, Pair, lower, max_fail_count, serial_size
 
 if TYPE_CHECKING:
     from jobyard.model import Job
@@ -38,40 +36,6 @@ if TYPE_CHECKING:
 __all__ = ["JOBSET_KIND", "SCHEDULES", "Batch", "create", "rerun_failed"]
 
 JOBSET_KIND = "batch"
-SCHEDULES = ("site-sequential", "sequential", "atomic", "parallel")
-
-
-@dataclass(frozen=True)
-class Pair:
-    step: int
-    action: str
-    site: str
-
-
-def _serial(value: Any, sites: int) -> int | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    try:
-        size = math.ceil(sites * float(text[:-1]) / 100) if text.endswith("%") else int(text)
-    except ValueError:
-        size = 0
-    if size < 1 or isinstance(value, bool):
-        raise InvalidInput(f"invalid serial {value!r}: give a number of sites >= 1 or N%")
-    return size
-
-
-def _max_fail(value: Any, pairs: int) -> int | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    try:
-        found = math.floor(pairs * float(text[:-1]) / 100) if text.endswith("%") else int(text)
-    except ValueError:
-        found = -1
-    if found < 0 or isinstance(value, bool):
-        raise InvalidInput(f"invalid max_fail {value!r}: give a number >= 0 or N%")
-    return found
 
 
 def plan(
@@ -102,39 +66,6 @@ def plan(
     if not pairs:
         raise InvalidInput(f"no site of roles {', '.join(restrict or [])} runs these actions")
     return pairs
-
-
-def lower(pairs: Sequence[Pair], schedule: str, serial: int | None) -> list[list[int]]:
-    """For each pair, the indexes of the pairs it waits for."""
-    if schedule not in SCHEDULES:
-        raise InvalidInput(f"unknown schedule {schedule!r}; use one of {', '.join(SCHEDULES)}")
-    if serial is not None and schedule != "site-sequential":
-        raise InvalidInput("serial (a rolling batch) works with the site-sequential schedule")
-    deps: list[list[int]] = [[] for _ in pairs]
-    if schedule == "atomic":
-        for i in range(1, len(pairs)):
-            deps[i] = [i - 1]
-    elif schedule == "sequential":
-        steps = sorted({p.step for p in pairs})
-        by_step = {s: [i for i, p in enumerate(pairs) if p.step == s] for s in steps}
-        for before, after in itertools.pairwise(steps):
-            for i in by_step[after]:
-                deps[i] = list(by_step[before])
-    elif schedule == "site-sequential":
-        sites = list(dict.fromkeys(p.site for p in pairs))
-        last: dict[str, int] = {}
-        for i, p in enumerate(pairs):
-            if p.site in last:
-                deps[i] = [last[p.site]]
-            last[p.site] = i
-        if serial is not None:
-            groups = [sites[k : k + serial] for k in range(0, len(sites), serial)]
-            first = {p.site: i for i, p in reversed(list(enumerate(pairs)))}
-            for prev, group in itertools.pairwise(groups):
-                ends = [last[s] for s in prev]
-                for site in group:
-                    deps[first[site]] = [*deps[first[site]], *ends]
-    return deps
 
 
 def _enqueue(
@@ -192,7 +123,7 @@ def create(
     """Make the batch's jobset and jobs (in one transaction); returns its handle."""
     names = [names] if isinstance(names, str) else list(names)
     pairs = plan(yard.sites, yard.actions, names, roles)
-    size = _serial(serial, len({p.site for p in pairs}))
+    size = serial_size(serial, len({p.site for p in pairs}))
     deps = lower(pairs, schedule, size)
     meta = {
         "actions": names,
@@ -200,7 +131,7 @@ def create(
         "roles": roles_of(roles) if roles is not None else None,
         "break_on_error": bool(break_on_error),
         "serial": serial,
-        "max_fail": _max_fail(max_fail, len(pairs)),
+        "max_fail": max_fail_count(max_fail, len(pairs)),
         "max_fail_given": max_fail,
         "options": dict(options or {}),
         "first_n": 0,
@@ -265,7 +196,7 @@ class Batch:
         found = self.yard.jobset(self.id)
         steps = [int(j.data["step"]) for j in found.jobs if isinstance(j.data, dict)]
         pairs = plan(self.yard.sites, self.yard.actions, names, roles, max(steps, default=-1) + 1)
-        deps = lower(pairs, schedule, _serial(serial, len({p.site for p in pairs})))
+        deps = lower(pairs, schedule, serial_size(serial, len({p.site for p in pairs})))
         meta = {**found.meta, "schedule": schedule, "first_n": len(found.jobs)}
         with self.yard.store.transaction():
             _enqueue(self.yard, self.id, pairs, deps, meta, after=[j.id for j in found.jobs])

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from jobyard.errors import InvalidInput
 from jobyard.sites import connect
 from jobyard.sites.commands import Capture, Result, ShellFailed
+from jobyard.sites.connectors import LocalConnector
 
 if TYPE_CHECKING:
     import asyncssh
@@ -72,8 +73,6 @@ async def _has_rsync(shell: Shell) -> bool:
 async def _rsync(
     shell: Shell, src: str, dest: str, upload: bool, mirror: bool, args: Sequence[str]
 ) -> Result:
-    from jobyard.sites.shell import LocalConnector
-
     argv = ["rsync", "-az", "--protect-args", *(["--delete"] if mirror else []), *args]
     temp = None
     if shell.site.local:
