@@ -132,3 +132,24 @@ def test_killed_mid_batch_resumes_without_rerunning_completed(tmp_path: Path) ->
         runs(tmp_path, "b")[:2] == ["greet", "slow-start"]
         and runs(tmp_path, "b").count("greet") == 1
     )
+
+
+def test_no_run_hands_the_batch_to_a_running_worker(tmp_path: Path) -> None:
+    env = setup(tmp_path, {"a": {"root": str(tmp_path / "a")}, "b": {"root": str(tmp_path / "b")}})
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "jobyard", "worker", "-n", "w1"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        out = run_cli(env, "batch", "greet", "check", "--no-run")
+        assert out.returncode == 0 and out.stdout.strip() == "1", out.stderr
+        until(lambda: runs(tmp_path, "a") == runs(tmp_path, "b") == ["greet", "check"], 30)
+        shown = json.loads(run_cli(env, "jobs", "--json").stdout)
+        assert {j["worker"] for j in shown} == {"w1"} and {j["site"] for j in shown} == {"a", "b"}
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(30)

@@ -240,7 +240,9 @@ class Inventory:
         for role in roles:
             if role not in self._roles:
                 known = ", ".join(sorted(self._roles)) or "none"
-                raise InvalidInput(f"unknown role {role!r}; known roles: {known}")
+                raise InvalidInput(
+                    f"unknown role {role!r} (no site or role has that name); known roles: {known}"
+                )
         return roles
 
     def roles(self) -> dict[str, StrList]:
