@@ -91,8 +91,21 @@ def test_unknown_host_key_is_refused_and_explained(
     assert sh3.run("echo pinned").stdout == "pinned\n"
 
 
-def test_unreachable_site_names_the_site() -> None:
-    sh, _ = shell({"host": "127.0.0.1", "port": free_port(), "connect_timeout": 2})
+def test_missing_known_hosts_file_is_explained(tmp_path: Path, server: SSHServer) -> None:
+    sh, _ = shell(server.site(known_hosts=str(tmp_path / "absent")))
+    with pytest.raises(SiteUnreachable, match=r"known_hosts file .*absent does not exist"):
+        sh.run("true")
+
+
+def test_unreachable_site_names_the_site(server: SSHServer) -> None:
+    sh, _ = shell(
+        {
+            "host": "127.0.0.1",
+            "port": free_port(),
+            "connect_timeout": 2,
+            "known_hosts": server.known_hosts,
+        }
+    )
     with pytest.raises(SiteUnreachable, match=r"site 'web1' .*cannot connect"):
         sh.run("true")
 

@@ -133,6 +133,14 @@ def explain(target: Target, exc: BaseException) -> str:
 
 
 async def _open(target: Target) -> asyncssh.SSHClientConnection:
+    if not target.host_key:
+        path = os.path.expanduser(target.known_hosts or "~/.ssh/known_hosts")
+        if not os.path.isfile(path):
+            raise SiteUnreachable(
+                f"site {target.site!r}: known_hosts file {path} does not exist, so the host "
+                f"key of {target.host}:{target.port} cannot be verified; record it "
+                f"(ssh-keyscan -p {target.port} {target.host} >> {path}) or pin host_key"
+            )
     options = target.options()
     if target.jump:
         options["tunnel"] = await connection(_jump_target(target))
