@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -56,6 +58,12 @@ def test_rsync_args_pass_through_and_unknown_host_key_refuses(
     dest = tmp_path / "dest"
     sh.upload(str(src), str(dest), args=["--exclude", "sub"])
     assert tree(dest) == {"a.txt": "alpha"}
+    sh.upload(str(src), str(tmp_path / "again"))
+    from jobyard.sites import connect, transfer
+
+    # both rsyncs rode one ssh master connection, named after every connection setting
+    name = transfer._control_path(connect.Target.of(sh.site))
+    assert os.path.exists(name) and stat.S_ISSOCK(os.stat(name).st_mode)
     empty = tmp_path / "empty_known_hosts"
     empty.write_text("")
     bad = Shell(Site("web1", [], server.site(known_hosts=str(empty))), None)

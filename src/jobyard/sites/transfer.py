@@ -11,6 +11,7 @@ without rsync (or a worker without it) gets SFTP over the shell's own connection
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shlex
 import shutil
@@ -32,8 +33,25 @@ if TYPE_CHECKING:
 __all__ = ["transfer"]
 
 
+_control_dir: str | None = None
+
+
+def _control_path(target: connect.Target) -> str:
+    """Where this process's ssh master connection for ``target`` listens (a private
+    directory): the rsyncs of one site share one SSH connection, as its commands do. The
+    name covers every connection setting (known_hosts and host key included), so a site
+    never rides on a connection that was verified under another site's settings."""
+    global _control_dir
+    if _control_dir is None or not os.path.isdir(_control_dir):
+        _control_dir = tempfile.mkdtemp(prefix="jobyard-ssh-")  # mode 0700
+    name = hashlib.sha256(repr(target.key).encode()).hexdigest()[:20]
+    return os.path.join(_control_dir, name)
+
+
 def _ssh_command(target: connect.Target, known_hosts: str) -> str:
     argv = ["ssh", "-F", "/dev/null", "-p", str(target.port), "-o", "BatchMode=yes"]
+    argv += ["-o", "ControlMaster=auto", "-o", f"ControlPath={_control_path(target)}"]
+    argv += ["-o", "ControlPersist=30"]
     argv += ["-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={known_hosts}"]
     argv += ["-o", f"ConnectTimeout={max(int(target.connect_timeout), 1)}"]
     if target.identity:
