@@ -111,7 +111,6 @@ class SSHFactory:
             "PermitRootLogin prohibit-password",
             "StrictModes no",
             "UsePAM no",
-            "MaxSessions 200",
             "MaxStartups 200",
             "LogLevel ERROR",
             "Subsystem sftp internal-sftp",

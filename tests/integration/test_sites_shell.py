@@ -138,3 +138,42 @@ def test_sudo_password_goes_to_stdin_never_to_log_or_argv(
     monkeypatch.delenv("DEPLOY_PW")
     with pytest.raises(InvalidInput, match="DEPLOY_PW, which is not set"):
         sh.sudo("true")
+
+
+@pytest.mark.parametrize("where", ["local", "ssh"])
+def test_site_concurrency_caps_commands_at_once(where: str, server: SSHServer) -> None:
+    import asyncio
+    import time
+
+    base: dict[str, object] = {} if where == "local" else server.site()
+    cmd = "date +%s.%N; sleep 0.4; date +%s.%N"
+
+    async def two(sh: Shell) -> list[list[float]]:
+        results = await asyncio.gather(sh.arun(cmd), sh.arun(cmd))
+        return [[float(x) for x in r.stdout.split()] for r in results]
+
+    capped, _ = shell({**base, "concurrency": 1}, name=f"capped-{where}")
+    spans = sorted(asyncio.run(two(capped)))
+    assert spans[1][0] >= spans[0][1]  # the second started after the first ended
+    free, _ = shell(base, name=f"free-{where}")
+    started = time.monotonic()
+    spans = sorted(asyncio.run(two(free)))
+    assert spans[1][0] < spans[0][1]  # uncapped: they overlapped
+    assert time.monotonic() - started < 5
+    from jobyard.sites.inventory import check_value
+
+    with pytest.raises(InvalidInput, match="'concurrency' must be a whole number >= 1"):
+        check_value("x", "concurrency", 0)
+
+
+def test_many_sites_on_one_host_stay_within_its_max_sessions(server: SSHServer) -> None:
+    import asyncio
+
+    # The server keeps OpenSSH's default MaxSessions (10); 15 sites share its connection.
+    shells = [shell(server.site(), name=f"vhost{i}")[0] for i in range(15)]
+
+    async def all_at_once() -> list[str]:
+        found = await asyncio.gather(*(s.arun("sleep 0.2; echo ok") for s in shells))
+        return [r.stdout for r in found]
+
+    assert asyncio.run(all_at_once()) == ["ok\n"] * 15

@@ -7,6 +7,7 @@ whichever :func:`connector_for` picks, and a connector knows nothing of jobs or 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 from typing import Any, Protocol
@@ -41,10 +42,17 @@ async def _pump(reader: Any, stream: str, capture: Capture) -> None:
 class LocalConnector:
     """``sh -c TEXT`` on the worker's machine, in its own process group."""
 
-    def __init__(self, site: str) -> None:
+    def __init__(self, site: str, concurrency: int | None = None) -> None:
         self.site = site
+        self.concurrency = concurrency
 
     async def run(
+        self, text: str, capture: Capture, timeout: float | None, stdin: bytes | None
+    ) -> int:
+        async with slots(("site", self.site), self.concurrency):
+            return await self._run(text, capture, timeout, stdin)
+
+    async def _run(
         self, text: str, capture: Capture, timeout: float | None, stdin: bytes | None
     ) -> int:
         proc = await asyncio.create_subprocess_exec(
@@ -77,23 +85,74 @@ class LocalConnector:
         return proc.returncode if proc.returncode is not None else -1
 
 
+_slots: dict[Any, asyncio.Semaphore] = {}
+MAX_SESSIONS = 10  # OpenSSH's default MaxSessions: channels at once on one connection
+
+
+def slots(key: Any, size: int | None) -> Any:
+    """At most ``size`` commands at once for ``key`` in this process (None: no cap). Keys
+    are a site's name, or an SSH connection's settings."""
+    if size is None:
+        return contextlib.nullcontext()
+    found = _slots.get(key)
+    if found is None:
+        found = _slots[key] = asyncio.Semaphore(size)
+    return found
+
+
+def _size(site: Site, default: int | None) -> int | None:
+    value = site.config.get("concurrency", default)
+    return None if value is None else int(value)
+
+
 class SSHConnector:
     """The command over the site's SSH connection (shared by the process, see connect)."""
 
-    def __init__(self, target: connect.Target) -> None:
+    def __init__(
+        self,
+        target: connect.Target,
+        concurrency: int | None = None,
+        max_sessions: int = MAX_SESSIONS,
+    ) -> None:
         self.site = target.site
         self.target = target
+        self.concurrency = concurrency
+        self.max_sessions = max_sessions
 
     async def run(
         self, text: str, capture: Capture, timeout: float | None, stdin: bytes | None
     ) -> int:
+        # The site's own cap, then the connection's (sites on one host share a connection,
+        # and the server refuses channels past its MaxSessions); always in this order.
+        site, conn = ("site", self.site), ("ssh", self.target.key)
+        async with slots(site, self.concurrency), slots(conn, self.max_sessions):
+            return await self._run(text, capture, timeout, stdin)
+
+    async def _open(self, text: str) -> Any:
+        import asyncssh
+
         conn = await connect.connection(self.target)
-        try:
-            proc = await conn.create_process(text, encoding=None)
-        except OSError:  # the connection died since it was opened: once more, anew
-            await connect.drop(self.target)
-            conn = await connect.connection(self.target)
-            proc = await conn.create_process(text, encoding=None)
+        for attempt in range(1, 41):
+            try:
+                return await conn.create_process(text, encoding=None)
+            except asyncssh.ChannelOpenError as exc:
+                # A server counts a closed session a moment longer than we do: its
+                # MaxSessions refuses the next channel briefly. Wait and try again.
+                if attempt == 40:
+                    raise connect.SiteUnreachable(
+                        f"site {self.site!r}: the server refuses new sessions ({exc.reason}); "
+                        "lower the site's max_sessions to the server's MaxSessions"
+                    ) from None
+                await asyncio.sleep(min(0.01 * attempt, 0.2))
+            except OSError:  # the connection died since it was opened: once more, anew
+                await connect.drop(self.target)
+                conn = await connect.connection(self.target)
+        raise AssertionError("unreachable")
+
+    async def _run(
+        self, text: str, capture: Capture, timeout: float | None, stdin: bytes | None
+    ) -> int:
+        proc = await self._open(text)
         if stdin is not None:
             proc.stdin.write(stdin)
         proc.stdin.write_eof()
@@ -117,5 +176,6 @@ class SSHConnector:
 
 def connector_for(site: Site) -> Connector:
     if site.local:
-        return LocalConnector(site.name)
-    return SSHConnector(connect.Target.of(site))
+        return LocalConnector(site.name, _size(site, None))
+    sessions = int(site.config.get("max_sessions", MAX_SESSIONS))
+    return SSHConnector(connect.Target.of(site), _size(site, None), sessions)

@@ -7,7 +7,9 @@ every site of the roles (and to sites that join those roles later, under their o
 
 Values are JSON data, because a site travels to the worker inside its job's data. The
 connection keys are typed: ``host, user, identity, known_hosts, jump`` strings, ``port`` a
-whole number, ``connect_timeout`` a number, ``env`` a table of strings.
+whole number, ``connect_timeout`` a number, ``env`` a table of strings, ``concurrency``
+(commands at once on the site, per process) and ``max_sessions`` (channels at once on
+one SSH connection, default 10 as OpenSSH's MaxSessions) whole numbers.
 """
 
 from __future__ import annotations
@@ -74,6 +76,10 @@ def check_value(site: str, key: str, value: Any) -> None:
         raise InvalidInput(f"{where} must be a whole number (1-65535), got {value!r}")
     if key == "port" and not 1 <= value <= 65535:
         raise InvalidInput(f"{where} must be between 1 and 65535, got {value}")
+    if key in ("concurrency", "max_sessions") and (
+        isinstance(value, bool) or not isinstance(value, int) or value < 1
+    ):
+        raise InvalidInput(f"{where} must be a whole number >= 1, got {value!r}")
     if key == "connect_timeout" and (
         isinstance(value, bool) or not isinstance(value, int | float) or value <= 0
     ):
