@@ -98,3 +98,25 @@ def test_jump_host(sshd: Callable[..., SSHServer]) -> None:
     bastion.stop()  # without the bastion the inner site cannot be reached: the jump is used
     with pytest.raises(SiteUnreachable, match=r"site 'inner \(jump root@127\.0\.0\.1"):
         Shell(site, None).run("true")
+
+
+def test_action_errors_name_the_site_and_cause(yard: Yard) -> None:
+    yard.sites.add(["slow", "raiser"], "app")
+
+    @yard.action("app")
+    async def trouble(ctx: Any) -> None:
+        if ctx.site.name == "raiser":
+            raise ValueError("bad parameter 'x'")
+        await ctx.shell.arun("sleep 10", timeout=0.3)
+
+    worker = yard.worker(concurrency=2, poll=0.05).start()
+    try:
+        batch = yard.batch("trouble", schedule="parallel").wait(20)
+    finally:
+        worker.stop()
+    errors = {j.site: j.result["error"] for j in batch.jobs()}
+    assert errors == {
+        "slow": "site 'slow': command killed after 0.3 s",
+        "raiser": "ValueError: bad parameter 'x'",
+    }
+    assert sorted(batch.failed) == [("trouble", "raiser"), ("trouble", "slow")]
