@@ -71,3 +71,16 @@ def test_capture_limit_and_lines() -> None:
     none = Capture(0)
     none.feed("stdout", b"abc")
     assert none.result("s", "c", 0).stdout == ""
+
+
+def test_the_cli_and_actions_do_not_import_asyncssh_until_a_shell_runs() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, jobyard.cli.main as m; m.build(); from jobyard import Yard; "
+        "y = Yard('sqlite://:memory:'); y.sites.add('a', 'app'); "
+        "y.action('app')(lambda ctx: None); print('asyncssh' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

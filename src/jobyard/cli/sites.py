@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from jobyard.cli.common import get_yard, print_json
-from jobyard.sites.batch import JOBSET_KIND, SCHEDULES, Batch, create, rerun_failed
+from jobyard.sites.schedule import SCHEDULES
 from jobyard.yard import Yard
+
+if TYPE_CHECKING:
+    from jobyard.sites.batch import Batch
 
 __all__ = ["batch_command", "register", "sites_command"]
 
@@ -74,6 +77,8 @@ def _signature(meta: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def _previous(yard: Yard, fresh: dict[str, Any]) -> Batch | None:
+    from jobyard.sites.batch import JOBSET_KIND, Batch
+
     found = yard.store.latest_jobset(JOBSET_KIND, " ".join(fresh["actions"]))
     if found is None:
         return None
@@ -123,6 +128,8 @@ def batch_command(
     as_json: bool,
 ) -> None:
     """Run ACTIONS on their sites (one job per action and site, in one jobset)."""
+    from jobyard.sites.batch import create, rerun_failed  # asyncssh only when needed
+
     yard = get_yard(ctx)
     _adopt(yard)
     options: dict[str, Any] = {

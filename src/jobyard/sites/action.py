@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING, Any
 
 from jobyard.errors import Fatal, InvalidInput
 from jobyard.sites.inventory import Site, roles_of
-from jobyard.sites.shell import Shell
 
 if TYPE_CHECKING:
     from jobyard.context import JobContext
     from jobyard.jobsets import JobsetStorage
+    from jobyard.sites.shell import Shell
     from jobyard.types import JobType
 
 __all__ = ["TYPE_PREFIX", "Action", "ActionContext", "ActionFailed", "Actions"]
@@ -63,7 +63,9 @@ class ActionContext:
         self.schedule = str(data.get("schedule", ""))
         self.id = f"{self.batch}-{self.schedule}-{data.get('n', 0)}"
         self.options: dict[str, Any] = dict(data.get("options") or {})
-        self.shell = Shell(self.site, self.log, int(data.get("capture", 64 * 1024)))
+        from jobyard.sites.shell import Shell  # asyncssh loads when an action runs, not before
+
+        self.shell: Shell = Shell(self.site, self.log, int(data.get("capture", 64 * 1024)))
         self.reports: list[str] = []
         self.errors: list[str] = []
 
