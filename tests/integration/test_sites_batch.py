@@ -230,8 +230,12 @@ def test_bad_input_creates_nothing(yard: Yard) -> None:
         (["known", "lonely"], {}, "'lonely': its role\\(s\\) empty-role have no sites"),
         (["known"], {"schedule": "fast"}, "unknown schedule 'fast'"),
         ([], {}, "at least one action"),
+        (["known"], {"schedul": "atomic"}, "unknown batch option\\(s\\) schedul; known: sched"),
+        (["nope"], {"allow_missing": True}, "none of the actions nope is known"),
     ]
     for actions, options, needle in cases:
         with pytest.raises(InvalidInput, match=needle):
             yard.batch(actions, **options)
     assert yard.jobs() == []
+    batch = yard.batch(["nope", "known"], allow_missing=True)  # poly's "unless allowed"
+    assert [j.data["action"] for j in batch.jobs()] == ["known"]

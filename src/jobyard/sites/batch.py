@@ -44,8 +44,10 @@ def plan(
     names: Sequence[str],
     roles: str | Sequence[str] | None,
     first_step: int = 0,
+    allow_missing: bool = False,
 ) -> list[Pair]:
-    """Every (step, action, site) of a run, checked (unknown action, role, empty role)."""
+    """Every (step, action, site) of a run, checked (unknown action, role, empty role).
+    ``allow_missing``: an unknown action is left out instead (poly's "unless allowed")."""
     if isinstance(names, str):
         names = [names]
     if not names:
@@ -53,6 +55,8 @@ def plan(
     restrict = inventory.require(roles_of(roles)) if roles is not None else None
     pairs: list[Pair] = []
     for step, name in enumerate(names, first_step):
+        if allow_missing and name not in actions.by_name:
+            continue
         action = actions.get(name)
         members = inventory.list(action.roles)
         if not members:
@@ -63,8 +67,10 @@ def plan(
         if restrict is not None:
             members = inventory.list(action.roles, restrict)
         pairs.extend(Pair(step, name, site) for site in members)
+    if not pairs and restrict is not None:
+        raise InvalidInput(f"no site of roles {', '.join(restrict)} runs these actions")
     if not pairs:
-        raise InvalidInput(f"no site of roles {', '.join(restrict or [])} runs these actions")
+        raise InvalidInput(f"none of the actions {', '.join(names)} is known: nothing to run")
     return pairs
 
 
@@ -119,10 +125,15 @@ def create(
     serial: int | str | None = None,
     max_fail: int | str | None = None,
     options: dict[str, Any] | None = None,
+    allow_missing: bool = False,
+    **unknown: Any,
 ) -> Batch:
     """Make the batch's jobset and jobs (in one transaction); returns its handle."""
+    if unknown:
+        known = "schedule, roles, break_on_error, serial, max_fail, options, allow_missing"
+        raise InvalidInput(f"unknown batch option(s) {', '.join(sorted(unknown))}; known: {known}")
     names = [names] if isinstance(names, str) else list(names)
-    pairs = plan(yard.sites, yard.actions, names, roles)
+    pairs = plan(yard.sites, yard.actions, names, roles, allow_missing=allow_missing)
     size = serial_size(serial, len({p.site for p in pairs}))
     deps = lower(pairs, schedule, size)
     meta = {
