@@ -56,6 +56,9 @@ def test_batch_and_rerun_on_both_backends(any_yard: Yard) -> None:
         broken.clear()
         rerun_failed(yard, batch.id)
         assert batch.wait(30).ok
+        # how `jobyard batch` finds the batch to continue, on this backend
+        assert yard.store.latest_jobset("batch", "first second") == batch.id
+        assert yard.store.latest_jobset("batch", "other") is None
     finally:
         for w in workers:
             w.stop()
