@@ -11,6 +11,7 @@ without rsync (or a worker without it) gets SFTP over the shell's own connection
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
 import shlex
@@ -44,6 +45,7 @@ def _control_path(target: connect.Target) -> str:
     global _control_dir
     if _control_dir is None or not os.path.isdir(_control_dir):
         _control_dir = tempfile.mkdtemp(prefix="jobyard-ssh-")  # mode 0700
+        atexit.register(shutil.rmtree, _control_dir, True)
     name = hashlib.sha256(repr(target.key).encode()).hexdigest()[:20]
     return os.path.join(_control_dir, name)
 
