@@ -177,3 +177,15 @@ def test_many_sites_on_one_host_stay_within_its_max_sessions(server: SSHServer) 
         return [r.stdout for r in found]
 
     assert asyncio.run(all_at_once()) == ["ok\n"] * 15
+
+
+def test_secrets_are_masked_in_log_and_error(server: SSHServer) -> None:
+    sh, logs = shell(server.site())
+    token = "tok-123-secret"
+    result = sh.run(f"echo using {token}", secrets=[token])
+    assert result.stdout == f"using {token}\n"  # the caller still gets the real output
+    with pytest.raises(ShellFailed) as err:
+        sh.run(f"echo {token} >&2; exit 1", secrets=[token])
+    assert token not in str(err.value) and "***" in str(err.value)
+    assert all(token not in message for message, _ in logs)
+    assert ("web1: using ***", "info") in logs

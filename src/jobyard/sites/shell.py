@@ -9,8 +9,9 @@ result keeps the first ``capture`` bytes of each stream.
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
 from jobyard.errors import InvalidInput
@@ -35,6 +36,12 @@ __all__ = ["Shell"]
 Log = Callable[[str, str], None]  # (message, level)
 
 
+def _mask(text: str, secrets: Sequence[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
 class Shell:
     """``ctx.shell``: commands on one site. See :mod:`jobyard.sites.commands` for forms."""
 
@@ -51,12 +58,13 @@ class Shell:
         """One command from words, each quoted: ``cmd("cat", path)``."""
         return " ".join(quote(w) for w in words)
 
-    def _sink(self, quiet: bool) -> Callable[[str, str], None] | None:
+    def _sink(self, quiet: bool, secrets: Sequence[str] = ()) -> Callable[[str, str], None] | None:
         if self._log is None or quiet:
             return None
         log, name = self._log, self.site.name
 
         def sink(stream: str, line: str) -> None:
+            line = _mask(line, secrets)
             if self.lines_left <= 0:
                 return
             self.lines_left -= 1
@@ -77,8 +85,11 @@ class Shell:
         quiet: bool = False,
         stdin: str | bytes | None = None,
         shown: str | None = None,
+        secrets: Sequence[str] = (),
     ) -> Coroutine[Any, Any, Result]:
         text = render(command)
+        if isinstance(secrets, str) or not all(isinstance(x, str) and x for x in secrets):
+            raise InvalidInput("secrets must be a list of non-empty strings")
         limit = self.capture if capture is None else capture
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
             raise InvalidInput(f"capture must be a whole number of bytes >= 0, got {limit!r}")
@@ -89,12 +100,13 @@ class Shell:
         data = stdin.encode() if isinstance(stdin, str) else stdin
         return self._go(
             full,
-            shown or display(command),
-            Capture(limit, self._sink(quiet)),
+            _mask(shown or display(command), secrets),
+            Capture(limit, self._sink(quiet, secrets)),
             check,
             timeout,
             data,
             quiet,
+            tuple(secrets),
         )
 
     async def _go(
@@ -106,20 +118,27 @@ class Shell:
         timeout: float | None,
         stdin: bytes | None,
         quiet: bool,
+        secrets: tuple[str, ...] = (),
     ) -> Result:
         if self._log is not None and not quiet:
             self._log(f"{self.site.name}$ {shown}", "info")
         code = await self.connector.run(full, cap, timeout, stdin)
         result = cap.result(self.site.name, shown, code)
         if check and code != 0:
-            raise ShellFailed(result)
+            shown_result = dataclasses.replace(
+                result, stdout=_mask(result.stdout, secrets), stderr=_mask(result.stderr, secrets)
+            )
+            error = ShellFailed(shown_result)  # the message (the job's error) is masked
+            error.result = result
+            raise error
         return result
 
     def run(self, command: Command, **options: Any) -> Result:
         """Run ``command`` and wait (a sync action's thread; the shell loop does the work).
         Options: ``check`` (default True: a non-zero exit raises ShellFailed), ``timeout``
         (seconds; killed past it), ``capture`` (bytes kept per stream; 0 none), ``env``,
-        ``quiet`` (no log lines), ``stdin`` (text given to the command)."""
+        ``quiet`` (no log lines), ``stdin`` (text given to the command), ``secrets``
+        (strings shown as ``***`` in the logged command and output)."""
         return loop.call(self._prepare(command, **options))
 
     async def arun(self, command: Command, **options: Any) -> Result:
