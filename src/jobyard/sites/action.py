@@ -197,7 +197,10 @@ class Actions:
     def get(self, name: str) -> Action:
         found = self.by_name.get(name)
         if found is None:
-            known = ", ".join(sorted(self.by_name)) or "none registered"
+            known = ", ".join(sorted(self.by_name)) or (
+                "none registered (name the module defining them in jobyard.toml app = [...] "
+                "or env JOBYARD_APP)"
+            )
             raise InvalidInput(f"action {name!r} not found; known actions: {known}")
         return found
 
