@@ -22,7 +22,7 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'jobyard.db'}"
 
 
-pytest_plugins = ["tests.pgfixtures", "tests.faultpg", "tests.e2e.webui"]
+pytest_plugins = ["tests.pgfixtures", "tests.faultpg", "tests.e2e.webui", "tests.sshd"]
 
 
 @pytest.fixture

@@ -84,7 +84,7 @@ class JobType:
         self.active = True  # False: workers stop claiming it (disabled in the store)
         self._client: Client | None = None  # set by TypeRegistry.add: where defer enqueues
 
-    _signature: Signature | None | bool = False  # False: not read yet
+    _signature: Signature | bool | None = False  # False: not read yet
 
     @property
     def signature(self) -> Signature | None:

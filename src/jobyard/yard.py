@@ -22,6 +22,9 @@ from jobyard.store import Store, open_store
 from jobyard.types import JobType, StoredType, TypeRegistry
 
 if TYPE_CHECKING:
+    from jobyard.sites.action import Actions
+    from jobyard.sites.batch import Batch
+    from jobyard.sites.inventory import Inventory
     from jobyard.worker.port import WorkerPort
 
 __all__ = ["JobType", "Matching", "StoredType", "Yard"]  # JobType, StoredType: old home
@@ -43,6 +46,8 @@ class Yard:
         self._store: Store | None = None
         self.registry = TypeRegistry(lambda: self.store, client=self)
         self.specs = SpecBuilder(self.registry, self.config)
+        self._sites: Inventory | None = None
+        self._actions: Actions | None = None
 
     @property
     def url(self) -> str:
@@ -262,6 +267,46 @@ class Yard:
         them passes over the jobs removed or changed since."""
         jobs = self.store.query_jobs(job_filter(status, type, queue, None, None, None))
         return Matching(j.id for j in jobs)
+
+    # -- sites, actions, batches (jobyard.sites) ------------------------------------------------
+
+    @property
+    def sites(self) -> Inventory:
+        """The inventory: ``[sites.*]``/``[roles.*]`` of the config, plus ``sites.add``."""
+        if self._sites is None:
+            from jobyard.sites.inventory import Inventory
+
+            inventory = Inventory()
+            inventory.load(self.config.raw, self.config.path or "jobyard.toml")
+            self._sites = inventory
+        return self._sites
+
+    @property
+    def actions(self) -> Actions:
+        if self._actions is None:
+            from jobyard.sites.action import Actions
+
+            self._actions = Actions(self.registry.register)
+        return self._actions
+
+    def action(
+        self, roles: str | list[str] | None = None, *, name: str | None = None, **options: Any
+    ) -> Callable[[F], F]:
+        """``@yard.action("app")``: run the function once on each site of the roles in a
+        batch (no roles: the role named after the action). Options go to its job type."""
+
+        def register(func: F) -> F:
+            self.actions.add(func, roles, name, **options)
+            return func
+
+        return register
+
+    def batch(self, actions: str | Sequence[str], **options: Any) -> Batch:
+        """Run actions over their sites as one jobset (``schedule=``, ``roles=``,
+        ``break_on_error=``, ``serial=``, ``max_fail=``); workers run the jobs."""
+        from jobyard.sites.batch import create
+
+        return create(self, actions, **options)
 
     # -- workers ----------------------------------------------------------------------------
 

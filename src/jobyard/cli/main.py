@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "jobyard.cli.web",
     "jobyard.cli.accounts",
     "jobyard.cli.observers",
+    "jobyard.cli.sites",
 )
 
 

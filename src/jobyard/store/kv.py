@@ -62,6 +62,11 @@ class KVMixin(StoreCore):
             float(row["created"]),
         )
 
+    def latest_jobset(self, kind: str, name: str) -> int | None:
+        """The id of the newest jobset of that kind and name (a batch run again)."""
+        row = self.execute("jobset_latest", {"kind": kind, "name": name}).fetchone()
+        return None if row is None else int(row[0])
+
     def jobset_get_value(self, jobset: int, key: str) -> Any:
         """A stored value, or ``MISSING``."""
         row = self.execute("jobset_kv_get", {"jobset": jobset, "key": key}).fetchone()

@@ -288,6 +288,9 @@ RETURNING id
 -- name: jobset_get
 SELECT * FROM jobsets WHERE id = %(id)s
 
+-- name: jobset_latest
+SELECT id FROM jobsets WHERE kind = %(kind)s AND name = %(name)s ORDER BY id DESC LIMIT 1
+
 -- name: jobset_kv_get
 SELECT value FROM jobset_kv WHERE jobset = %(jobset)s AND key = %(key)s
 

@@ -239,6 +239,9 @@ RETURNING id
 -- name: jobset_get
 SELECT * FROM jobsets WHERE id = :id
 
+-- name: jobset_latest
+SELECT id FROM jobsets WHERE kind = :kind AND name = :name ORDER BY id DESC LIMIT 1
+
 -- name: jobset_kv_get
 SELECT value FROM jobset_kv WHERE jobset = :jobset AND key = :key
 

@@ -1,0 +1,243 @@
+"""Batches: a run of actions over sites, lowered onto the spine as one jobset.
+
+One job per (step, site) — a step is one position of the batch's action list, so
+``["update", "snapshot", "deploy", "snapshot"]`` runs ``snapshot`` twice per site — and
+the schedule becomes dependencies between them:
+
+- ``site-sequential`` (default): a chain per site, in the list's order;
+- ``sequential``: each step waits for every job of the step before (a barrier);
+- ``atomic``: one chain through every (step, site);
+- ``parallel``: none.
+
+``serial=N`` (or ``"N%"`` of the sites) rolls a site-sequential batch over groups of N
+sites, each group starting when the one before has finished. A site in several roles of
+an action (or of the restriction) still gets one job per step. The jobs are made in one
+transaction: a batch exists whole or not at all. ``then(...)`` chains a further run into
+the same jobset (same ``shared``), starting once everything before it has finished.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from jobyard import model
+from jobyard.errors import InvalidInput, WaitTimeout
+from jobyard.jobsets import UNFINISHED
+from jobyard.sites.action import FAILED_KEY, Actions
+from jobyard.sites.inventory import Inventory, roles_of
+from jobyard.sites.schedule import SCHEDULES, Pair, lower, max_fail_count, serial_size
+
+if TYPE_CHECKING:
+    from jobyard.model import Job
+    from jobyard.yard import Yard
+
+__all__ = ["JOBSET_KIND", "SCHEDULES", "Batch", "create", "rerun_failed"]
+
+JOBSET_KIND = "batch"
+
+
+def plan(
+    inventory: Inventory,
+    actions: Actions,
+    names: Sequence[str],
+    roles: str | Sequence[str] | None,
+    first_step: int = 0,
+    allow_missing: bool = False,
+) -> list[Pair]:
+    """Every (step, action, site) of a run, checked (unknown action, role, empty role).
+    ``allow_missing``: an unknown action is left out instead (poly's "unless allowed")."""
+    if isinstance(names, str):
+        names = [names]
+    if not names:
+        raise InvalidInput("a batch needs at least one action")
+    restrict = inventory.require(roles_of(roles)) if roles is not None else None
+    pairs: list[Pair] = []
+    for step, name in enumerate(names, first_step):
+        if allow_missing and name not in actions.by_name:
+            continue
+        action = actions.get(name)
+        members = inventory.list(action.roles)
+        if not members:
+            raise InvalidInput(
+                f"action {name!r}: its role(s) {', '.join(action.roles)} have no sites; "
+                "add sites with yard.sites.add or [sites.NAME] roles = [...]"
+            )
+        if restrict is not None:
+            members = inventory.list(action.roles, restrict)
+        pairs.extend(Pair(step, name, site) for site in members)
+    if not pairs and restrict is not None:
+        raise InvalidInput(f"no site of roles {', '.join(restrict)} runs these actions")
+    if not pairs:
+        raise InvalidInput(f"none of the actions {', '.join(names)} is known: nothing to run")
+    return pairs
+
+
+def _enqueue(
+    yard: Yard,
+    jobset: int,
+    pairs: Sequence[Pair],
+    deps: list[list[int]],
+    meta: dict[str, Any],
+    after: Sequence[int] = (),
+    sites: dict[str, Any] | None = None,
+) -> list[int]:
+    """The jobs of ``pairs``; roots wait for ``after``. ``sites``: the site copies to give
+    (a re-run keeps the ones its batch was made with), else the inventory's now."""
+    ids: list[int] = []
+    for n, (pair, wait) in enumerate(zip(pairs, deps, strict=True)):
+        if sites is not None and pair.site in sites:
+            site_data = sites[pair.site]
+        else:
+            site = yard.sites.get(pair.site)
+            if site is None:
+                raise InvalidInput(f"unknown site {pair.site!r}")
+            site_data = site.to_dict()
+        data = {
+            "action": pair.action,
+            "site": site_data,
+            "step": pair.step,
+            "n": meta["first_n"] + n,
+            "schedule": meta["schedule"],
+            "break_on_error": meta["break_on_error"],
+            "max_fail": meta.get("max_fail"),
+            "options": meta.get("options") or {},
+        }
+        depends = [ids[i] for i in wait] or list(after)
+        handle = yard.enqueue(
+            yard.actions.get(pair.action).type_name,
+            data,
+            jobset=jobset,
+            depends=depends,
+            site=pair.site,
+        )
+        ids.append(handle.id)
+    return ids
+
+
+def create(
+    yard: Yard,
+    names: Sequence[str],
+    schedule: str = "site-sequential",
+    roles: str | Sequence[str] | None = None,
+    break_on_error: bool = False,
+    serial: int | str | None = None,
+    max_fail: int | str | None = None,
+    options: dict[str, Any] | None = None,
+    allow_missing: bool = False,
+    **unknown: Any,
+) -> Batch:
+    """Make the batch's jobset and jobs (in one transaction); returns its handle."""
+    if unknown:
+        known = "schedule, roles, break_on_error, serial, max_fail, options, allow_missing"
+        raise InvalidInput(f"unknown batch option(s) {', '.join(sorted(unknown))}; known: {known}")
+    names = [names] if isinstance(names, str) else list(names)
+    pairs = plan(yard.sites, yard.actions, names, roles, allow_missing=allow_missing)
+    size = serial_size(serial, len({p.site for p in pairs}))
+    deps = lower(pairs, schedule, size)
+    meta = {
+        "actions": names,
+        "schedule": schedule,
+        "roles": roles_of(roles) if roles is not None else None,
+        "break_on_error": bool(break_on_error),
+        "serial": serial,
+        "max_fail": max_fail_count(max_fail, len(pairs)),
+        "max_fail_given": max_fail,
+        "options": dict(options or {}),
+        "first_n": 0,
+    }
+    with yard.store.transaction():
+        jobset = yard.create_jobset(JOBSET_KIND, " ".join(names), meta)
+        _enqueue(yard, jobset, pairs, deps, meta)
+    return Batch(yard, jobset)
+
+
+class Batch:
+    """A batch's handle: ``id`` (its jobset), ``wait()``, ``failed``, ``ok``, ``then()``."""
+
+    def __init__(self, yard: Yard, jobset: int) -> None:
+        self.yard = yard
+        self.id = jobset
+
+    def __repr__(self) -> str:
+        return f"<Batch {self.id}>"
+
+    def jobs(self) -> list[Job]:
+        """The latest job of each (step, site): a re-run's job replaces the failed one."""
+        found = self.yard.jobset(self.id)
+        if found.kind != JOBSET_KIND:
+            raise InvalidInput(f"jobset {self.id} is a {found.kind!r} jobset, not a batch")
+        latest: dict[tuple[int, str], Job] = {}
+        for job in found.jobs:  # oldest first
+            if isinstance(job.data, dict) and "step" in job.data:
+                latest[(int(job.data["step"]), str(job.site))] = job
+        return [latest[k] for k in sorted(latest)]
+
+    @property
+    def done(self) -> bool:
+        return not any(job.status in UNFINISHED for job in self.jobs())
+
+    @property
+    def failed(self) -> list[tuple[str, str]]:
+        """(action, site) of every pair that failed, was not run, or is cancelled."""
+        return [(str(j.data["action"]), str(j.site)) for j in self.jobs() if _failed(j)]
+
+    @property
+    def ok(self) -> bool:
+        return self.done and not self.failed
+
+    def wait(self, timeout: float | None = None, poll: float = 0.05) -> Batch:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.done:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise WaitTimeout(f"batch {self.id} still running after {timeout} s")
+            time.sleep(poll)
+        return self
+
+    def then(
+        self,
+        names: Sequence[str],
+        schedule: str = "site-sequential",
+        roles: str | Sequence[str] | None = None,
+        serial: int | str | None = None,
+    ) -> Batch:
+        """Chain a run into this batch: it starts once every job so far has finished."""
+        names = [names] if isinstance(names, str) else list(names)
+        found = self.yard.jobset(self.id)
+        steps = [int(j.data["step"]) for j in found.jobs if isinstance(j.data, dict)]
+        pairs = plan(self.yard.sites, self.yard.actions, names, roles, max(steps, default=-1) + 1)
+        deps = lower(pairs, schedule, serial_size(serial, len({p.site for p in pairs})))
+        meta = {**found.meta, "schedule": schedule, "first_n": len(found.jobs)}
+        with self.yard.store.transaction():
+            _enqueue(self.yard, self.id, pairs, deps, meta, after=[j.id for j in found.jobs])
+        return self
+
+
+def _failed(job: Job) -> bool:
+    if job.status in (model.FAILED, model.CANCELLED):
+        return True
+    return (
+        job.status == model.COMPLETED
+        and isinstance(job.result, dict)
+        and (job.result.get("ok") is False)
+    )
+
+
+def rerun_failed(yard: Yard, jobset: int) -> list[int]:
+    """New jobs (same jobset, same schedule among themselves) for every pair that failed,
+    was cancelled or skipped; the pairs that completed are not run again."""
+    batch = Batch(yard, jobset)
+    if not batch.done:
+        raise InvalidInput(f"batch {jobset} is still running: wait for it before re-running")
+    found = yard.jobset(jobset)
+    redo = [j for j in batch.jobs() if _failed(j)]
+    if not redo:
+        return []
+    pairs = [Pair(int(j.data["step"]), str(j.data["action"]), str(j.site)) for j in redo]
+    deps = lower(pairs, str(found.meta.get("schedule", "site-sequential")), None)
+    meta = {**found.meta, "first_n": len(found.jobs)}
+    sites = {str(j.site): j.data["site"] for j in redo}
+    with yard.store.transaction():
+        found.storage.delete_many([k for k in found.storage.snapshot() if k.startswith(FAILED_KEY)])
+        return _enqueue(yard, jobset, pairs, deps, meta, sites=sites)
