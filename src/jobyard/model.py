@@ -355,3 +355,9 @@ def check_transition(job: Job, operation: str) -> None:
     allowed = ALLOWED_FROM[operation]
     if job.status not in allowed:
         raise InvalidTransition(job.id, operation, job.status, allowed)
+
+
+def worker_alive(heartbeat: float, lease: float, now: float) -> bool:
+    """A worker is alive while its last heartbeat is younger than its lease: the time
+    after which its jobs are rescued."""
+    return now - heartbeat <= lease

@@ -27,6 +27,7 @@ __all__ = ["Client", "JobType", "StoredType", "TypeRegistry"]
 
 if TYPE_CHECKING:
     from jobyard.handle import JobHandle
+    from jobyard.nodes import Abstract
     from jobyard.store import Store
 
 TYPES_TTL = 5.0  # seconds the stored types are cached (other processes' changes show after)
@@ -59,7 +60,13 @@ class JobType:
         timezone: str | None = None,
         catchup: str | None = None,
         limit: int | None = None,
+        min_nodes: int | None = None,
+        max_nodes: int | None = None,
     ) -> None:
+        self.min_nodes = _parse_count(min_nodes, "min_nodes")
+        self.max_nodes = _parse_count(max_nodes, "max_nodes")
+        if self.min_nodes and self.max_nodes and self.min_nodes > self.max_nodes:
+            raise InvalidInput(f"min_nodes {min_nodes} is more than max_nodes {max_nodes}")
         if batch is not None and (not isinstance(batch, int) or batch < 1):
             raise InvalidInput(f"batch must be a whole number >= 1, got {batch!r}")
         self.limit = _parse_limit(limit)  # at most this many running at once, all workers
@@ -115,6 +122,14 @@ class JobType:
         return f"<JobType {self.name} queue={self.queue}>"
 
 
+def _parse_count(value: object, what: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10_000:
+        raise InvalidInput(f"{what} must be a whole number from 1 to 10000, got {value!r}")
+    return value
+
+
 def _parse_limit(limit: object) -> int | None:
     if limit is None:
         return None
@@ -130,6 +145,7 @@ class TypeRegistry:
         self._store = store  # a getter: the Yard opens its store lazily
         self.client = client
         self.local: dict[str, JobType] = {}
+        self.abstract: dict[str, Abstract] = {}  # type names that stand for a jobset (nodes)
         self._stored: tuple[float, dict[str, StoredType]] = (0.0, {})
 
     # -- this process's types -------------------------------------------------------------
@@ -260,6 +276,8 @@ class TypeRegistry:
                     "timeout": t.timeout,
                     "limit": t.limit,
                     "signature": t.signature.to_meta() if t.signature else None,
+                    "min_nodes": t.min_nodes,
+                    "max_nodes": t.max_nodes,
                 },
             )
             for t in self.local.values()
@@ -286,20 +304,32 @@ class TypeRegistry:
             )
         return jt, stored
 
+    def node_rules(self, name: str) -> dict[str, Any]:
+        """``min_nodes`` / ``max_nodes`` of a type (from its handler or its record)."""
+        jt = self.local.get(name)
+        if jt is not None:
+            return {"min_nodes": jt.min_nodes, "max_nodes": jt.max_nodes}
+        st = self.stored().get(name)
+        meta = st.meta if st is not None else {}
+        return {"min_nodes": meta.get("min_nodes"), "max_nodes": meta.get("max_nodes")}
+
     def check_data(self, name: str, data: Any) -> None:
         """Refuse data the type's handler could not be called with (a missing, unknown or
         ill-typed parameter, named); known from this process's handler, or else from the
         signature its registration recorded."""
-        jt = self.local.get(name)
-        if jt is not None:
-            sig = jt.signature
-        else:
-            st = self.stored().get(name)
-            if st is None or st.kind != "python" or not st.meta.get("signature"):
-                return
-            sig = Signature.from_meta(st.meta["signature"])
+        sig = self.signature_of(name)
         if sig is not None:
             sig.check(name, data)
+
+    def signature_of(self, name: str) -> Signature | None:
+        """The parameters of a type's handler, from this process or from its record."""
+        jt = self.local.get(name)
+        if jt is not None:
+            return jt.signature
+        st = self.stored().get(name)
+        if st is None or st.kind != "python" or not st.meta.get("signature"):
+            return None
+        return Signature.from_meta(st.meta["signature"])
 
     def defaults(self, name: str) -> TypeDefaults:
         """What a job of ``name`` gets when the caller leaves an option out."""

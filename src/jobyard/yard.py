@@ -17,7 +17,7 @@ from jobyard.joblog import read_log
 from jobyard.jobsets import Jobset, create_jobset, load_jobset
 from jobyard.manage import Mode
 from jobyard.model import Job
-from jobyard.spec import SpecBuilder, encode_data, job_filter, parse_int_id
+from jobyard.spec import SpecBuilder, encode_data, job_filter, parse_int_id, parse_name
 from jobyard.store import Store, open_store
 from jobyard.types import JobType, StoredType, TypeRegistry
 
@@ -144,6 +144,29 @@ class Yard:
             with self.store.using(conn):
                 return lifecycle.enqueue(self.store, specs, encoded, now)
         return lifecycle.enqueue(self.store, specs, encoded, now)
+
+    def submit(self, type_name: str, nodes: Any, data: Any = None, **options: Any) -> Any:
+        """One job per node (queue ``node:NAME``) in a new jobset, atomically; returns
+        ``(jobset id, job ids)`` (jobyard.nodes)."""
+        from jobyard import nodes as nodes_
+
+        return nodes_.submit(self, type_name, nodes, data, **options)
+
+    def abstract(self, name: str, target: str, description: str = "") -> None:
+        """A type name with no handler that stands for a jobset of ``target`` jobs, one
+        per node: ``yard.submit(name, None)`` runs it on every node a worker serves."""
+        from jobyard.nodes import Abstract
+
+        self.registry.abstract[parse_name(name, "job type name")] = Abstract(
+            name, parse_name(target, "job type name"), description
+        )
+
+    def redirect(self, job_id: int, node: str) -> Job:
+        """Send a job that has not started (or that failed, or was cancelled: it starts
+        over) to another node."""
+        from jobyard import nodes as nodes_
+
+        return nodes_.redirect(self, parse_int_id(job_id), node)
 
     def collection(self, name: str) -> Collection:
         """A named collection of items {id, status, data, created, updated} (Sooner's queue)."""

@@ -4,7 +4,6 @@ Python API's (the same SpecBuilder through ``Yard.enqueue``)."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from jobyard import model, views
@@ -12,7 +11,6 @@ from jobyard.api import errors as api_errors
 from jobyard.api import schemas as s
 from jobyard.api.auth import MANAGE, READ
 from jobyard.api.endpoint import JSON, Call, Endpoints, Param
-from jobyard.spec import parse_name
 
 ENDPOINTS = Endpoints("jobs")
 
@@ -52,23 +50,11 @@ def create_job(call: Call) -> Any:
     yard = call.state.yard
     name, options = _type_name(body), _options(body)
     nodes = body.get("nodes")
-    if nodes is None:
+    if nodes is None and name not in yard.registry.abstract:
         return yard.enqueue(name, body.get("data"), **options).job.to_dict()
-    if not isinstance(nodes, list) or not nodes:
+    if nodes is not None and (not isinstance(nodes, list) or not nodes):
         raise api_errors.invalid("nodes must be a non-empty list of node names", "nodes")
-    checked = [parse_name(n, "node") for n in nodes]
-    if len(set(checked)) != len(checked):
-        raise api_errors.invalid("nodes are listed more than once", "nodes")
-    if "queue" in options:
-        raise api_errors.invalid(
-            "give nodes or queue, not both: a node's queue is node:NAME", "queue"
-        )
-    yard.specs.build(name, body.get("data"), options, time.time())  # refused before writing
-    jobset = yard.create_jobset("nodes", name, {"nodes": checked})
-    ids = [
-        yard.enqueue(name, body.get("data"), **options, queue=f"node:{n}", jobset=jobset).id
-        for n in checked
-    ]
+    jobset, ids = yard.submit(name, nodes, body.get("data"), **options)
     return {"jobset": jobset, "jobs": ids}
 
 

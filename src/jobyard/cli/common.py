@@ -28,6 +28,7 @@ def load_app_module(yard: Yard, name: str) -> None:
         found: list[JobType] = []
         if isinstance(value, Yard) and value is not yard:
             found = list(value.types.values())
+            yard.registry.abstract.update(value.registry.abstract)
         elif isinstance(value, JobType):
             found = [value]
         for jt in found:

@@ -73,10 +73,15 @@ def submit(
     paused: bool,
     wait_: bool,
 ) -> None:
-    """Create a job of TYPE with name=value parameters; print its id."""
+    """Create a job of TYPE with name=value parameters; print its id. NODE,NODE first:
+    one job per node (queue node:NAME); more than one node makes a jobset, whose id is
+    printed instead (--wait then follows each node)."""
+    from jobyard.cli.nodes import split_nodes, typed_params, wait_jobset
+
     yard = get_yard(ctx)
     data: Any = parse_json_option(data_json, "--data")
-    extra = parse_params(params)
+    node_list, params = split_nodes(params)
+    extra = typed_params(yard, type_name, params)
     if extra:
         if data is None:
             data = {}
@@ -94,7 +99,19 @@ def submit(
     }
     if retries is not None:
         options["retries"] = retries if retries == "forever" else _count(retries)
-    handle = yard.enqueue(type_name, data, **{k: v for k, v in options.items() if v is not None})
+    given = {k: v for k, v in options.items() if v is not None}
+    if node_list is not None or type_name in yard.registry.abstract:
+        jobset, ids = yard.submit(type_name, node_list, data, **given)
+        if len(ids) > 1 or type_name in yard.registry.abstract:
+            click.echo(jobset)
+            if wait_:
+                sys.exit(wait_jobset(yard, jobset))
+            return
+        click.echo(ids[0])
+        if wait_:
+            sys.exit(_wait(yard, ids[0]))
+        return
+    handle = yard.enqueue(type_name, data, **given)
     click.echo(handle.id)
     if wait_:
         sys.exit(_wait(handle.yard, handle.id))
@@ -321,68 +338,21 @@ for _op in ("cancel", "pause", "resume", "restart", "rerun", "remove"):
     job_group.add_command(_manage(_op))
 
 
-@click.command("types")
-@click.option("--json", "as_json", is_flag=True)
+@job_group.command("redirect")
+@click.argument("job_id", type=click.IntRange(1, 2**63 - 1))
+@click.argument("node")
 @click.pass_context
-def types_cmd(ctx: click.Context, as_json: bool) -> None:
-    """List the job types this config and the store know."""
-    out = views.types_table(get_yard(ctx))
-    if as_json:
-        print_json(out)
-        return
-    table = Table("name", "kind", "enabled", "schedule", "on", "worker", "limit", "last run")
+def redirect(ctx: click.Context, job_id: int, node: str) -> None:
+    """Send a job to another node (one not started yet, or one that failed or was
+    cancelled: it starts over there)."""
+    from jobyard.nodes import node_of
 
-    def text(value: Any) -> str:
-        return ", ".join(map(str, value)) if isinstance(value, list) else str(value or "")
-
-    for t in out:
-        last = f"{_when(t['last_ran'])} {t.get('last_status') or ''}" if t.get("last_ran") else ""
-        table.add_row(
-            str(t["name"]),
-            str(t["kind"]) + (" (deleted)" if t.get("deleted") else ""),
-            "yes" if t["enabled"] else "no",
-            text(t.get("schedule")),
-            text(t.get("on")),
-            text(t.get("worker")),
-            _limit(t),
-            last,
-        )
-    render.console().print(table)
-
-
-def _limit(t: dict[str, Any]) -> str:
-    if t["kind"] == "script":
-        return "1 (mutex)" if t.get("mutex", True) else ""
-    return str(t.get("limit") or "")
-
-
-@click.command("workers")
-@click.option("--json", "as_json", is_flag=True)
-@click.pass_context
-def workers_cmd(ctx: click.Context, as_json: bool) -> None:
-    """Workers that are registered: their queues, heartbeat and the jobs they run."""
-    rows = views.workers(get_yard(ctx, load_apps=False), time.time())
-    if as_json:
-        print_json([w.to_dict() for w in rows])
-        return
-    table = Table("name", "host", "pid", "queues", "c", "status", "heartbeat", "running")
-    for w in rows:
-        state = render.styled(w.status) if w.alive else render.styled("gone", "red")
-        table.add_row(
-            w.name,
-            str(w.host),
-            str(w.pid),
-            ",".join(w.queues),
-            str(w.concurrency),
-            state,
-            f"{w.heartbeat_age}s ago",
-            ",".join(map(str, w.running)) or "-",
-        )
-    render.console().print(table)
+    job = get_yard(ctx).redirect(job_id, node)
+    click.echo(f"job {job.id}: {job.status} on node {node_of(job.queue)}")
 
 
 def register(group: click.Group) -> None:
-    for command in (submit, jobs_cmd, job_group, types_cmd, workers_cmd):
+    for command in (submit, jobs_cmd, job_group):
         group.add_command(command)
 
 

@@ -12,6 +12,8 @@ from jobyard.errors import JobyardError
 # Each module defines click commands and a ``register(group)`` function.
 COMMAND_MODULES = (
     "jobyard.cli.jobs",
+    "jobyard.cli.nodes",
+    "jobyard.cli.catalog",
     "jobyard.cli.run",
     "jobyard.cli.converge",
     "jobyard.cli.events",

@@ -36,6 +36,12 @@ from jobyard.errors import ConfigError, InvalidInput
     help="The server's worker token (prefer env JOBYARD_TOKEN or --token-file: argv is public).",
 )
 @click.option("--token-file", type=click.Path(dir_okay=False, exists=True), default=None)
+@click.option(
+    "--node",
+    "node",
+    default=None,
+    help="Be the worker of node NAME: take the jobs sent to it (queue node:NAME).",
+)
 @click.pass_context
 def worker(
     ctx: click.Context,
@@ -46,9 +52,18 @@ def worker(
     server: str | None,
     token: str | None,
     token_file: str | None,
+    node: str | None,
 ) -> None:
     """Run a worker until SIGTERM (finish running jobs) or a second signal (hand back now);
     with --server it works for a jobyard server over HTTP and never opens the database."""
+    if node is not None:
+        from jobyard.nodes import queue_of
+        from jobyard.spec import parse_name
+
+        source = ctx.get_parameter_source("queues")
+        explicit = source is not None and source.name != "DEFAULT"
+        mine = queue_of(parse_name(node, "node name"))
+        queues = f"{queues},{mine}" if explicit else mine
     if server is not None:
         _remote_worker(ctx, server, token, token_file, name, queues, concurrency, prefetch)
         return

@@ -102,6 +102,17 @@ class EventsMixin(StoreCore):
         """The id of the newest transition event (0 if none): a cursor for "from now on"."""
         return int(self.execute("job_events_last", {}).fetchone()[0])
 
+    def add_job_events(self, name: str, ids: Sequence[int], now: float, data: Any) -> None:
+        """Write a ``name`` event for each of these jobs (a change no trigger announces)."""
+        if ids:
+            params = {
+                "now": now,
+                "name": name,
+                "ids": self.list_param(list(ids)),
+                "data": self.encode_json(data),
+            }
+            self.execute("job_events_named", params)
+
     def prune_log(self, table: LogTable, before: float, keep_rows: int, chunk: int) -> int:
         """Delete at most ``chunk`` of the oldest rows of ``table`` that are older than
         ``before`` or beyond the newest ``keep_rows``; returns how many went. Ids grow with

@@ -103,7 +103,7 @@ def worker_views(
     for r in rows:
         age = now - r.heartbeat
         its_lease = r.lease if r.lease is not None else lease
-        alive = age <= its_lease
+        alive = model.worker_alive(r.heartbeat, its_lease, now)
         out.append(
             WorkerView(
                 name=r.name,

@@ -15,7 +15,6 @@ from jobyard.api.endpoint import Call
 from jobyard.cron import fire_times
 from jobyard.errors import InvalidInput, JobyardError
 from jobyard.limits import finite_json
-from jobyard.spec import parse_name
 from jobyard.web.page import Pages, View, form_value
 
 PAGES = Pages()
@@ -167,12 +166,12 @@ def new_submit(call: Call) -> View | Response:
         data, options = _build(call, state)
         nodes = [n.strip() for n in values.get("nodes", "").split(",") if n.strip()]
         if nodes:
-            for n in nodes:
-                parse_name(n, "node")  # every node checked before anything is written
-            yard.specs.build(state["type_name"], data, options, time.time())
-            jobset = yard.create_jobset("nodes", state["type_name"], {"nodes": nodes})
-            for n in nodes:
-                yard.enqueue(state["type_name"], data, **options, queue=f"node:{n}", jobset=jobset)
+            try:  # every node checked, in one transaction: nothing written if one is bad
+                jobset, _ = yard.submit(state["type_name"], nodes, data, **options)
+            except InvalidInput as exc:
+                if getattr(exc, "field", None) is None and "node" in str(exc):
+                    raise _field(exc, "nodes") from None
+                raise
             return RedirectResponse(f"/jobsets/{jobset}", 303)
         handle = yard.enqueue(state["type_name"], data, **options)
     except InvalidInput as exc:

@@ -529,3 +529,8 @@ SELECT status, count(*) AS n FROM observer_deliveries WHERE observer = %(observe
 -- name: deliveries_prune
 DELETE FROM observer_deliveries WHERE observer = %(observer)s AND updated < %(before)s
   AND status IN ('sent', 'failed', 'unknown')
+
+-- name: job_events_named
+-- An event the code writes beside a change no trigger announces (job.redirected).
+INSERT INTO job_events (time, name, job_id, type, queue, status, data)
+SELECT %(now)s, %(name)s, id, type, queue, status, %(data)s::json FROM jobs WHERE id = ANY(%(ids)s)

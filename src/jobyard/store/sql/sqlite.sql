@@ -479,3 +479,8 @@ SELECT status, count(*) AS n FROM observer_deliveries WHERE observer = :observer
 -- name: deliveries_prune
 DELETE FROM observer_deliveries WHERE observer = :observer AND updated < :before
   AND status IN ('sent', 'failed', 'unknown')
+
+-- name: job_events_named
+-- An event the code writes beside a change no trigger announces (job.redirected).
+INSERT INTO job_events (time, name, job_id, type, queue, status, data)
+SELECT :now, :name, id, type, queue, status, :data FROM jobs WHERE id IN (SELECT value FROM json_each(:ids))
