@@ -88,6 +88,9 @@ def from_text(param: Param, text: str) -> Any:
         except ValueError:
             raise bad("must be a whole number") from None
     if param.kind == "float":
+        stripped = text.strip()
+        if stripped.lstrip("-").isdigit() and len(stripped) <= 19:
+            return int(stripped)  # a whole number is a number too (as in JSON): 3, not 3.0
         try:
             value = float(text)
         except ValueError:

@@ -113,12 +113,26 @@ def test_id_lists_are_positive_64_bit_ids_or_invalid_input(text: str) -> None:
         (["submit", "add", "--data", "[" * 100_000], "--data is nested too deeply"),
         (["submit", "add", "--data", '{"a": NaN}'], "NaN is not a finite number"),
         (["submit", "add", "--data", "[1e400]"], "1e400 is too large to be a finite number"),
-        (["submit", "add", "a=Infinity"], "parameter a is not valid JSON: Infinity is not"),
-        (["submit", "add", "a=" + "[" * 100_000], "parameter a is nested too deeply"),
+        # a declared float parameter reads its text as a number
+        (["submit", "add", "a=Infinity"], "parameter 'a': must be a finite number"),
+        (["submit", "add", "a=" + "[" * 100_000], "parameter 'a': must be a number"),
+        # an undeclared one as JSON-ish text, with the same limits (then refused by name)
+        (["submit", "add", "zz=Infinity"], "parameter zz is not valid JSON: Infinity is not"),
+        (["submit", "add", "zz=" + "[" * 100_000], "parameter zz is nested too deeply"),
         (["submit", "add", "--prop", "p=NaN"], "parameter p is not valid JSON: NaN"),
         (["emit", "ev", "--data", "-Infinity"], "-Infinity is not a finite number"),
     ],
-    ids=["deep data", "NaN data", "1e400", "Infinity param", "deep param", "NaN prop", "emit"],
+    ids=[
+        "deep data",
+        "NaN data",
+        "1e400",
+        "Infinity param",
+        "deep param",
+        "Infinity extra",
+        "deep extra",
+        "NaN prop",
+        "emit",
+    ],
 )
 def test_cli_refuses_non_finite_and_deep_json_in_one_line_exit_2(
     args: list[str], why: str, tmp_path: Any

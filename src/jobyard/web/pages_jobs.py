@@ -169,8 +169,12 @@ def _job_context(call: Call, job_id: int) -> dict[str, Any]:
 @PAGES.get("/jobs/{id}", "Job")
 def job_page(call: Call) -> View:
     job_id = call.path_int("id")
+    # The event cursor before the job is read: the live parts go on from here, so a
+    # change between this read and the stream's start is not missed (a fast job).
+    cursor = views.latest_transition(call.state.yard)
     ctx = _job_context(call, job_id)
     ctx.update(_log_tail(call, job_id))
+    ctx["cursor"] = cursor
     return View("job.html", ctx)
 
 

@@ -75,7 +75,8 @@ def _jobset(call: Call) -> dict[str, Any]:
 
 @PAGES.get("/jobsets/{id}", "Jobset")
 def jobset_page(call: Call) -> View:
-    return View("jobset.html", _jobset(call))
+    cursor = views.latest_transition(call.state.yard)  # before the read: see job.html
+    return View("jobset.html", {**_jobset(call), "cursor": cursor})
 
 
 @PAGES.get("/jobsets/{id}/part/graph", "Jobset")
