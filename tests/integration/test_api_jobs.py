@@ -79,8 +79,17 @@ def test_nodes_make_a_jobset(api: tuple[str, Yard]) -> None:
     r = httpx.post(f"{base}/api/v1/jobs", json={"type": "hello", "nodes": ["web1", "web2"]})
     assert r.status_code == 201
     js = httpx.get(f"{base}/api/v1/jobsets/{r.json()['jobset']}").json()
-    assert js["total"] == 2 and js["meta"] == {"nodes": ["web1", "web2"]}
+    assert js["total"] == 2 and js["meta"] == {"type": "hello", "nodes": ["web1", "web2"]}
     assert sorted(yard.get(i).job.queue for i in js["jobs"]) == ["node:web1", "node:web2"]
+    first = js["jobs"][0]
+    r = httpx.post(f"{base}/api/v1/jobs/{first}/redirect", json={"node": "web3"})
+    assert r.status_code == 200 and r.json()["queue"] == "node:web3"
+    r = httpx.post(f"{base}/api/v1/jobs/{first}/redirect", json={"node": ""})
+    assert r.status_code == 422
+    before = yard.count()
+    r = httpx.post(f"{base}/api/v1/jobs", json={"type": "hello", "nodes": ["a", "a"]})
+    assert r.status_code == 422 and "more than once" in r.text
+    assert yard.count() == before
 
 
 def test_operations_and_their_conflicts(api: tuple[str, Yard]) -> None:

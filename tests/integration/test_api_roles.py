@@ -42,7 +42,7 @@ TABLE: dict[str, set[str]] = {
     "GET /api/v1/jobs/{id}/log": READERS,
     **{
         f"POST /api/v1/jobs/{{id}}/{op}": MANAGERS
-        for op in ("cancel", "pause", "resume", "restart", "rerun", "remove")
+        for op in ("cancel", "pause", "resume", "restart", "rerun", "remove", "redirect")
     },
     "GET /api/v1/jobsets/{id}": READERS,
     "GET /api/v1/types": READERS,

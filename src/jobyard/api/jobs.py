@@ -202,3 +202,25 @@ for _op in OPERATIONS:
         status=201 if _op == "rerun" else 200,
         errors=(404, 409),
     )(_operation(_op))
+
+
+@ENDPOINTS.post(
+    "/api/v1/jobs/{id}/redirect",
+    roles=MANAGE,
+    params=(Param("id", "path", s.INT, True),),
+    body={
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["node"],
+        "properties": {"node": s.STR},
+    },
+    response=s.JOB,
+    errors=(404, 409, 422),
+)
+def redirect_job(call: Call) -> Any:
+    """Send a job to another node: one not started yet moves; one that failed or was
+    cancelled starts over there (409 while it runs)."""
+    node = (call.body or {}).get("node")
+    if not isinstance(node, str):
+        raise api_errors.invalid("node must be a node name", "node")
+    return call.state.yard.redirect(call.path_int("id"), node).to_dict()
