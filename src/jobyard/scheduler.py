@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from jobyard import feed
+from jobyard import delayed, feed
 from jobyard.cron import fire_times, prev_fire, validate_cron
 from jobyard.errors import ConfigError, InvalidInput, JobyardError
 
@@ -143,6 +143,7 @@ def tick(yard: Yard, now: float | None = None) -> list[int]:
             if job_id is not None:
                 created.append(job_id)
             state.last[schedule.type] = max(due, state.last.get(schedule.type, due))
+    created.extend(delayed.fire_due(yard, now))
     if now - state.pruned > PRUNE_EVERY:
         state.pruned = now
         yard.store.prune_schedule_ticks(int(now - RETENTION))

@@ -14,6 +14,7 @@ COMMAND_MODULES = (
     "jobyard.cli.jobs",
     "jobyard.cli.nodes",
     "jobyard.cli.catalog",
+    "jobyard.cli.delayed",
     "jobyard.cli.run",
     "jobyard.cli.converge",
     "jobyard.cli.events",

@@ -19,6 +19,7 @@ from __future__ import annotations
 from jobyard.store.accounts import AccountsMixin, AuditRow, SessionRow, TokenRow, UserRow
 from jobyard.store.collections import CollectionsMixin, Item, ItemOrder
 from jobyard.store.core import JOB_COLUMNS, JSON_COLUMNS, Result, StoreCore, Waiter, dumps
+from jobyard.store.delayed import DelayedMixin, DelayedRow
 from jobyard.store.events import Event, EventsMixin, JobEvent
 from jobyard.store.jobs import JobFilter, JobsMixin, NewJob, NewRow, Update
 from jobyard.store.kv import MISSING, JobsetRow, KVMixin
@@ -36,6 +37,7 @@ class Store(
     CollectionsMixin,
     AccountsMixin,
     ObserversMixin,
+    DelayedMixin,
 ):
     """Every concern of the store; a backend subclasses this."""
 
@@ -45,6 +47,7 @@ __all__ = [
     "JSON_COLUMNS",
     "MISSING",
     "AuditRow",
+    "DelayedRow",
     "Delivery",
     "Event",
     "Item",

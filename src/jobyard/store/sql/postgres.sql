@@ -534,3 +534,31 @@ DELETE FROM observer_deliveries WHERE observer = %(observer)s AND updated < %(be
 -- An event the code writes beside a change no trigger announces (job.redirected).
 INSERT INTO job_events (time, name, job_id, type, queue, status, data)
 SELECT %(now)s, %(name)s, id, type, queue, status, %(data)s::json FROM jobs WHERE id = ANY(%(ids)s)
+
+-- Delayed works (jobyard.delayed, migration 0014).
+-- name: delayed_insert
+INSERT INTO delayed_works (type, nodes, data, props, at, cron, timezone, skip, paused, created, updated)
+VALUES (%(type)s, %(nodes)s::json, %(data)s::json, %(props)s::json, %(at)s, %(cron)s, %(timezone)s,
+        %(skip)s, %(paused)s, %(now)s, %(now)s)
+RETURNING id
+
+-- name: delayed_list
+SELECT id, type, nodes, data, props, at, cron, timezone, skip, paused, done, fired, created, updated
+FROM delayed_works ORDER BY id
+
+-- name: delayed_get
+SELECT id, type, nodes, data, props, at, cron, timezone, skip, paused, done, fired, created, updated
+FROM delayed_works WHERE id = %(id)s
+
+-- name: delayed_set
+UPDATE delayed_works SET paused = %(paused)s, skip = %(skip)s, done = %(done)s, updated = %(now)s
+WHERE id = %(id)s
+
+-- name: delayed_use_skip
+UPDATE delayed_works SET skip = skip - 1, updated = %(now)s WHERE id = %(id)s AND skip > 0
+
+-- name: delayed_fired
+UPDATE delayed_works SET fired = fired + 1, done = %(done)s, updated = %(now)s WHERE id = %(id)s
+
+-- name: delayed_delete
+DELETE FROM delayed_works WHERE id = %(id)s

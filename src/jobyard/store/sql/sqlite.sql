@@ -484,3 +484,29 @@ DELETE FROM observer_deliveries WHERE observer = :observer AND updated < :before
 -- An event the code writes beside a change no trigger announces (job.redirected).
 INSERT INTO job_events (time, name, job_id, type, queue, status, data)
 SELECT :now, :name, id, type, queue, status, :data FROM jobs WHERE id IN (SELECT value FROM json_each(:ids))
+
+-- Delayed works (jobyard.delayed, migration 0014).
+-- name: delayed_insert
+INSERT INTO delayed_works (type, nodes, data, props, at, cron, timezone, skip, paused, created, updated)
+VALUES (:type, :nodes, :data, :props, :at, :cron, :timezone, :skip, :paused, :now, :now)
+RETURNING id
+
+-- name: delayed_list
+SELECT id, type, nodes, data, props, at, cron, timezone, skip, paused, done, fired, created, updated
+FROM delayed_works ORDER BY id
+
+-- name: delayed_get
+SELECT id, type, nodes, data, props, at, cron, timezone, skip, paused, done, fired, created, updated
+FROM delayed_works WHERE id = :id
+
+-- name: delayed_set
+UPDATE delayed_works SET paused = :paused, skip = :skip, done = :done, updated = :now WHERE id = :id
+
+-- name: delayed_use_skip
+UPDATE delayed_works SET skip = skip - 1, updated = :now WHERE id = :id AND skip > 0
+
+-- name: delayed_fired
+UPDATE delayed_works SET fired = fired + 1, done = :done, updated = :now WHERE id = :id
+
+-- name: delayed_delete
+DELETE FROM delayed_works WHERE id = :id
