@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from jobyard.joblog import read_log
-from jobyard.model import Job, iso
+from jobyard.model import Job
 from jobyard.views.shapes import (  # re-exported: views.X is every face's one name
     ItemPage as ItemPage,
 )
@@ -34,6 +34,9 @@ from jobyard.views.shapes import (
 )
 from jobyard.views.shapes import (
     event_view as event_view,
+)
+from jobyard.views.shapes import (
+    job_event_view as job_event_view,
 )
 from jobyard.views.shapes import (
     job_fields as job_fields,
@@ -226,20 +229,6 @@ def collection_page(
     else:  # nothing to show, but find still checks order_by (past the end: no rows)
         items = coll.find(statuses, where, order_by, 1, total)
     return ItemPage(items, total, window)
-
-
-def job_event_view(e: JobEvent) -> dict[str, Any]:
-    """A transition event (jobyard.feed), JSON-style: what the CLI, SSE and observers show."""
-    return {
-        "id": e.id,
-        "time": iso(e.time),
-        "name": e.name,
-        "job": e.job_id,
-        "type": e.type,
-        "queue": e.queue,
-        "status": e.status,
-        "data": e.data,
-    }
 
 
 def follow_transitions(

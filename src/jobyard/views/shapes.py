@@ -14,7 +14,7 @@ from jobyard.model import Job, iso
 
 if TYPE_CHECKING:
     from jobyard.store.collections import Item
-    from jobyard.store.events import Event
+    from jobyard.store.events import Event, JobEvent
     from jobyard.store.workers import StoredType, WorkerRow
 
 T = TypeVar("T")
@@ -147,6 +147,20 @@ def event_view(e: Event) -> dict[str, Any]:
         "source_job": e.source_job,
         "depth": e.depth,
         "jobs": e.jobs,
+    }
+
+
+def job_event_view(e: JobEvent) -> dict[str, Any]:
+    """A transition event (jobyard.feed), JSON-style: what the CLI, SSE and observers show."""
+    return {
+        "id": e.id,
+        "time": iso(e.time),
+        "name": e.name,
+        "job": e.job_id,
+        "type": e.type,
+        "queue": e.queue,
+        "status": e.status,
+        "data": e.data,
     }
 
 
