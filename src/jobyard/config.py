@@ -14,6 +14,7 @@ from jobyard.errors import ConfigError
 DEFAULT_DB = "sqlite:///jobyard.db"
 KNOWN_KEYS = {
     "events",
+    "retention",
     "db",
     "app",
     "scripts_dir",
@@ -44,6 +45,7 @@ class Config:
     max_log_bytes: int = lim.MAX_LOG_BYTES  # one job.log() message (cut past it) or its data
     events_keep_days: float = 7.0  # [events] retention of both event logs (jobyard.feed.prune)
     events_keep_rows: int = 1_000_000
+    retention: Retention = field(default_factory=lambda: Retention())
     raw: dict[str, Any] = field(default_factory=dict)
     path: str | None = None
 
@@ -127,6 +129,7 @@ def load_config(path: str | None = None, db: str | None = None) -> Config:
         cfg.quarantine_after = int(_number(worker, "quarantine_after", cfg.quarantine_after, path))
     _limits(cfg, raw.get("limits", {}), path)
     _events(cfg, raw.get("events", {}), path)
+    cfg.retention = retention_settings(raw, path)  # refused at load, not in an hour
     return cfg
 
 
@@ -145,3 +148,42 @@ def _events(cfg: Config, section: Any, path: str) -> None:
     if isinstance(rows, bool) or not isinstance(rows, int) or not 1 <= rows <= lim.INT64_MAX:
         raise ConfigError(f"{path}: [events] keep_rows must be a whole number >= 1")
     cfg.events_keep_rows = rows
+
+
+RETENTION_KEYS = ("jobs_days", "jobs_keep", "tombstones_days")
+
+
+@dataclass(frozen=True)
+class Retention:
+    jobs_days: float | None = 30.0  # None: keep finished jobs whatever their age
+    jobs_keep: int | None = None  # None: no count limit
+    tombstones_days: float = 7.0
+
+
+def retention_settings(raw: dict[str, Any], path: str = "jobyard.toml") -> Retention:
+    """``[retention]`` of the config: 0 for ``jobs_days`` / ``jobs_keep`` means no limit."""
+    section = raw.get("retention", {})
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: [retention] must be a table")
+    unknown = set(section) - set(RETENTION_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown [retention] key(s) {', '.join(sorted(unknown))}; "
+            f"known: {', '.join(RETENTION_KEYS)}"
+        )
+    base = Retention()
+
+    def number(key: str, default: float | None, whole: bool = False) -> Any:
+        value = section.get(key, default)
+        if value is None:
+            return None
+        ok = isinstance(value, int) if whole else isinstance(value, int | float)
+        if isinstance(value, bool) or not ok or not 0 <= value < 1e12 or value != value:
+            kind = "a whole number" if whole else "a number of days"
+            raise ConfigError(f"{path}: [retention] {key} must be {kind} >= 0 (0: keep all)")
+        return value or None
+
+    days = number("jobs_days", base.jobs_days)
+    keep = number("jobs_keep", base.jobs_keep, whole=True)
+    tomb = number("tombstones_days", base.tombstones_days)
+    return Retention(days, keep, tomb if tomb is not None else base.tombstones_days)

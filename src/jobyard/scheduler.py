@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from jobyard import delayed, feed
+from jobyard import delayed, feed, retention
 from jobyard.cron import fire_times, prev_fire, validate_cron
 from jobyard.errors import ConfigError, InvalidInput, JobyardError
 
@@ -149,6 +149,7 @@ def tick(yard: Yard, now: float | None = None) -> list[int]:
         yard.store.prune_schedule_ticks(int(now - RETENTION))
         cfg = yard.config
         feed.prune(yard.store, now, cfg.events_keep_days, cfg.events_keep_rows)
+        retention.prune_jobs(yard.store, now, cfg.retention)
     return created
 
 

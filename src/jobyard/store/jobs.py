@@ -229,6 +229,25 @@ class JobsMixin(StoreCore):
             out.setdefault(str(row[0]), {})[str(row[1])] = int(row[2])
         return out
 
+    def finished_old(self, before: float, limit: int) -> list[int]:
+        """Up to ``limit`` finished jobs that ended before ``before``, oldest id first
+        (never the newest job row: ids are max(id) + 1)."""
+        rows = self.execute("finished_old", {"before": before, "limit": limit}).fetchall()
+        return [int(r[0]) for r in rows]
+
+    def finished_cutoff(self, keep: int) -> int | None:
+        """The id of the newest finished job beyond the newest ``keep`` of them."""
+        row = self.execute("finished_cutoff", {"keep": keep}).fetchone()
+        return None if row is None else int(row[0])
+
+    def finished_upto(self, upto: int, limit: int) -> list[int]:
+        rows = self.execute("finished_upto", {"upto": upto, "limit": limit}).fetchall()
+        return [int(r[0]) for r in rows]
+
+    def prune_tombstones(self, before: float) -> int:
+        """Forget removed ids older than ``before`` (never the newest one)."""
+        return int(self.execute("prune_tombstones", {"before": before}).rowcount)
+
     def oldest_ready_by_queue(self) -> dict[str, float]:
         """When each queue's longest-waiting ready job became ready (a full read of the
         ready rows: for metrics, not for pages)."""

@@ -510,3 +510,32 @@ UPDATE delayed_works SET fired = fired + 1, done = :done, updated = :now WHERE i
 
 -- name: delayed_delete
 DELETE FROM delayed_works WHERE id = :id
+
+-- Retention of finished jobs (jobyard.retention). Each branch names its status, so each
+-- reads that status's partial index. The newest job row always stays: ids come from
+-- max(id) + 1 and must never be handed out again.
+-- name: finished_old
+SELECT id FROM (
+    SELECT id FROM jobs WHERE status = 'completed' AND finished < :before
+    UNION ALL SELECT id FROM jobs WHERE status = 'failed' AND finished < :before
+    UNION ALL SELECT id FROM jobs WHERE status = 'cancelled' AND finished < :before
+) f WHERE id < (SELECT max(id) FROM jobs) ORDER BY id LIMIT :limit
+
+-- name: finished_cutoff
+-- The id of the newest finished job beyond the newest :keep of them (read once per prune).
+SELECT id FROM (
+    SELECT id FROM jobs WHERE status = 'completed'
+    UNION ALL SELECT id FROM jobs WHERE status = 'failed'
+    UNION ALL SELECT id FROM jobs WHERE status = 'cancelled'
+) f ORDER BY id DESC LIMIT 1 OFFSET :keep
+
+-- name: finished_upto
+SELECT id FROM (
+    SELECT id FROM jobs WHERE status = 'completed' AND id <= :upto
+    UNION ALL SELECT id FROM jobs WHERE status = 'failed' AND id <= :upto
+    UNION ALL SELECT id FROM jobs WHERE status = 'cancelled' AND id <= :upto
+) f WHERE id < (SELECT max(id) FROM jobs) ORDER BY id LIMIT :limit
+
+-- name: prune_tombstones
+DELETE FROM job_tombstones WHERE removed < :before
+  AND id < (SELECT max(id) FROM job_tombstones)
