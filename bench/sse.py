@@ -1,0 +1,252 @@
+"""SSE fan-out: 100 clients on ``GET /api/v1/stream`` while jobs are enqueued and drained.
+
+    python bench/sse.py                # SQLite (a temp file), 1 then 100 clients
+    python bench/sse.py --pg           # PostgreSQL (a fresh database, dropped after)
+    python bench/sse.py --quick        # a few seconds, 1 then 20 clients
+
+The server (bench/sse_server.py: the app of ``jobyard web --no-auth`` plus a counters path)
+runs in a subprocess, and so do one ``jobyard worker -c 4`` and a producer that enqueues
+``--jobs`` no-op jobs at ``--rate`` jobs/s. The clients are asyncio connections in this
+process with a small HTTP/1.1 reader (chunked SSE frames, no per-line library overhead, so
+that the clients' own CPU weighs as little as possible on a 2-core machine). A client that
+is dropped (2,000 events behind) reconnects with ``Last-Event-ID``, as a browser does.
+
+Measured, once with 1 client and once with ``--clients``: events/s delivered per client
+and in total, the delay from the event's time (the transition's, written with it) to its
+arrival at a client (p50/p99, ms; the event time has millisecond resolution), the reads of
+the event log by the server (its one live reader's polls, and every read), and the gaps: per
+client, the event ids the log holds after the client joined that it did not receive (it
+must be 0). The report goes into docs/benchmarks.md between
+``<!-- compare:sse-fanout-BACKEND -->`` markers; ``--json`` writes the numbers too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "src"))
+
+from bench import http_common as hc  # noqa: E402
+from bench.compare import write_section  # noqa: E402
+from bench.sse_client import Client  # noqa: E402
+from tests.apiserver import free_port  # noqa: E402
+
+from jobyard import Yard, views  # noqa: E402
+
+TYPE = "bench_noop"
+
+
+def produce(url: str, jobs: int, rate: float) -> None:
+    """The producer subprocess: ``jobs`` enqueues, one at a time, at ``rate`` jobs/s."""
+    yard = Yard(url)
+    t0 = time.perf_counter()
+    for i in range(jobs):
+        delay = t0 + i / rate - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        yard.enqueue(TYPE)  # no data: bench_noop takes none
+    yard.close()
+
+
+def truth(yard: Yard, after: int) -> list[int]:
+    """Every transition id in the log after cursor ``after``: what each client must get."""
+    ids: list[int] = []
+    while True:
+        events, after = views.transitions_after(yard, after, 500)
+        if not events:
+            return ids
+        ids += [e.id for e in events]
+
+
+def counters(base: str) -> dict[str, int]:
+    data: dict[str, int] = httpx.get(f"{base}/_bench/fanout", timeout=10).json()
+    return data
+
+
+async def wait_for(check: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+async def one_run(
+    yard: Yard, base: str, port: int, server_pid: int, n: int, args: argparse.Namespace
+) -> dict[str, Any]:
+    """``n`` clients connected, then ``args.jobs`` jobs produced and drained; the numbers."""
+    clients = [Client("127.0.0.1", port) for _ in range(n)]
+    tasks = [asyncio.create_task(c.run()) for c in clients]
+    try:
+        await wait_for(lambda: all(c.connected for c in clients), 30, "the clients to connect")
+        await wait_for(lambda: counters(base)["subscribers"] >= n, 30, "the subscriptions")
+        await asyncio.sleep(0.5)  # the fan-out has read past everything before this run
+        start = views.latest_transition(yard)
+        done0 = yard.count(status="completed")
+        before, cpu0, t0 = counters(base), hc.cpu_seconds(server_pid), time.monotonic()
+        producer = await asyncio.create_subprocess_exec(
+            sys.executable, __file__, "--produce", yard.url, str(args.jobs), str(args.rate),
+            cwd=ROOT,
+        )  # fmt: skip
+        await producer.wait()
+        if producer.returncode != 0:
+            raise RuntimeError(f"the producer failed ({producer.returncode})")
+        await wait_for(
+            lambda: yard.count(status="completed") - done0 >= args.jobs, 120, "the drain"
+        )
+        expected = truth(yard, start)
+        last = expected[-1]
+        await wait_for(lambda: all(c.last_id >= last for c in clients), 60, "every event")
+        elapsed = time.monotonic() - t0
+        after, cpu = counters(base), hc.cpu_seconds(server_pid) - cpu0
+    finally:
+        for c in clients:
+            c.stop()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return summarize(clients, set(expected), start, elapsed, before, after, cpu)
+
+
+def summarize(
+    clients: list[Client],
+    expected: set[int],
+    start: int,
+    elapsed: float,
+    before: dict[str, int],
+    after: dict[str, int],
+    cpu: float,
+) -> dict[str, Any]:
+    delays = [d for c in clients for d in c.delays]
+    gaps = sum(len(expected - {i for i in c.ids if i > start}) for c in clients)
+    dups = sum(len(c.ids) - len(set(c.ids)) for c in clients)
+    rates = sorted(c.rate() for c in clients)
+    first = min(c.first for c in clients)
+    last = max(c.last for c in clients)
+    received = sum(len(c.ids) for c in clients)
+    reads = after["reads"] - before["reads"]
+    return {
+        "clients": len(clients),
+        "events": len(expected),
+        "received": received,
+        "per_client_rate": hc.percentile(rates, 50),
+        "total_rate": received / (last - first) if last > first else 0.0,
+        "p50_ms": hc.percentile(delays, 50) * 1000,
+        "p99_ms": hc.percentile(delays, 99) * 1000,
+        "reads": reads,
+        "reads_per_s": reads / elapsed,
+        "log_reads": after["log_reads"] - before["log_reads"],
+        "elapsed": elapsed,
+        "gaps": gaps,
+        "duplicates": dups,
+        "drops": sum(c.drops for c in clients),
+        "server_cpu_s": cpu,
+    }
+
+
+async def bench(url: str, args: argparse.Namespace, logs: Path) -> list[dict[str, Any]]:
+    env = hc.env_for(url)
+    yard = Yard(url)
+    yard.migrate()
+    from bench.remote_app import yard as app
+
+    for jt in app.types.values():
+        yard.registry.add(jt)
+    yard.sync_types()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = [sys.executable, str(ROOT / "bench" / "sse_server.py"), str(port)]
+    worker = [sys.executable, "-m", "jobyard", "worker", "-c", "4"]
+    runs = []
+    with (
+        hc.process(server, env, logs / "server.log") as srv,
+        hc.process(worker, env, logs / "worker.log"),
+    ):
+        hc.wait_healthy(base, srv, logs / "server.log")
+        for n in (1, args.clients):
+            run = await one_run(yard, base, port, srv.pid, n, args)
+            runs.append(run)
+            print(
+                f"{n} clients: {run['total_rate']:,.0f} events/s in total, delay p50 "
+                f"{run['p50_ms']:.0f} ms p99 {run['p99_ms']:.0f} ms, {run['reads']} reads "
+                f"({run['reads_per_s']:.1f}/s), gaps {run['gaps']}",
+                file=sys.stderr,
+            )
+    yard.close()
+    return runs
+
+
+def table(runs: list[dict[str, Any]]) -> list[str]:
+    out = [
+        "| clients | events | events/s per client (median) | events/s in total "
+        "| delay p50 (ms) | delay p99 (ms) | reader polls (per s) | event log reads "
+        "| server CPU (s) | drops | gaps |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in runs:
+        out.append(
+            f"| {r['clients']} | {r['events']:,} | {r['per_client_rate']:,.0f} | "
+            f"{r['total_rate']:,.0f} | {r['p50_ms']:.0f} | {r['p99_ms']:.0f} | "
+            f"{r['reads']} ({r['reads_per_s']:.1f}) | {r['log_reads']} | "
+            f"{r['server_cpu_s']:.2f} | {r['drops']} | {r['gaps']} |"
+        )
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--produce"]:
+        produce(argv[1], int(argv[2]), float(argv[3]))
+        return
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--clients", type=int, default=100)
+    ap.add_argument("--jobs", type=int, default=2000, help="jobs produced and drained per run")
+    ap.add_argument("--rate", type=float, default=200.0, help="jobs/s the producer enqueues")
+    ap.add_argument("--pg", action="store_true", help="PostgreSQL instead of SQLite")
+    ap.add_argument("--quick", action="store_true", help="small numbers, a few seconds")
+    ap.add_argument("--force", action="store_true", help="run even when the machine is busy")
+    ap.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
+    ap.add_argument("--json", default=None, help="also write the numbers here")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.clients, args.jobs, args.rate = 20, 100, 100.0
+    load = hc.check_quiet(args.quick, args.force)
+    logs = Path(tempfile.mkdtemp(prefix="jobyard-bench-sse-"))
+    with hc.database(args.pg) as url:
+        runs = asyncio.run(bench(url, args, logs))
+        prov = hc.provenance(["bench/sse.py", *argv], url, load)
+    backend = "postgres" if args.pg else "sqlite"
+    one, many = runs
+    ratio = many["reads_per_s"] / one["reads_per_s"] if one["reads_per_s"] else 0.0
+    body = [
+        f"### SSE fan-out to {args.clients} clients, {backend}",
+        "",
+        *prov,
+        "",
+        f"Each run: the clients connect, then a producer enqueues {args.jobs:,} no-op jobs at "
+        f"{args.rate:,.0f} jobs/s and one `jobyard worker -c 4` drains them; every client "
+        "must receive every transition (created, started, completed) the log holds after it "
+        "joined. Delay: the event's time to its arrival at the client. Reader polls: the "
+        "server's one live reader (`Fanout.reads`); event log reads: every read of the log "
+        "by the server.",
+        "",
+        *table(runs),
+        "",
+        f"Reader polls per second with {args.clients} clients: {ratio:.2f}x those with one "
+        f"client ({'the same reads, whatever the clients' if ratio <= 1.25 else 'MORE'}); "
+        f"gaps in total: {one['gaps'] + many['gaps']}.",
+    ]
+    write_section(Path(args.out), f"sse-fanout-{backend}", body)
+    hc.write_json(args.json, {"backend": backend, "load": load, "runs": runs})
+
+
+if __name__ == "__main__":
+    main()
