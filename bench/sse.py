@@ -82,9 +82,9 @@ async def wait_for(check: Any, timeout: float, what: str) -> None:
 
 
 async def one_run(
-    yard: Yard, base: str, port: int, server_pid: int, n: int, args: argparse.Namespace
+    yard: Yard, base: str, port: int, server_pid: int, n: int, rate: float, jobs: int
 ) -> dict[str, Any]:
-    """``n`` clients connected, then ``args.jobs`` jobs produced and drained; the numbers."""
+    """``n`` clients connected, then ``jobs`` jobs produced at ``rate`` and drained."""
     clients = [Client("127.0.0.1", port) for _ in range(n)]
     tasks = [asyncio.create_task(c.run()) for c in clients]
     try:
@@ -93,27 +93,28 @@ async def one_run(
         await asyncio.sleep(0.5)  # the fan-out has read past everything before this run
         start = views.latest_transition(yard)
         done0 = yard.count(status="completed")
-        before, cpu0, t0 = counters(base), hc.cpu_seconds(server_pid), time.monotonic()
+        before, t0 = counters(base), time.monotonic()
+        cpu0, own0 = hc.cpu_seconds(server_pid), hc.own_cpu()
         producer = await asyncio.create_subprocess_exec(
-            sys.executable, __file__, "--produce", yard.url, str(args.jobs), str(args.rate),
+            sys.executable, __file__, "--produce", yard.url, str(jobs), str(rate),
             cwd=ROOT,
         )  # fmt: skip
         await producer.wait()
         if producer.returncode != 0:
             raise RuntimeError(f"the producer failed ({producer.returncode})")
-        await wait_for(
-            lambda: yard.count(status="completed") - done0 >= args.jobs, 120, "the drain"
-        )
+        await wait_for(lambda: yard.count(status="completed") - done0 >= jobs, 120, "the drain")
         expected = truth(yard, start)
         last = expected[-1]
         await wait_for(lambda: all(c.last_id >= last for c in clients), 60, "every event")
         elapsed = time.monotonic() - t0
         after, cpu = counters(base), hc.cpu_seconds(server_pid) - cpu0
+        own = hc.own_cpu() - own0
     finally:
         for c in clients:
             c.stop()
         await asyncio.gather(*tasks, return_exceptions=True)
-    return summarize(clients, set(expected), start, elapsed, before, after, cpu)
+    run = summarize(clients, set(expected), start, elapsed, before, after)
+    return {**run, "rate": rate, "server_cpu_s": cpu, "bench_cpu_s": own}
 
 
 def summarize(
@@ -123,7 +124,6 @@ def summarize(
     elapsed: float,
     before: dict[str, int],
     after: dict[str, int],
-    cpu: float,
 ) -> dict[str, Any]:
     delays = [d for c in clients for d in c.delays]
     gaps = sum(len(expected - {i for i in c.ids if i > start}) for c in clients)
@@ -148,7 +148,6 @@ def summarize(
         "gaps": gaps,
         "duplicates": dups,
         "drops": sum(c.drops for c in clients),
-        "server_cpu_s": cpu,
     }
 
 
@@ -171,33 +170,50 @@ async def bench(url: str, args: argparse.Namespace, logs: Path) -> list[dict[str
         hc.process(worker, env, logs / "worker.log"),
     ):
         hc.wait_healthy(base, srv, logs / "server.log")
-        for n in (1, args.clients):
-            run = await one_run(yard, base, port, srv.pid, n, args)
-            runs.append(run)
-            print(
-                f"{n} clients: {run['total_rate']:,.0f} events/s in total, delay p50 "
-                f"{run['p50_ms']:.0f} ms p99 {run['p99_ms']:.0f} ms, {run['reads']} reads "
-                f"({run['reads_per_s']:.1f}/s), gaps {run['gaps']}",
-                file=sys.stderr,
-            )
+        for rate in args.rates:
+            for n in (1, args.clients):
+                jobs = max(1, round(rate * args.seconds))
+                run = await one_run(yard, base, port, srv.pid, n, rate, jobs)
+                runs.append(run)
+                print(
+                    f"{rate:g} jobs/s, {n} clients: {run['total_rate']:,.0f} events/s in "
+                    f"total, delay p50 {run['p50_ms']:.0f} ms p99 {run['p99_ms']:.0f} ms, "
+                    f"{run['reads']} reads ({run['reads_per_s']:.1f}/s), gaps {run['gaps']}",
+                    file=sys.stderr,
+                )
     yard.close()
     return runs
 
 
 def table(runs: list[dict[str, Any]]) -> list[str]:
     out = [
-        "| clients | events | events/s per client (median) | events/s in total "
-        "| delay p50 (ms) | delay p99 (ms) | reader polls (per s) | event log reads "
-        "| server CPU (s) | drops | gaps |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| jobs/s produced | clients | events | events/s per client (median) "
+        "| events/s in total | delay p50 (ms) | delay p99 (ms) | reader polls (per s) "
+        "| event log reads | server CPU (s) | bench CPU (s) | drops | gaps |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in runs:
         out.append(
-            f"| {r['clients']} | {r['events']:,} | {r['per_client_rate']:,.0f} | "
-            f"{r['total_rate']:,.0f} | {r['p50_ms']:.0f} | {r['p99_ms']:.0f} | "
-            f"{r['reads']} ({r['reads_per_s']:.1f}) | {r['log_reads']} | "
-            f"{r['server_cpu_s']:.2f} | {r['drops']} | {r['gaps']} |"
+            f"| {r['rate']:g} | {r['clients']} | {r['events']:,} | "
+            f"{r['per_client_rate']:,.0f} | {r['total_rate']:,.0f} | {r['p50_ms']:.0f} | "
+            f"{r['p99_ms']:.0f} | {r['reads']} ({r['reads_per_s']:.1f}) | {r['log_reads']} | "
+            f"{r['server_cpu_s']:.2f} | {r['bench_cpu_s']:.2f} | {r['drops']} | {r['gaps']} |"
         )
+    return out
+
+
+def verdicts(runs: list[dict[str, Any]], clients: int) -> list[str]:
+    """Per producer rate: the reader's polls with ``clients`` clients against one client."""
+    out = []
+    for one, many in zip(runs[::2], runs[1::2], strict=True):
+        ratio = many["reads_per_s"] / one["reads_per_s"] if one["reads_per_s"] else 0.0
+        same = "no more reads" if ratio <= 1.25 else "MORE reads"
+        out.append(
+            f"- {one['rate']:g} jobs/s: reader polls per second with {clients} clients "
+            f"{ratio:.2f}x those with one ({same})."
+        )
+    gaps = sum(r["gaps"] for r in runs)
+    out.append(f"- Gaps (event ids missed, every client of every run): {gaps}.")
     return out
 
 
@@ -208,8 +224,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--clients", type=int, default=100)
-    ap.add_argument("--jobs", type=int, default=2000, help="jobs produced and drained per run")
-    ap.add_argument("--rate", type=float, default=200.0, help="jobs/s the producer enqueues")
+    ap.add_argument("--rates", default="50,200", help="comma list of jobs/s to produce")
+    ap.add_argument("--seconds", type=float, default=10.0, help="of production per run")
     ap.add_argument("--pg", action="store_true", help="PostgreSQL instead of SQLite")
     ap.add_argument("--quick", action="store_true", help="small numbers, a few seconds")
     ap.add_argument("--force", action="store_true", help="run even when the machine is busy")
@@ -217,32 +233,30 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--json", default=None, help="also write the numbers here")
     args = ap.parse_args(argv)
     if args.quick:
-        args.clients, args.jobs, args.rate = 20, 100, 100.0
+        args.clients, args.rates, args.seconds = 20, "100", 1.0
+    args.rates = [float(r) for r in args.rates.split(",")]
     load = hc.check_quiet(args.quick, args.force)
     logs = Path(tempfile.mkdtemp(prefix="jobyard-bench-sse-"))
     with hc.database(args.pg) as url:
         runs = asyncio.run(bench(url, args, logs))
         prov = hc.provenance(["bench/sse.py", *argv], url, load)
     backend = "postgres" if args.pg else "sqlite"
-    one, many = runs
-    ratio = many["reads_per_s"] / one["reads_per_s"] if one["reads_per_s"] else 0.0
     body = [
         f"### SSE fan-out to {args.clients} clients, {backend}",
         "",
         *prov,
         "",
-        f"Each run: the clients connect, then a producer enqueues {args.jobs:,} no-op jobs at "
-        f"{args.rate:,.0f} jobs/s and one `jobyard worker -c 4` drains them; every client "
-        "must receive every transition (created, started, completed) the log holds after it "
-        "joined. Delay: the event's time to its arrival at the client. Reader polls: the "
-        "server's one live reader (`Fanout.reads`); event log reads: every read of the log "
-        "by the server.",
+        f"Each run: the clients connect, then a producer enqueues no-op jobs for "
+        f"{args.seconds:g} s at the rate shown and one `jobyard worker -c 4` drains them; "
+        "every client must receive every transition (created, started, completed) the log "
+        "holds after it joined. Delay: the event's time to its arrival at the client (the "
+        "reader polls every 0.25 s). Reader polls: the server's one live reader "
+        "(`Fanout.reads`); event log reads: every read of the log by the server. Bench CPU: "
+        "the process of the clients.",
         "",
         *table(runs),
         "",
-        f"Reader polls per second with {args.clients} clients: {ratio:.2f}x those with one "
-        f"client ({'the same reads, whatever the clients' if ratio <= 1.25 else 'MORE'}); "
-        f"gaps in total: {one['gaps'] + many['gaps']}.",
+        *verdicts(runs, args.clients),
     ]
     write_section(Path(args.out), f"sse-fanout-{backend}", body)
     hc.write_json(args.json, {"backend": backend, "load": load, "runs": runs})

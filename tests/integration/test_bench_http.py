@@ -63,7 +63,7 @@ def test_http_enqueue_quick_writes_its_report(tmp_path: Path) -> None:
 def test_sse_quick_reaches_every_client_without_gaps(tmp_path: Path) -> None:
     text, data = run_bench("sse.py", tmp_path)
     assert "<!-- compare:sse-fanout-sqlite -->" in text
-    assert "gaps in total: 0." in text
+    assert "Gaps (event ids missed, every client of every run): 0." in text
     one, many = data["runs"]
     assert (one["clients"], many["clients"]) == (1, 20)
     for r in (one, many):
