@@ -87,8 +87,10 @@ class Phases:
     ) -> None:
         before = self.yard.count()
         cpu0 = hc.cpu_seconds(self.server_pid) if self.server_pid else 0.0
+        own0 = hc.own_cpu()
         wall, durations = timed_threads(clients, calls, call)
         cpu = (hc.cpu_seconds(self.server_pid) - cpu0) if self.server_pid else 0.0
+        own = hc.own_cpu() - own0
         jobs = calls * per_call
         stored = self.yard.count() - before
         if stored != jobs:
@@ -102,6 +104,7 @@ class Phases:
             "p50_ms": hc.percentile(durations, 50) * 1000,
             "p99_ms": hc.percentile(durations, 99) * 1000,
             "server_cpu_ms_per_1000": cpu / jobs * 1e6 if self.server_pid else None,
+            "bench_cpu_ms_per_1000": own / jobs * 1e6,
         }
         self.rows.append(row)
         print(
@@ -164,15 +167,16 @@ def over_http(
 def table(rows: list[dict[str, Any]], bulk_size: int) -> list[str]:
     out = [
         "| path | clients | jobs | jobs/s | p50 per call (ms) | p99 per call (ms) "
-        "| server CPU per 1,000 jobs (ms) |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| server CPU per 1,000 jobs (ms) | bench CPU per 1,000 jobs (ms) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         cpu = r["server_cpu_ms_per_1000"]
         what = r["phase"] + (f" ({bulk_size} per call)" if r["per_call"] > 1 else "")
         out.append(
             f"| `{what}` | {r['clients']} | {r['jobs']:,} | {r['rate']:,.0f} | "
-            f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {'-' if cpu is None else f'{cpu:,.0f}'} |"
+            f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {'-' if cpu is None else f'{cpu:,.0f}'} | "
+            f"{r['bench_cpu_ms_per_1000']:,.0f} |"
         )
     return out
 
@@ -221,7 +225,8 @@ def main(argv: list[str] | None = None) -> None:
         f"Single: {args.jobs:,} jobs per row, one job per call; bulk: {args.bulk_jobs:,} jobs "
         f"per row in calls of {args.bulk_size:,}. HTTP rows: a `jobyard web --no-auth` "
         "subprocess, keep-alive httpx clients (one thread each) in the bench process. p50/p99 "
-        "are of one call (one request).",
+        "are of one call (one request). CPU: user + system time of the server process and "
+        "of the bench process (the local API, or the HTTP clients) over the row.",
         "",
         *table(rows, args.bulk_size),
     ]
