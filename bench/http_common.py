@@ -62,10 +62,15 @@ def database(pg: bool) -> Iterator[str]:
             )
 
 
-def check_quiet(quick: bool, force: bool) -> float:
-    """The 1-minute load average; a busy machine stops a full run (``--force`` to run anyway:
-    the report then says the numbers are suspect) and only warns in quick mode."""
+def check_quiet(quick: bool, force: bool, wait: float = 0.0) -> float:
+    """The 1-minute load average, after waiting up to ``wait`` seconds for it to fall below
+    1; a busy machine stops a full run (``--force`` to run anyway: the report then says the
+    numbers are suspect) and only warns in quick mode."""
+    deadline = time.monotonic() + wait
     load = os.getloadavg()[0]
+    while load >= BUSY_LOAD and time.monotonic() < deadline:
+        time.sleep(min(10.0, max(0.0, deadline - time.monotonic())))
+        load = os.getloadavg()[0]
     if load >= BUSY_LOAD:
         msg = f"the machine is busy (load {load:.2f} >= {BUSY_LOAD}): numbers will be low"
         if not (quick or force):

@@ -190,13 +190,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--pg", action="store_true", help="PostgreSQL instead of SQLite")
     ap.add_argument("--quick", action="store_true", help="small numbers, a few seconds")
     ap.add_argument("--force", action="store_true", help="run even when the machine is busy")
+    ap.add_argument("--wait-quiet", type=float, default=0.0, help="seconds to wait for load < 1")
     ap.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
     ap.add_argument("--json", default=None, help="also write the numbers here")
     args = ap.parse_args(argv)
     if args.quick:
         args.jobs, args.bulk_jobs, args.bulk_size, args.clients = 300, 2000, 200, "1,4"
     clients = sorted({int(c) for c in args.clients.split(",")})
-    load = hc.check_quiet(args.quick, args.force)
+    load = hc.check_quiet(args.quick, args.force, args.wait_quiet)
     with hc.database(args.pg) as url:
         env = hc.env_for(url)
         yard = Yard(url)

@@ -229,13 +229,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--pg", action="store_true", help="PostgreSQL instead of SQLite")
     ap.add_argument("--quick", action="store_true", help="small numbers, a few seconds")
     ap.add_argument("--force", action="store_true", help="run even when the machine is busy")
+    ap.add_argument("--wait-quiet", type=float, default=0.0, help="seconds to wait for load < 1")
     ap.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
     ap.add_argument("--json", default=None, help="also write the numbers here")
     args = ap.parse_args(argv)
     if args.quick:
         args.clients, args.rates, args.seconds = 20, "100", 1.0
     args.rates = [float(r) for r in args.rates.split(",")]
-    load = hc.check_quiet(args.quick, args.force)
+    load = hc.check_quiet(args.quick, args.force, args.wait_quiet)
     logs = Path(tempfile.mkdtemp(prefix="jobyard-bench-sse-"))
     with hc.database(args.pg) as url:
         runs = asyncio.run(bench(url, args, logs))
