@@ -8,5 +8,5 @@ yard = Yard()
 
 
 @yard.job
-def bench_noop(job) -> None:  # type: ignore[no-untyped-def]
+def bench_noop(job, **data) -> None:  # type: ignore[no-untyped-def]
     return None

@@ -80,13 +80,6 @@ def test_sse_quick_reaches_every_client_without_gaps(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.postgres
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="jobyard/api/stream.py _events skips an event whose id is not above the last one "
-    "it sent, but the PostgreSQL feed is in (xid, id) order: clients miss events; see "
-    "docs/benchmarks.md, sse-fanout-postgres",
-)
 def test_sse_quick_on_postgres_reaches_every_client_without_gaps(
     tmp_path: Path, pg_admin: Any
 ) -> None:

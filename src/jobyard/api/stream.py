@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
@@ -164,20 +165,37 @@ def frame(event: JobEvent) -> str:
 async def _events(
     fan: Fanout, sub: Subscriber, after: int | None, flt: Filter
 ) -> AsyncIterator[str]:
+    """Catch up from the log (after ``after``) to where the fan-out began, then go on live.
+
+    Positions, not ids: the feed gives events in commit order, and on PostgreSQL ids are
+    taken before commit, so a later event may carry a smaller id. The catch-up reads in
+    feed order until it has passed the fan-out's start event. If it reads past the start
+    without meeting it (pruned meanwhile), the live events it already sent are skipped by
+    id: those are among the last few pages it read, which is all it remembers."""
     try:
         yield "retry: 2000\n\n"
-        cursor = sub.start if after is None else after
-        while cursor < sub.start:  # catch up from the log, up to where the fan-out began
-            events, _ = await run_in_threadpool(views.transitions_after, fan.yard, cursor, PAGE)
-            events = [e for e in events if e.id <= sub.start]
-            if not events:
-                break
-            jobsets = await fan._jobsets(events) if flt.jobset is not None else {}
-            for e in events:
-                if flt.matches(e, jobsets.get(e.job_id)):
-                    yield frame(e)
-            cursor = events[-1].id
-        cursor = max(cursor, sub.start)
+        recent: deque[int] = deque(maxlen=4 * PAGE)
+        position = sub.start if after is None else after
+        if after is not None and after != sub.start:
+            while True:
+                events, _ = await run_in_threadpool(
+                    views.transitions_after, fan.yard, position, PAGE
+                )
+                if not events:
+                    break
+                jobsets = await fan._jobsets(events) if flt.jobset is not None else {}
+                reached = False
+                for e in events:
+                    recent.append(e.id)
+                    position = e.id
+                    if flt.matches(e, jobsets.get(e.job_id)):
+                        yield frame(e)
+                    if e.id == sub.start:
+                        reached = True
+                        break
+                if reached or len(events) < PAGE:
+                    break
+        sent = set(recent)
         while True:
             try:
                 item = await asyncio.wait_for(sub.queue.get(), fan.heartbeat)
@@ -185,12 +203,13 @@ async def _events(
                 yield ": ping\n\n"
                 continue
             if item is None:
-                yield f"event: dropped\ndata: {json.dumps({'after': cursor})}\n\n"
+                yield f"event: dropped\ndata: {json.dumps({'after': position})}\n\n"
                 return
             event, jobset = item
-            if event.id <= cursor:
+            if sent and event.id in sent:
+                sent.discard(event.id)
                 continue
-            cursor = event.id
+            position = event.id
             if flt.matches(event, jobset):
                 yield frame(event)
     finally:
