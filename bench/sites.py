@@ -6,10 +6,11 @@
 
 The pyinfra-performance shape: per site a command, an upload of a 64 KiB file, a command
 reading the upload, a download of it. One real sshd per site (generated host and client
-keys, one known_hosts; tests/sshd.py), the same for every tool; each tool runs in a child
-process of its own (bench/sites_tools.py), in turn tool by tool within a run, so drift on a
-shared machine hits all three. Every download is checked against the file. The report
-goes into docs/benchmarks.md between ``<!-- compare:sites -->`` markers.
+keys, one known_hosts; tests/sshd.py; sessions skip ~/.bashrc), the same for every tool;
+each tool runs in a child process of its own (bench/sites_tools.py), in turn tool by tool
+within a run, so drift on a shared machine hits all three. Every download is checked
+against the file. The report goes into docs/benchmarks.md between ``<!-- compare:sites
+-->`` markers.
 
 It refuses to start when the 1-minute load is above 1.5 (other work on the machine skews
 SSH timings badly) unless ``--allow-load``, and then the report says so.
@@ -95,7 +96,10 @@ def version(package: str) -> str:
 
 
 def measure(ns: list[int], runs: int, work: Path) -> dict[int, dict[str, list[float]]]:
-    factory = SSHFactory(work / "ssh")
+    # SHLVL=1: bash then skips ~/.bashrc for ssh commands (it reads it for a top-level
+    # shell run by sshd); root's here runs `pyenv init`, 0.1 s of CPU and a lock per command,
+    # which would drown every tool's own cost in the login shell's.
+    factory = SSHFactory(work / "ssh", {"SHLVL": "1"})
     out: dict[int, dict[str, list[float]]] = {}
     try:
         for n in ns:

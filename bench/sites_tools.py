@@ -13,6 +13,7 @@ are verified against the plan's known_hosts by all three (unknown keys refused).
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 import time
@@ -22,10 +23,24 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def timeline(jobs: list[Any], t0: float, took: float) -> None:
+    """Where a jobyard run's time went (to stderr): created, started, finished, seconds."""
+    base = min(j.created for j in jobs)
+    starts = sorted((j.started or base) - base for j in jobs)
+    ends = sorted((j.finished or base) - base for j in jobs)
+    spans = sorted(float(j.result["seconds"]) for j in jobs if isinstance(j.result, dict))
+    print(
+        f"run {took:.2f} s; starts {starts[0]:.2f}..{starts[-1]:.2f}; ends {ends[0]:.2f}.."
+        f"{ends[-1]:.2f}; action seconds median {spans[len(spans) // 2]:.2f} max {spans[-1]:.2f}",
+        file=sys.stderr,
+    )
+
+
 def jobyard(plan: dict[str, Any]) -> dict[str, Any]:
     sys.path.insert(0, str(ROOT / "src"))
     from jobyard import Yard, __version__
     from jobyard.sites import connect, loop
+    from jobyard.sites.batch import run_concurrency
 
     yard = Yard(f"sqlite:///{plan['work']}/jobyard-{time.time_ns()}.db")
     yard.migrate()
@@ -53,7 +68,7 @@ def jobyard(plan: dict[str, Any]) -> dict[str, Any]:
     batch = yard.batch(["bench"], schedule="parallel")
     # as `jobyard batch` does: an in-process worker for the batch's action types
     jobs = batch.jobs()
-    worker = yard.worker(name=f"bench-{batch.id}", concurrency=min(64, max(4, len(jobs))))
+    worker = yard.worker(name=f"bench-{batch.id}", concurrency=run_concurrency(len(jobs)))
     worker.types = {name: jt for name, jt in yard.types.items() if name == "action.bench"}
     worker.start()
     try:
@@ -62,6 +77,8 @@ def jobyard(plan: dict[str, Any]) -> dict[str, Any]:
     finally:
         worker.stop()
         loop.call(connect.close_all())
+    if os.environ.get("BENCH_SITES_TIMELINE"):
+        timeline(batch.jobs(), t0, took)
     if batch.failed:
         errors = {j.site: j.error or j.result for j in batch.jobs()}
         raise SystemExit(f"jobyard: failed pairs {errors}")

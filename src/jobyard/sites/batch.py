@@ -33,9 +33,17 @@ if TYPE_CHECKING:
     from jobyard.model import Job
     from jobyard.yard import Yard
 
-__all__ = ["JOBSET_KIND", "SCHEDULES", "Batch", "create", "rerun_failed"]
+__all__ = ["JOBSET_KIND", "SCHEDULES", "Batch", "create", "rerun_failed", "run_concurrency"]
 
 JOBSET_KIND = "batch"
+MAX_IN_PROCESS = 256  # threads of an in-process worker (one per action running at once)
+
+
+def run_concurrency(jobs: int) -> int:
+    """Slots of the in-process worker of ``jobyard batch`` for a batch of ``jobs``: an
+    action mostly waits on its site, so every job that the schedule lets start gets a
+    slot (a parallel batch of 100 sites runs in one wave, not two of 64 and 36)."""
+    return min(MAX_IN_PROCESS, max(4, jobs))
 
 
 def plan(

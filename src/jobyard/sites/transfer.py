@@ -177,12 +177,10 @@ def _failed(shell: Shell, shown: str, exc: BaseException) -> ShellFailed:
     return ShellFailed(Result(shell.site.name, shown, 1, "", str(text)))
 
 
-async def _sftp(
-    shell: Shell, src: str, dest: str, upload: bool, mirror: bool, why: str = "no rsync on the site"
-) -> Result:
+async def _sftp(shell: Shell, src: str, dest: str, upload: bool, mirror: bool) -> Result:
     shown = f"sftp {'upload' if upload else 'download'} {src} -> {dest}"
     if shell._log is not None:
-        shell._log(f"{shell.site.name}$ {shown} ({why})", "info")
+        shell._log(f"{shell.site.name}$ {shown} (no rsync on the site)", "info")
     try:
         sftp = await _session(connect.Target.of(shell.site))
         if upload:
@@ -196,21 +194,39 @@ async def _sftp(
     return Result(shell.site.name, shown, 0)
 
 
-async def _small(shell: Shell, src: str, upload: bool) -> bool:
-    """Whether ``src`` is one regular file of at most SMALL_FILE bytes."""
+async def _small(shell: Shell, src: str, dest: str, upload: bool) -> Result | None:
+    """A single file of at most SMALL_FILE bytes sent over SFTP; None when ``src`` is not
+    one (a directory, a bigger file, or a missing one: rsync then says why)."""
+    import asyncssh
+
+    shown = f"sftp {'upload' if upload else 'download'} {src} -> {dest}"
     if upload:
         try:
             found = os.stat(src)
         except OSError:
-            return False
-        return stat.S_ISREG(found.st_mode) and found.st_size <= SMALL_FILE
-    import asyncssh
-
+            return None
+        mode, size = found.st_mode, found.st_size
+        if not stat.S_ISREG(mode) or size > SMALL_FILE:
+            return None  # before connecting: rsync's own ssh may be all it needs
+    sftp = await _session(connect.Target.of(shell.site))
+    if not upload:
+        try:
+            attrs = await sftp.stat(src)
+        except asyncssh.SFTPError:
+            return None
+        mode, size = attrs.permissions or 0, attrs.size or 0
+    if not stat.S_ISREG(mode) or size > SMALL_FILE:
+        return None
+    if shell._log is not None:
+        shell._log(f"{shell.site.name}$ {shown} (small file)", "info")
     try:
-        attrs = await (await _session(connect.Target.of(shell.site))).stat(src)
-    except asyncssh.SFTPError:
-        return False  # missing or unreadable: rsync says why, as it would anyway
-    return stat.S_ISREG(attrs.permissions or 0) and (attrs.size or 0) <= SMALL_FILE
+        if upload:
+            await sftp.put(src, dest, preserve=True)
+        else:
+            await sftp.get(src, dest, preserve=True)
+    except Exception as exc:
+        raise _failed(shell, shown, exc) from None
+    return Result(shell.site.name, shown, 0)
 
 
 async def transfer(
@@ -231,8 +247,10 @@ async def transfer(
         raise InvalidInput(f"upload: {src} does not exist on this machine")
     if not all(isinstance(a, str) for a in args):
         raise InvalidInput("rsync args must be strings")
-    if not shell.site.local and not mirror and not args and await _small(shell, src, upload):
-        return await _sftp(shell, src, dest, upload, False, "small file")
+    if not shell.site.local and not mirror and not args:
+        done = await _small(shell, src, dest, upload)
+        if done is not None:
+            return done
     if await _has_rsync(shell):
         return await _rsync(shell, src, dest, upload, mirror, args)
     if shell.site.local:
