@@ -82,8 +82,9 @@ def _bin_without(root: Path, missing: Sequence[str]) -> str:
 
 
 class SSHFactory:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, session_env: dict[str, str] | None = None) -> None:
         self.root = root
+        self.session_env = dict(session_env or {})  # SetEnv of every server's sessions
         root.mkdir(parents=True, exist_ok=True)
         self.identity = root / "client_key"
         keygen(self.identity)
@@ -115,8 +116,11 @@ class SSHFactory:
             "LogLevel ERROR",
             "Subsystem sftp internal-sftp",
         ]
+        env = dict(self.session_env)
         if without:
-            lines.append(f"SetEnv PATH={_bin_without(home, without)}")
+            env["PATH"] = _bin_without(home, without)
+        if env:  # one line: sshd keeps the first SetEnv only
+            lines.append("SetEnv " + " ".join(f"{k}={v}" for k, v in env.items()))
         config = home / "sshd_config"
         config.write_text("\n".join(lines) + "\n")
         proc = subprocess.Popen(

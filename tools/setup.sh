@@ -34,4 +34,6 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[test]"
+# The two peers of the sites benchmark (in the bench extras): its quick mode is a test.
+.venv/bin/python -m pip install -q "pyinfra>=3.0" "fabric>=3.2"
 echo "setup: done (.venv ready)"

@@ -88,9 +88,12 @@ def _previous(yard: Yard, fresh: dict[str, Any]) -> Batch | None:
 
 def _run_here(yard: Yard, batch: Batch, timeout: float | None) -> None:
     """An in-process worker for the batch's action types until the batch is done."""
-    wanted = {yard.actions.get(str(j.data["action"])).type_name for j in batch.jobs()}
+    from jobyard.sites.batch import run_concurrency
+
+    jobs = batch.jobs()
+    wanted = {yard.actions.get(str(j.data["action"])).type_name for j in jobs}
     worker = yard.worker(
-        name=f"batch-{batch.id}-{os.getpid()}", concurrency=min(64, max(4, len(batch.jobs())))
+        name=f"batch-{batch.id}-{os.getpid()}", concurrency=run_concurrency(len(jobs))
     )
     worker.types = {name: jt for name, jt in yard.types.items() if name in wanted}
     worker.start()

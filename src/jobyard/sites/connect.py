@@ -72,7 +72,7 @@ class Target:
         if self.host_key:
             host = self.host if self.port == 22 else f"[{self.host}]:{self.port}"
             return asyncssh.import_known_hosts(f"{host} {self.host_key}\n")
-        return os.path.expanduser(self.known_hosts or "~/.ssh/known_hosts")
+        return _parsed(os.path.expanduser(self.known_hosts or "~/.ssh/known_hosts"), "hosts")
 
     def options(self) -> dict[str, Any]:
         found: dict[str, Any] = {
@@ -81,12 +81,48 @@ class Target:
             "connect_timeout": self.connect_timeout,
             "config": [],
             "agent_path": None,
+            "encryption_algs": CIPHERS,
         }
         if self.user:
             found["username"] = self.user
         if self.identity:
-            found["client_keys"] = [os.path.expanduser(self.identity)]
+            found["client_keys"] = _parsed(os.path.expanduser(self.identity), "key")
         return found
+
+
+# AES-GCM first (then asyncssh's usual order): one AEAD call per packet where asyncssh's
+# chacha20-poly1305 makes three cipher objects; it is most of a transfer's client CPU.
+CIPHERS = list(
+    dict.fromkeys(
+        [
+            "aes128-gcm@openssh.com",
+            "aes256-gcm@openssh.com",
+            *(alg.decode() for alg in asyncssh.encryption.get_default_encryption_algs()),
+        ]
+    )
+)
+
+_files: dict[tuple[str, str], tuple[tuple[int, int], Any]] = {}
+
+
+def _parsed(path: str, kind: str) -> Any:
+    """``path`` read as known_hosts or a client key, once per version of the file: N sites
+    sharing one known_hosts of N entries would otherwise parse N x N keys. A path that
+    cannot be read is given as is, so that asyncssh's own error reaches the user."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return path if kind == "hosts" else [path]
+    version = (found.st_mtime_ns, found.st_size)
+    cached = _files.get((kind, path))
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    try:
+        value = asyncssh.read_known_hosts(path) if kind == "hosts" else asyncssh.load_keypairs(path)
+    except (OSError, ValueError, asyncssh.Error):
+        return path if kind == "hosts" else [path]
+    _files[(kind, path)] = (version, value)
+    return value
 
 
 _conns: dict[tuple[Any, ...], asyncssh.SSHClientConnection] = {}

@@ -20,6 +20,9 @@ _loop: asyncio.AbstractEventLoop | None = None
 def shared_loop() -> asyncio.AbstractEventLoop:
     """The process's shell loop (started if needed)."""
     global _loop
+    found = _loop
+    if found is not None and not found.is_closed():
+        return found  # without the lock: every command of every action thread asks
     with _lock:
         if _loop is None or _loop.is_closed():
             loop = asyncio.new_event_loop()

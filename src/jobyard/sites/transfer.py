@@ -7,6 +7,11 @@ directory's contents); ``download`` is the other way; ``mirror=True`` also delet
 yes``: an unknown host key refuses the transfer, as the shell does). Paths go as
 argv words and with ``--protect-args``, so the remote shell never reads them. A site
 without rsync (or a worker without it) gets SFTP over the shell's own connection.
+
+A single file up to ``SMALL_FILE`` bytes (no ``mirror``, no rsync ``args``) always goes
+over SFTP on the shell's connection: rsync's delta transfer buys nothing there, and
+spawning rsync and ssh (a second SSH login, a remote rsync) cost far more than the bytes
+(bench/sites.py). Each connection keeps one SFTP session for all its transfers.
 """
 
 from __future__ import annotations
@@ -31,7 +36,9 @@ if TYPE_CHECKING:
 
     from jobyard.sites.shell import Shell
 
-__all__ = ["transfer"]
+__all__ = ["SMALL_FILE", "transfer"]
+
+SMALL_FILE = 1024 * 1024
 
 
 _control_dir: str | None = None
@@ -151,20 +158,74 @@ async def _sftp_get(sftp: asyncssh.SFTPClient, src: str, dest: str, mirror: bool
             )
 
 
+_sessions: dict[tuple[Any, ...], tuple[asyncssh.SSHClientConnection, asyncssh.SFTPClient]] = {}
+
+
+async def _session(target: connect.Target) -> asyncssh.SFTPClient:
+    """The SFTP session on ``target``'s connection (opened once per connection)."""
+    conn = await connect.connection(target)
+    found = _sessions.get(target.key)
+    if found is not None and found[0] is conn:
+        return found[1]
+    sftp = await conn.start_sftp_client()
+    _sessions[target.key] = (conn, sftp)
+    return sftp
+
+
+def _failed(shell: Shell, shown: str, exc: BaseException) -> ShellFailed:
+    text = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
+    return ShellFailed(Result(shell.site.name, shown, 1, "", str(text)))
+
+
 async def _sftp(shell: Shell, src: str, dest: str, upload: bool, mirror: bool) -> Result:
     shown = f"sftp {'upload' if upload else 'download'} {src} -> {dest}"
     if shell._log is not None:
         shell._log(f"{shell.site.name}$ {shown} (no rsync on the site)", "info")
-    conn = await connect.connection(connect.Target.of(shell.site))
     try:
-        async with conn.start_sftp_client() as sftp:
-            if upload:
-                await _sftp_put(sftp, src, dest, mirror)
-            else:
-                await _sftp_get(sftp, src, dest, mirror)
-    except (OSError, Exception) as exc:
-        text = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
-        raise ShellFailed(Result(shell.site.name, shown, 1, "", str(text))) from None
+        sftp = await _session(connect.Target.of(shell.site))
+        if upload:
+            await _sftp_put(sftp, src, dest, mirror)
+        else:
+            await _sftp_get(sftp, src, dest, mirror)
+    except connect.SiteUnreachable:
+        raise
+    except Exception as exc:
+        raise _failed(shell, shown, exc) from None
+    return Result(shell.site.name, shown, 0)
+
+
+async def _small(shell: Shell, src: str, dest: str, upload: bool) -> Result | None:
+    """A single file of at most SMALL_FILE bytes sent over SFTP; None when ``src`` is not
+    one (a directory, a bigger file, or a missing one: rsync then says why)."""
+    import asyncssh
+
+    shown = f"sftp {'upload' if upload else 'download'} {src} -> {dest}"
+    if upload:
+        try:
+            found = os.stat(src)
+        except OSError:
+            return None
+        mode, size = found.st_mode, found.st_size
+        if not stat.S_ISREG(mode) or size > SMALL_FILE:
+            return None  # before connecting: rsync's own ssh may be all it needs
+    sftp = await _session(connect.Target.of(shell.site))
+    if not upload:
+        try:
+            attrs = await sftp.stat(src)
+        except asyncssh.SFTPError:
+            return None
+        mode, size = attrs.permissions or 0, attrs.size or 0
+    if not stat.S_ISREG(mode) or size > SMALL_FILE:
+        return None
+    if shell._log is not None:
+        shell._log(f"{shell.site.name}$ {shown} (small file)", "info")
+    try:
+        if upload:
+            await sftp.put(src, dest, preserve=True)
+        else:
+            await sftp.get(src, dest, preserve=True)
+    except Exception as exc:
+        raise _failed(shell, shown, exc) from None
     return Result(shell.site.name, shown, 0)
 
 
@@ -186,6 +247,10 @@ async def transfer(
         raise InvalidInput(f"upload: {src} does not exist on this machine")
     if not all(isinstance(a, str) for a in args):
         raise InvalidInput("rsync args must be strings")
+    if not shell.site.local and not mirror and not args:
+        done = await _small(shell, src, dest, upload)
+        if done is not None:
+            return done
     if await _has_rsync(shell):
         return await _rsync(shell, src, dest, upload, mirror, args)
     if shell.site.local:
