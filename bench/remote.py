@@ -16,6 +16,7 @@ import datetime as dt
 import os
 import platform
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -59,6 +60,7 @@ def drain(yard: Yard, env: dict[str, str], extra: list[str], n: int) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--jobs", type=int, default=20000)
+    ap.add_argument("--rounds", type=int, default=3, help="runs of each; the median is shown")
     ap.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
     args = ap.parse_args()
     tmp = tempfile.mkdtemp()
@@ -77,7 +79,6 @@ def main() -> None:
         yard.registry.add(jt)
     yard.sync_types()
     load = os.getloadavg()[0]
-    local = drain(yard, env, [], args.jobs)
     port = free_port()
     web = subprocess.Popen(
         [sys.executable, "-m", "jobyard", "web", "--no-auth", "--bind", f"127.0.0.1:{port}"],
@@ -85,6 +86,7 @@ def main() -> None:
         cwd=ROOT,
         stderr=subprocess.DEVNULL,
     )
+    locals_, remotes = [], []
     try:
         for _ in range(200):
             try:
@@ -93,21 +95,22 @@ def main() -> None:
             except httpx.HTTPError:
                 time.sleep(0.1)
         remote_env = {**env, "JOBYARD_DB": "postgresql://nobody@127.0.0.1:1/x"}
-        remote = drain(
-            yard,
-            remote_env,
-            ["--server", f"http://127.0.0.1:{port}", "--token", "unused-with-no-auth"],
-            args.jobs,
-        )
+        server = ["--server", f"http://127.0.0.1:{port}", "--token", "unused-with-no-auth"]
+        for _ in range(args.rounds):  # alternated, so a change of machine load hits both
+            locals_.append(args.jobs / drain(yard, env, [], args.jobs))
+            remotes.append(args.jobs / drain(yard, remote_env, server, args.jobs))
     finally:
         web.send_signal(signal.SIGTERM)
         web.wait(30)
+    local, remote = args.jobs / statistics.median(locals_), args.jobs / statistics.median(remotes)
+    shares = sorted(100 * r / lo for r, lo in zip(remotes, locals_, strict=True))
     lr, rr = args.jobs / local, args.jobs / remote
     print(f"local {lr:.0f} jobs/s, remote {rr:.0f} jobs/s ({100 * rr / lr:.0f}%)", file=sys.stderr)
     body = [
         f"### Remote worker drain, SQLite, {args.jobs:,} no-op jobs, one worker -c 4",
         "",
-        f"`python bench/remote.py --jobs {args.jobs}` — {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M}"
+        f"`python bench/remote.py --jobs {args.jobs} --rounds {args.rounds}` — "
+        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M}"
         f" UTC, Python {platform.python_version()}, {os.cpu_count()} cores, load {load:.2f}"
         " at start.",
         "",
@@ -115,6 +118,10 @@ def main() -> None:
         "|---|---|---|",
         f"| local (opens the database) | {lr:,.0f} | 100% |",
         f"| remote (`--server`, HTTP on loopback) | {rr:,.0f} | {100 * rr / lr:.0f}% |",
+        "",
+        f"Median of {args.rounds} alternated runs each; local {min(locals_):,.0f} to "
+        f"{max(locals_):,.0f} jobs/s, remote {min(remotes):,.0f} to {max(remotes):,.0f} jobs/s;"
+        f" remote's share run by run {shares[0]:.0f}% to {shares[-1]:.0f}%.",
     ]
     write_section(Path(args.out), "remote-drain", body)
 
