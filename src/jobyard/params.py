@@ -132,38 +132,49 @@ class Signature:
     params: tuple[Param, ...]
     open: bool = False
 
+    def __post_init__(self) -> None:
+        # Read on every enqueue: worked out once.
+        object.__setattr__(self, "_names", frozenset(p.name for p in self.params))
+        object.__setattr__(self, "_required", tuple(p for p in self.params if p.required))
+        object.__setattr__(self, "_typed", tuple(p for p in self.params if p.kind != "json"))
+
     def check(self, type_name: str, data: Any) -> None:
         """Refuse ``data`` that this handler could not be called with. Data that is not a
         dict of names is one positional argument: the handler's business."""
         if data is None:
-            data = {}
-        if not isinstance(data, dict) or not all(
-            isinstance(k, str) and k.isidentifier() for k in data
-        ):
+            if self._required:  # type: ignore[attr-defined]
+                p = self._required[0]  # type: ignore[attr-defined]
+                raise _refused(
+                    p.name, f"job type {type_name!r} needs parameter {p.name!r} ({p.kind})"
+                )
             return
-        by_name = {p.name: p for p in self.params}
-        if not self.open:
-            unknown = sorted(set(data) - set(by_name))
-            if unknown:
-                known = ", ".join(by_name) or "none"
-                raise _refused(
-                    unknown[0],
-                    f"job type {type_name!r} has no parameter {unknown[0]!r} "
-                    f"(its parameters: {known})",
-                )
-        for p in self.params:
+        if type(data) is not dict:
+            return
+        keys = data.keys()
+        names: frozenset[str] = self._names  # type: ignore[attr-defined]
+        if not self.open and not keys <= names:
+            if not all(isinstance(k, str) and k.isidentifier() for k in keys):
+                return  # not keyword arguments: passed as one value
+            unknown = sorted(keys - names)
+            known = ", ".join(p.name for p in self.params) or "none"
+            raise _refused(
+                unknown[0],
+                f"job type {type_name!r} has no parameter {unknown[0]!r} (its parameters: {known})",
+            )
+        for p in self._required:  # type: ignore[attr-defined]
             if p.name not in data:
-                if p.required:
-                    raise _refused(
-                        p.name, f"job type {type_name!r} needs parameter {p.name!r} ({p.kind})"
-                    )
-                continue
-            what = _ill_typed(p, data[p.name])
-            if what:
-                shown = repr(data[p.name])[:60]
                 raise _refused(
-                    p.name, f"job type {type_name!r}: parameter {p.name!r} {what}, got {shown}"
+                    p.name, f"job type {type_name!r} needs parameter {p.name!r} ({p.kind})"
                 )
+        for p in self._typed:  # type: ignore[attr-defined]
+            if p.name in data:
+                what = _ill_typed(p, data[p.name])
+                if what:
+                    shown = repr(data[p.name])[:60]
+                    raise _refused(
+                        p.name,
+                        f"job type {type_name!r}: parameter {p.name!r} {what}, got {shown}",
+                    )
 
     def to_meta(self) -> dict[str, Any]:
         """JSON for the store, so a process without the handler checks the same way."""

@@ -123,13 +123,23 @@ class JobsMixin(StoreCore):
         if not rows:
             return []
         with self._atomic():
-            ids = self._insert_rows(self._job_params(rows))
-            self._created(ids)
+            params = self._job_params(rows)
+            ids = self._insert_rows(params)
+            self._created(ids, params)
         return ids
 
-    def _created(self, ids: Sequence[int]) -> None:
-        # job.created events, one statement for the whole batch in the insert's own
-        # transaction (a per-row trigger would cost every insert a statement of its own).
+    def _created(self, ids: Sequence[int], rows: Sequence[Mapping[str, Any]]) -> None:
+        # job.created events in the insert's own transaction: for a few jobs from the
+        # values at hand, for a batch one INSERT ... SELECT (a per-row trigger would cost
+        # every insert of a bulk enqueue a statement of its own).
+        if len(ids) <= SMALL_BATCH:
+            events = [
+                {"time": r["created"], "id": i, "type": r["type"], "queue": r["queue"],
+                 "status": r["status"]}
+                for i, r in zip(ids, rows, strict=True)
+            ]  # fmt: skip
+            self.executemany("job_event_created_row", events)
+            return
         self.execute("job_events_created", {"ids": self.list_param(list(ids))})
 
     @abstractmethod
@@ -143,7 +153,7 @@ class JobsMixin(StoreCore):
     def _insert_and_notify(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
         with self._atomic():
             ids = self._insert_rows(rows)
-            self._created(ids)
+            self._created(ids, rows)
         ready = sorted({str(r["queue"]) for r in rows if r["status"] == "ready"})
         if ready:
             self.notify(ready)
@@ -371,6 +381,8 @@ class JobsMixin(StoreCore):
             for r in rows
         ]
 
+
+SMALL_BATCH = 8  # up to this many jobs, their job.created rows are written from values
 
 LEVELS = {"debug": 0, "info": 1, "warning": 2, "error": 3}
 LOG_EVENT_MESSAGE = 200  # characters of the last line a job.log event carries

@@ -591,3 +591,7 @@ SELECT id FROM (
 -- name: prune_tombstones
 DELETE FROM job_tombstones WHERE removed < %(before)s
   AND id < (SELECT max(id) FROM job_tombstones)
+
+-- name: job_event_created_row
+-- job.created of a few jobs, from the values at hand (no read of the rows just written).
+INSERT INTO job_events (time, name, job_id, type, queue, status) VALUES (%(time)s, 'job.created', %(id)s, %(type)s, %(queue)s, %(status)s)

@@ -539,3 +539,7 @@ SELECT id FROM (
 -- name: prune_tombstones
 DELETE FROM job_tombstones WHERE removed < :before
   AND id < (SELECT max(id) FROM job_tombstones)
+
+-- name: job_event_created_row
+-- job.created of a few jobs, from the values at hand (no read of the rows just written).
+INSERT INTO job_events (time, name, job_id, type, queue, status) VALUES (:time, 'job.created', :id, :type, :queue, :status)
