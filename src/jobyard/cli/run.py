@@ -205,7 +205,7 @@ def up(
         refused = _respawn_dead(procs, spawn)
         stop.wait(1.0)
     if web is not None:
-        web.should_exit = True
+        web.stop()
     if observers is not None:
         observers.stop()
     for p in procs.values():
@@ -215,6 +215,8 @@ def up(
             p.wait(60)
         except subprocess.TimeoutExpired:
             p.kill()
+    stop.set()
+    keeper.join(10)  # its store calls end before the interpreter does
     if refused is not None:
         raise ConfigError(
             f"worker {refused} exited with code {USAGE_EXIT} (bad configuration or usage, "

@@ -121,6 +121,9 @@ def server(yard: Yard, bind: str, no_auth: bool) -> uvicorn.Server:
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=SHUTDOWN_GRACE,
+        # asyncio's loop, not uvloop: uvloop in the server thread of `jobyard up` crashed
+        # the process (SIGSEGV) when it exited with the thread still running.
+        loop="asyncio",
     )
     return uvicorn.Server(config)
 
@@ -131,12 +134,23 @@ def serve(yard: Yard, bind: str, no_auth: bool) -> None:
     srv.run()
 
 
-def serve_in_thread(yard: Yard, bind: str, no_auth: bool) -> uvicorn.Server:
-    """Start the web server in a thread (``jobyard up``); set ``should_exit`` to stop it.
-    A port already taken is a clear error, not a dead thread."""
-    import threading
-    import time
+class WebThread:
+    """The web server running in a thread of ``jobyard up``."""
 
+    def __init__(self, srv: uvicorn.Server, thread: threading.Thread) -> None:
+        self.srv = srv
+        self.thread = thread
+
+    def stop(self, timeout: float = SHUTDOWN_GRACE + 5) -> None:
+        """Stop it and wait: a process that exits with its server thread still running
+        may crash in the interpreter's shutdown instead of exiting with its code."""
+        self.srv.should_exit = True
+        self.thread.join(timeout)
+
+
+def serve_in_thread(yard: Yard, bind: str, no_auth: bool) -> WebThread:
+    """Start the web server in a thread (``jobyard up``); ``stop()`` stops it.
+    A port already taken is a clear error, not a dead thread."""
     srv = server(yard, bind, no_auth)
     thread = threading.Thread(target=srv.run, name="jobyard-web", daemon=True)
     thread.start()
@@ -145,7 +159,7 @@ def serve_in_thread(yard: Yard, bind: str, no_auth: bool) -> uvicorn.Server:
         if not thread.is_alive() or time.monotonic() > deadline:
             raise ConfigError(f"cannot serve the web UI on {bind}: is the port in use?")
         time.sleep(0.02)
-    return srv
+    return WebThread(srv, thread)
 
 
 @click.command()
@@ -163,12 +177,15 @@ def web(ctx: click.Context, bind: str | None, no_auth: bool, no_housekeeping: bo
     yard.migrate()
     yard.sync_types()  # the app's types are known to every client at once
     stop = threading.Event()
+    keeper = threading.Thread(target=housekeeping_loop, args=(yard, stop), daemon=True)
     if not no_housekeeping:  # remote workers' leases are rescued by the server
-        threading.Thread(target=housekeeping_loop, args=(yard, stop), daemon=True).start()
+        keeper.start()
     try:
         serve(yard, bind, no_auth)
     finally:
         stop.set()
+        if keeper.is_alive():
+            keeper.join(10)  # its store calls end before the interpreter does
 
 
 def register(group: click.Group) -> None:
