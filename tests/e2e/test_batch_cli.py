@@ -30,6 +30,11 @@ def runs(tmp_path: Path, site: str) -> list[str]:
     return path.read_text().split() if path.exists() else []
 
 
+def completed(env: dict[str, str]) -> int:
+    out = run_cli(env, "jobs", "--json")
+    return sum(1 for job in json.loads(out.stdout or "[]") if job["status"] == "completed")
+
+
 def test_sites_lists_the_inventory(tmp_path: Path) -> None:
     env = setup(
         tmp_path,
@@ -122,6 +127,9 @@ def test_killed_mid_batch_resumes_without_rerunning_completed(tmp_path: Path) ->
         ),
         timeout=30,
     )
+    # slow-end on a is written before its outcome is stored: wait for the outcome too, or a
+    # kill in between rightly runs slow on a again (at-least-once)
+    until(lambda: completed(env) == 3, timeout=30, interval=0.2)
     os.killpg(proc.pid, signal.SIGKILL)  # the batch's own worker dies with site b mid-action
     proc.wait()
     out = run_cli(env, "batch", "greet", "slow")
