@@ -137,8 +137,12 @@ class Yard:
         """Create many jobs of one type in one transaction; returns their ids."""
         now = time.time()
         spec = self.specs.build(type_name, None, options, now)
-        check = self.registry.check_data
-        encoded = [check(type_name, d) or self._encode(d) for d in items]
+        sig = self.registry.signature_of(type_name)  # once for the batch, not per row
+        encoded = []
+        for d in items:
+            if sig is not None:
+                sig.check(type_name, d)
+            encoded.append(self._encode(d))
         specs = [spec] * len(encoded)  # one validated spec serves every row
         if conn is not None:
             with self.store.using(conn):

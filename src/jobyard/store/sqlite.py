@@ -55,6 +55,7 @@ def sqlite_path(url: str) -> str:
 
 class SQLiteStore(Store):
     dialect = "sqlite"
+    created_events = "trigger"  # job.created: migration 0016
     placeholder = ":{}"
     items_sql = SQLiteItemsSQL()
 
@@ -293,6 +294,16 @@ class SQLiteStore(Store):
             return self._insert_jobs(rows)
         except sqlite3.Error as exc:
             raise self._error(exc) from exc
+
+    def _insert_and_notify(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        if len(rows) != 1:
+            return super()._insert_and_notify(rows)
+        # One statement (its job.created event comes from a trigger): atomic on its own,
+        # in the caller's transaction or not, with no BEGIN/COMMIT of its own.
+        ids = self._insert_rows(rows)
+        if rows[0]["status"] == "ready":
+            self.notify([str(rows[0]["queue"])])
+        return ids
 
     def _insert_jobs(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
         if not rows:

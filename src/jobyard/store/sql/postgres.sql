@@ -424,10 +424,6 @@ WHERE (%(actor)s::text IS NULL OR actor = %(actor)s::text)
   AND (%(before)s::bigint IS NULL OR id < %(before)s::bigint)
 ORDER BY id DESC LIMIT %(limit)s
 
--- name: job_events_created
-INSERT INTO job_events (time, name, job_id, type, queue, status)
-SELECT created, 'job.created', id, type, queue, status FROM jobs WHERE id = ANY(%(ids)s)
-
 -- name: active_by_queue
 -- Each branch names its status as a literal, so each reads that status's partial index.
 SELECT queue, 'ready' AS status, count(*) AS n FROM jobs WHERE status = 'ready' GROUP BY queue
@@ -593,5 +589,6 @@ DELETE FROM job_tombstones WHERE removed < %(before)s
   AND id < (SELECT max(id) FROM job_tombstones)
 
 -- name: job_event_created_row
--- job.created of a few jobs, from the values at hand (no read of the rows just written).
-INSERT INTO job_events (time, name, job_id, type, queue, status) VALUES (%(time)s, 'job.created', %(id)s, %(type)s, %(queue)s, %(status)s)
+-- job.created of new jobs, from the values at hand (no read of the rows just written);
+-- one parameter per column, so PostgreSQL runs a big batch of them as COPY.
+INSERT INTO job_events (time, name, job_id, type, queue, status) VALUES (%(time)s, %(name)s, %(id)s, %(type)s, %(queue)s, %(status)s)
