@@ -38,7 +38,9 @@ MAX_SUBSCRIBERS = 1000
 
 @dataclass(eq=False)  # by identity: subscribers live in a set
 class Subscriber:
-    queue: asyncio.Queue[tuple[JobEvent, int | None] | None] = field(
+    # (event, its job's jobset, its SSE frame): the frame is made once per event by the
+    # fan-out, not once per client
+    queue: asyncio.Queue[tuple[JobEvent, int | None, str] | None] = field(
         default_factory=lambda: asyncio.Queue(QUEUE)
     )
     start: int = 0  # the fan-out's cursor when it joined: older events come from the log
@@ -99,9 +101,10 @@ class Fanout:
                 await asyncio.sleep(min(self.poll * 8, 2.0))
                 continue
             for event in events:
+                item = (event, jobsets.get(event.job_id), frame(event))
                 for sub in list(self.subscribers):
                     try:
-                        sub.queue.put_nowait((event, jobsets.get(event.job_id)))
+                        sub.queue.put_nowait(item)
                     except asyncio.QueueFull:
                         self.subscribers.discard(sub)
                         _drop(sub)
@@ -198,20 +201,30 @@ async def _events(
         sent = set(recent)
         while True:
             try:
-                item = await asyncio.wait_for(sub.queue.get(), fan.heartbeat)
+                first = await asyncio.wait_for(sub.queue.get(), fan.heartbeat)
             except TimeoutError:
                 yield ": ping\n\n"
                 continue
-            if item is None:
-                yield f"event: dropped\ndata: {json.dumps({'after': position})}\n\n"
-                return
-            event, jobset = item
-            if sent and event.id in sent:
-                sent.discard(event.id)
-                continue
-            position = event.id
-            if flt.matches(event, jobset):
-                yield frame(event)
+            # Whatever else is queued goes out in the same write: one socket write per
+            # frame per client was what saturated the server with many clients.
+            items = [first]
+            while len(items) < PAGE and not sub.queue.empty():
+                items.append(sub.queue.get_nowait())
+            out: list[str] = []
+            for item in items:
+                if item is None:
+                    out.append(f"event: dropped\ndata: {json.dumps({'after': position})}\n\n")
+                    yield "".join(out)
+                    return
+                event, jobset, text = item
+                if sent and event.id in sent:
+                    sent.discard(event.id)
+                    continue
+                position = event.id
+                if flt.matches(event, jobset):
+                    out.append(text)
+            if out:
+                yield "".join(out)
     finally:
         fan.unsubscribe(sub)
 
