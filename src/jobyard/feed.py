@@ -77,7 +77,10 @@ class Feed:
         return events, events[-1].id if events else after
 
     def latest(self) -> int:
-        """A cursor that skips everything written so far: "from now on"."""
+        """A cursor for "from now on": it skips what every reader can already see. On
+        PostgreSQL, events of transactions still open may come out after it even when they
+        sort before newer ones: they are delivered (some just-committed ones twice over a
+        restart at this cursor), never skipped."""
         return self.store.last_job_event()
 
     def follow(

@@ -232,7 +232,14 @@ WHERE (e.xid, e.id) > (c.xid, %(after)s)
 ORDER BY e.xid, e.id LIMIT %(limit)s
 
 -- name: job_events_last
-SELECT coalesce(max(id), 0) FROM job_events
+-- "From now on": the last event in feed order that every reader can already see. Not
+-- max(id): a transaction open now may commit events later under a smaller xid than events
+-- already committed, and a cursor at max(id) would skip them for good. Events between this
+-- one and max(id) are delivered again to such a reader: at least once, never lost.
+SELECT coalesce((
+    SELECT id FROM job_events
+    WHERE xid < pg_snapshot_xmin(pg_current_snapshot())
+    ORDER BY xid DESC, id DESC LIMIT 1), 0)
 
 -- Cron schedules (jobyard.scheduler): the (type, tick) primary key fires each tick once.
 -- Two schedulers inserting the same tick: the second waits for the first to commit, then
