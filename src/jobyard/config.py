@@ -27,6 +27,7 @@ KNOWN_KEYS = {
     "worker",
     "limits",
     "scheduler",
+    "slack",
 }
 
 

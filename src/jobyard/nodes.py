@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from jobyard import model
 from jobyard.errors import InvalidInput, InvalidTransition, NotFound
+from jobyard.params import from_text, parse_assignments
 from jobyard.spec import parse_name
 from jobyard.store.base import Update
 
@@ -86,6 +87,44 @@ def _bounds(yard: Yard, type_name: str, count: int) -> None:
         raise InvalidInput(f"job type {type_name!r} runs on at most {high} node(s), got {count}")
 
 
+def check(yard: Yard, type_name: str, nodes: Any, data: Any, options: dict[str, Any]) -> list[str]:
+    """Everything :func:`submit` refuses, checked without writing (``type_name`` is a
+    real type, not an abstract one): the checked node names."""
+    checked = parse_nodes(nodes)
+    if "queue" in options:
+        raise InvalidInput("give nodes or a queue, not both: a node's queue is node:NAME")
+    if "jobset" in options:
+        raise InvalidInput("jobs on nodes make a jobset of their own: leave jobset out")
+    _bounds(yard, type_name, len(checked))
+    yard.registry.check_data(type_name, data)
+    yard.specs.build(type_name, data, options, time.time())
+    return checked
+
+
+def split_nodes(params: tuple[str, ...]) -> tuple[str | None, tuple[str, ...]]:
+    """``NODE,NODE name=value ...``: the first argument without ``=`` names the nodes."""
+    if params and "=" not in params[0]:
+        return params[0], params[1:]
+    for p in params:
+        if "=" not in p:
+            raise InvalidInput(f"bad argument {p!r}: nodes come first (a,b), then name=value")
+    return None, params
+
+
+def typed_params(yard: Yard, type_name: str, pairs: tuple[str, ...]) -> dict[str, Any]:
+    """``name=value`` text as the type's handler declares each parameter (``007`` stays a
+    string for a ``str``; ``3`` is a number for an ``int``); undeclared names as JSON-ish
+    values, for the data check to judge."""
+    sig = yard.registry.signature_of(type_name)
+    declared = {p.name: p for p in sig.params} if sig is not None else {}
+    out = parse_assignments(tuple(p for p in pairs if p.partition("=")[0] not in declared))
+    for pair in pairs:
+        name, _, raw = pair.partition("=")
+        if name in declared:
+            out[name] = from_text(declared[name], raw)
+    return out
+
+
 def submit(
     yard: Yard, type_name: str, nodes: Any, data: Any = None, **options: Any
 ) -> tuple[int, list[int]]:
@@ -102,14 +141,7 @@ def submit(
                     f"{abstract.name!r} runs on every node, and no worker serves a node now "
                     "(start one with jobyard worker --node NAME, or name the nodes)"
                 )
-    checked = parse_nodes(nodes)
-    if "queue" in options:
-        raise InvalidInput("give nodes or a queue, not both: a node's queue is node:NAME")
-    if "jobset" in options:
-        raise InvalidInput("jobs on nodes make a jobset of their own: leave jobset out")
-    _bounds(yard, type_name, len(checked))
-    yard.registry.check_data(type_name, data)
-    yard.specs.build(type_name, data, options, time.time())  # refused before anything is written
+    checked = check(yard, type_name, nodes, data, options)
     with yard.store.transaction():
         name = abstract.name if abstract is not None else type_name
         jobset = yard.create_jobset("nodes", name, {"type": type_name, "nodes": checked})

@@ -120,6 +120,22 @@ def from_text(param: Param, text: str) -> Any:
     return json_or_text(text, f"parameter {name!r}")
 
 
+def parse_assignments(items: tuple[str, ...] | list[str]) -> dict[str, Any]:
+    """``name=value`` arguments as a dict; a value is JSON when it parses, else a string
+    (JSON that is not finite or nested too deeply is refused: jobyard.limits.json_or_text)."""
+    from jobyard.limits import json_or_text
+
+    parsed: dict[str, Any] = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        if not sep or not name.isidentifier():
+            raise InvalidInput(
+                f"bad parameter {item!r}: expected name=value with a Python identifier name"
+            )
+        parsed[name] = json_or_text(raw, f"parameter {name}")
+    return parsed
+
+
 # -- what an enqueue may pass ------------------------------------------------------------------
 
 

@@ -37,6 +37,7 @@ MODULES: tuple[str, ...] = (
     "jobyard.api.metrics",
     "jobyard.api.work",
     "jobyard.api.work_wait",
+    "jobyard.api.slack",
 )
 
 

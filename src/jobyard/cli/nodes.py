@@ -6,41 +6,16 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any
 
 import click
 from rich.table import Table
 
 from jobyard import model, nodes, views
 from jobyard.cli import render
-from jobyard.cli.common import get_yard, parse_params, print_json
-from jobyard.errors import InvalidInput
-from jobyard.params import from_text
+from jobyard.cli.common import get_yard, print_json
+from jobyard.nodes import split_nodes as split_nodes
+from jobyard.nodes import typed_params as typed_params
 from jobyard.yard import Yard
-
-
-def split_nodes(params: tuple[str, ...]) -> tuple[str | None, tuple[str, ...]]:
-    """``NODE,NODE name=value ...``: the first argument without ``=`` names the nodes."""
-    if params and "=" not in params[0]:
-        return params[0], params[1:]
-    for p in params:
-        if "=" not in p:
-            raise InvalidInput(f"bad argument {p!r}: nodes come first (a,b), then name=value")
-    return None, params
-
-
-def typed_params(yard: Yard, type_name: str, pairs: tuple[str, ...]) -> dict[str, Any]:
-    """``name=value`` text as the type's handler declares each parameter (``007`` stays a
-    string for a ``str``; ``3`` is a number for an ``int``); undeclared names as JSON-ish
-    values, for the data check to judge."""
-    sig = yard.registry.signature_of(type_name)
-    declared = {p.name: p for p in sig.params} if sig is not None else {}
-    out = parse_params(tuple(p for p in pairs if p.partition("=")[0] not in declared))
-    for pair in pairs:
-        name, _, raw = pair.partition("=")
-        if name in declared:
-            out[name] = from_text(declared[name], raw)
-    return out
 
 
 def wait_jobset(yard: Yard, jobset: int) -> int:

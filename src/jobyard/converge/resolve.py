@@ -15,6 +15,7 @@ from jobyard.converge.model import Graph
 from jobyard.converge.native import is_native
 from jobyard.converge.session import graph_and_driver
 from jobyard.errors import ConvergeError, InvalidInput
+from jobyard.params import parse_assignments
 
 __all__ = ["RootNotFound", "build_graph", "load_root", "parse_assignments"]
 
@@ -94,19 +95,3 @@ def load_root(ref: str) -> object:
             f"{ref} is a {type(target).__name__}, not a Job or Node class (or a Node)"
         )
     return target
-
-
-def parse_assignments(items: tuple[str, ...] | list[str]) -> dict[str, Any]:
-    """``name=value`` arguments as a dict; a value is JSON when it parses, else a string
-    (JSON that is not finite or nested too deeply is refused: jobyard.limits.json_or_text)."""
-    from jobyard.limits import json_or_text
-
-    parsed: dict[str, Any] = {}
-    for item in items:
-        name, sep, raw = item.partition("=")
-        if not sep or not name.isidentifier():
-            raise InvalidInput(
-                f"bad parameter {item!r}: expected name=value with a Python identifier name"
-            )
-        parsed[name] = json_or_text(raw, f"parameter {name}")
-    return parsed

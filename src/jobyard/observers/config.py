@@ -69,6 +69,7 @@ class ObserverConfig:
     to: tuple[str, ...] = ()
     url: str | None = None
     secret: str | None = field(default=None, repr=False)
+    token: str | None = field(default=None, repr=False)  # slack-threads: the bot token
     path: str | None = None
     attach_log: bool = True
 
