@@ -26,6 +26,7 @@ from jobyard import views
 from jobyard.api import errors as api_errors
 from jobyard.api.auth import READ
 from jobyard.api.endpoint import Call, Endpoints, Param
+from jobyard.i18n import _
 from jobyard.store.events import JobEvent
 from jobyard.yard import Yard
 
@@ -59,7 +60,7 @@ class Fanout:
 
     async def subscribe(self, wants_jobset: bool) -> Subscriber:
         if len(self.subscribers) >= MAX_SUBSCRIBERS:
-            raise api_errors.ApiError(503, "busy", "too many event streams; retry later")
+            raise api_errors.ApiError(503, "busy", _("too many event streams; retry later"))
         if self.position is None:
             self.position = await run_in_threadpool(views.latest_transition, self.yard)
         sub = Subscriber(start=self.position, wants_jobset=wants_jobset)
@@ -181,7 +182,7 @@ async def _events(
         position = sub.start if after is None else after
         if after is not None and after != sub.start:
             while True:
-                events, _ = await run_in_threadpool(
+                events, _unused = await run_in_threadpool(
                     views.transitions_after, fan.yard, position, PAGE
                 )
                 if not events:
@@ -251,7 +252,7 @@ async def stream(call: Call) -> StreamingResponse:
     header = call.request.headers.get("last-event-id")
     if header is not None and header.strip():
         if not header.strip().isdigit() or len(header.strip()) > 19:
-            raise api_errors.bad_request("Last-Event-ID must be an event id", "Last-Event-ID")
+            raise api_errors.bad_request(_("Last-Event-ID must be an event id"), "Last-Event-ID")
         after: int | None = int(header.strip())
     else:
         after = call.query_int("after", None, 0)

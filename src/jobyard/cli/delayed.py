@@ -10,6 +10,7 @@ from jobyard import delayed
 from jobyard.cli import render
 from jobyard.cli.common import get_yard, parse_params, print_json
 from jobyard.cli.nodes import split_nodes, typed_params
+from jobyard.i18n import _, n_
 from jobyard.store.delayed import DelayedRow
 
 ID = click.IntRange(1, 2**63 - 1)
@@ -83,7 +84,7 @@ def list_cmd(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         print_json(rows)
         return
-    table = Table("id", "type", "nodes", "when", "skip", "state", "fired")
+    table = Table(_("id"), _("type"), _("nodes"), _("when"), _("skip"), _("state"), _("fired"))
     for r in rows:
         state = "done" if r["done"] else "paused" if r["paused"] else "active"
         when = str(r["at"] or f"{r['cron']}" + (f" ({r['timezone']})" if r["timezone"] else ""))
@@ -107,8 +108,12 @@ def _each(verb: str) -> click.Command:
                 delayed.remove(yard, work_id)
             else:
                 delayed.pause(yard, work_id, verb == "pause")
-            click.echo(f"delayed work {work_id}: {verb}d" if verb != "pause" else
-                       f"delayed work {work_id}: paused")  # fmt: skip
+            done = {
+                "pause": _("delayed work {id}: paused", id=work_id),
+                "resume": _("delayed work {id}: resumed", id=work_id),
+                "remove": _("delayed work {id}: removed", id=work_id),
+            }
+            click.echo(done[verb])
 
     command.__doc__ = f"{verb.capitalize()} delayed works by id."
     return command
@@ -125,7 +130,14 @@ for _verb in ("pause", "resume", "remove"):
 def skip_cmd(ctx: click.Context, work_id: int, count: int) -> None:
     """Pass over the next COUNT ticks of a delayed work (0: none)."""
     w = delayed.set_skip(get_yard(ctx), work_id, count)
-    click.echo(f"delayed work {w.id}: the next {w.skip} tick(s) skipped")
+    click.echo(
+        n_(
+            "delayed work {id}: the next {n} tick(s) skipped",
+            "delayed work {id}: the next {n} tick(s) skipped",
+            w.skip,
+            id=w.id,
+        )
+    )
 
 
 def register(group: click.Group) -> None:

@@ -13,6 +13,7 @@ from rich.table import Table
 from jobyard import model, nodes, views
 from jobyard.cli import render
 from jobyard.cli.common import get_yard, print_json
+from jobyard.i18n import _
 from jobyard.nodes import split_nodes as split_nodes
 from jobyard.nodes import typed_params as typed_params
 from jobyard.yard import Yard
@@ -34,7 +35,15 @@ def wait_jobset(yard: Yard, jobset: int) -> int:
         time.sleep(0.2)
     failed = [j for j in js.jobs if j.status != model.COMPLETED]
     for job in failed:
-        console.print(f"job {job.id} on {nodes.node_of(job.queue)}: {job.status} {job.error or ''}")
+        console.print(
+            _(
+                "job {id} on {node_of}: {status} {value}",
+                id=job.id,
+                node_of=nodes.node_of(job.queue),
+                status=job.status,
+                value=job.error or "",
+            )
+        )
     return 1 if failed else 0
 
 
@@ -70,7 +79,7 @@ def show(ctx: click.Context, jobset_id: int, as_json: bool, wait_: bool) -> None
     console = render.console()
     console.print(render.styled(f"jobset {js.id} {js.kind} {js.name}: ", "bold"), end="")
     console.print(", ".join(f"{n} {s}" for s, n in progress.counts.items() if n))
-    table = Table("job", "node", "type", "status", "progress", "result / error")
+    table = Table(_("job"), _("node"), _("type"), _("status"), _("progress"), _("result / error"))
     for j in js.jobs:
         outcome = j.error if j.status == model.FAILED else j.result
         shown = "" if outcome is None else str(outcome)[:60]

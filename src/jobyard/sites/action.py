@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from jobyard.errors import Fatal, InvalidInput
+from jobyard.i18n import _
 from jobyard.sites.inventory import Site, roles_of
 
 if TYPE_CHECKING:
@@ -175,10 +176,10 @@ class Actions:
         **options: Any,
     ) -> Callable[..., Any]:
         if not callable(func):
-            raise InvalidInput(f"an action is a function, got {func!r}")
+            raise InvalidInput(_("an action is a function, got {func!r}", func=func))
         found_name = name or getattr(func, "__name__", None)
         if not found_name or not isinstance(found_name, str):
-            raise InvalidInput("give the action a name: @yard.action(roles, name='...')")
+            raise InvalidInput(_("give the action a name: @yard.action(roles, name='...')"))
         found = self.by_name.get(found_name)
         if found is None:
             given = roles_of(roles) or [found_name]  # no roles: the role is the action's name
@@ -201,7 +202,9 @@ class Actions:
                 "none registered (name the module defining them in jobyard.toml app = [...] "
                 "or env JOBYARD_APP)"
             )
-            raise InvalidInput(f"action {name!r} not found; known actions: {known}")
+            raise InvalidInput(
+                _("action {name!r} not found; known actions: {known}", name=name, known=known)
+            )
         return found
 
     def adopt(self, other: Actions) -> None:
