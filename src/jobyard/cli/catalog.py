@@ -26,8 +26,9 @@ def types_cmd(ctx: click.Context, as_json: bool) -> None:
         print_json(out)
         return
     table = Table(
-        "name", "kind", "enabled", "params", "schedule", "on", "worker", "limit", "last run"
-    )
+        "name", "kind", "enabled", "params", "schedule", "on", "worker", "run as", "limit",
+        "last run",
+    )  # fmt: skip
 
     def text(value: Any) -> str:
         return ", ".join(map(str, value)) if isinstance(value, list) else str(value or "")
@@ -42,6 +43,7 @@ def types_cmd(ctx: click.Context, as_json: bool) -> None:
             text(t.get("schedule")),
             text(t.get("on")),
             text(t.get("worker")),
+            text(t.get("run_as")),
             _limit(t),
             last,
         )
