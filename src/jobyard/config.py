@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jobyard import limits as lim
-from jobyard.errors import ConfigError
+from jobyard import runas
+from jobyard.errors import ConfigError, InvalidInput
 from jobyard.i18n import _
 
 DEFAULT_DB = "sqlite:///jobyard.db"
@@ -41,6 +42,8 @@ class Config:
     lease: float = 10.0
     heartbeat: float = 2.0
     quarantine_after: int = 3
+    run_as: str | None = None  # [worker] run_as: scripts and local shells run as this user
+    allow_root: bool = False  # [worker] allow_root: a root worker may run them as root
     max_data_bytes: int = lim.MAX_DATA_BYTES  # job data, event data, items, jobset values
     max_props_bytes: int = lim.MAX_PROPS_BYTES
     max_result_bytes: int = lim.MAX_RESULT_BYTES
@@ -148,10 +151,23 @@ def load_config(path: str | None = None, db: str | None = None) -> Config:
         cfg.lease = _number(worker, "lease", cfg.lease, path)
         cfg.heartbeat = _number(worker, "heartbeat", min(cfg.heartbeat, cfg.lease / 3), path)
         cfg.quarantine_after = int(_number(worker, "quarantine_after", cfg.quarantine_after, path))
+        _worker_user(cfg, worker, path)
     _limits(cfg, raw.get("limits", {}), path)
     _events(cfg, raw.get("events", {}), path)
     cfg.retention = retention_settings(raw, path)  # refused at load, not in an hour
     return cfg
+
+
+def _worker_user(cfg: Config, worker: dict[str, Any], path: str) -> None:
+    """``[worker] run_as`` (checked against this machine's users) and ``allow_root``."""
+    try:
+        cfg.run_as = runas.check(worker.get("run_as"), "[worker] run_as")
+    except InvalidInput as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    allow = worker.get("allow_root", False)
+    if not isinstance(allow, bool):
+        raise ConfigError(f"{path}: [worker] allow_root must be true or false, got {allow!r}")
+    cfg.allow_root = allow
 
 
 def _events(cfg: Config, section: Any, path: str) -> None:

@@ -18,6 +18,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from jobyard import nodes as nodes_
+from jobyard import runas
 from jobyard.cron import fire_times, validate_cron
 from jobyard.errors import InvalidInput, JobyardError, NotFound
 from jobyard.events import emit
@@ -50,9 +51,12 @@ def add(
     timezone: str | None = None,
     skip: int = 0,
     paused: bool = False,
+    run_as: Any = None,
 ) -> DelayedRow:
     """Save a job creation to run ``at`` a time or on ``cron``; checked now as an enqueue
-    would be (type, nodes, parameters, props), so a bad one is refused before it is saved."""
+    would be (type, nodes, parameters, props), so a bad one is refused before it is saved.
+    ``run_as`` (``USER[:GROUP]``) is the user its jobs' scripts and local shells run as:
+    the jobs' ``props.run_as``."""
     if (at is None) == (cron is None):
         raise InvalidInput(_("a delayed work runs at a time or on a crontab: give --at or --cron"))
     when = None if at is None else to_timestamp(at, "--at")
@@ -67,6 +71,9 @@ def add(
             )
         )
     checked = nodes_.parse_nodes(nodes) if nodes not in (None, "", []) else []
+    user = runas.check(run_as, "--run-as")
+    if user is not None:
+        props = {**(props or {}), "run_as": user}
     options = {"props": props} if props else {}
     yard.registry.check(type_name)
     yard.registry.check_data(type_name, data)

@@ -17,7 +17,7 @@ from dataclasses import replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, Protocol
 
-from jobyard import model
+from jobyard import model, runas
 from jobyard.errors import InvalidInput
 from jobyard.handle import JobHandle
 from jobyard.i18n import _
@@ -166,7 +166,10 @@ def parse_props(props: Any, limit: int) -> dict[str, Any]:
         raise InvalidInput(_("props must be a mapping of name → value (names are strings)"))
     if props:
         encode_json(props, "props", limit, "max_props_bytes")
-    return props
+    checked: dict[str, Any] = props
+    if checked.get("run_as") is not None:  # the user its scripts/local shells run as
+        checked = {**checked, "run_as": runas.check(checked["run_as"], "props.run_as")}
+    return checked
 
 
 def parse_retries(value: Any) -> int:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from jobyard import model
+from jobyard import model, runas
 from jobyard.admission import Limit
 from jobyard.errors import InvalidInput, TypeDisabled, UnknownJobType
 from jobyard.i18n import _
@@ -63,7 +63,11 @@ class JobType:
         limit: int | None = None,
         min_nodes: int | None = None,
         max_nodes: int | None = None,
+        run_as: str | dict[str, str] | None = None,
     ) -> None:
+        # Python handlers run in the worker itself: this is the user of their local shell
+        # commands (ctx.shell on a local site), see docs/run-as.md.
+        self.run_as = runas.check(run_as, f"job type {name!r} run_as")
         self.min_nodes = _parse_count(min_nodes, "min_nodes")
         self.max_nodes = _parse_count(max_nodes, "max_nodes")
         if self.min_nodes and self.max_nodes and self.min_nodes > self.max_nodes:
@@ -302,6 +306,7 @@ class TypeRegistry:
                     "signature": t.signature.to_meta() if t.signature else None,
                     "min_nodes": t.min_nodes,
                     "max_nodes": t.max_nodes,
+                    "run_as": t.run_as,
                 },
             )
             for t in self.local.values()

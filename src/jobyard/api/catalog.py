@@ -49,7 +49,7 @@ def list_types(call: Call) -> Any:
 )
 def patch_type(call: Call) -> Any:
     """Enable/disable a type, set a Python type's running-at-once ``limit`` (null lifts
-    it), or change a script type's schedule, triggers, worker, timeout."""
+    it), or change a script type's schedule, triggers, worker, timeout, run_as."""
     from jobyard.scripts import set_enabled, set_type
 
     yard = call.state.yard

@@ -9,7 +9,7 @@ from typing import Any
 from jobyard import model, views
 from jobyard.api import errors as api_errors
 from jobyard.api import schemas as s
-from jobyard.api.auth import MANAGE, READ
+from jobyard.api.auth import MANAGE, READ, run_as_refusal
 from jobyard.api.endpoint import JSON, Call, Endpoints, Param
 from jobyard.i18n import _
 
@@ -20,8 +20,13 @@ OPERATIONS = ("cancel", "pause", "resume", "restart", "rerun", "remove")
 _OPTION_KEYS = tuple(s.JOB_OPTIONS)
 
 
-def _options(body: dict[str, Any]) -> dict[str, Any]:
-    return {k: body[k] for k in _OPTION_KEYS if k in body and body[k] is not None}
+def _options(call: Call) -> dict[str, Any]:
+    body = call.body
+    options = {k: body[k] for k in _OPTION_KEYS if k in body and body[k] is not None}
+    refusal = run_as_refusal(call.principal.role, options.get("props"))
+    if refusal:
+        raise api_errors.forbidden(refusal)
+    return options
 
 
 def _type_name(body: dict[str, Any]) -> str:
@@ -49,7 +54,7 @@ def create_job(call: Call) -> Any:
     """Create a job; with ``nodes``, a jobset of one job per node (queue ``node:NAME``)."""
     body = call.body
     yard = call.state.yard
-    name, options = _type_name(body), _options(body)
+    name, options = _type_name(body), _options(call)
     nodes = body.get("nodes")
     if nodes is None and name not in yard.registry.abstract:
         return yard.enqueue(name, body.get("data"), **options).job.to_dict()
@@ -73,7 +78,7 @@ def create_jobs(call: Call) -> Any:
     items = body.get("items")
     if not isinstance(items, list) or len(items) > 10_000:
         raise api_errors.invalid(_("items must be a list of at most 10000 job data"), "items")
-    ids = call.state.yard.enqueue_many(_type_name(body), items, **_options(body))
+    ids = call.state.yard.enqueue_many(_type_name(body), items, **_options(call))
     return {"ids": ids}
 
 

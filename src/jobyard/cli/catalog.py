@@ -34,6 +34,7 @@ def types_cmd(ctx: click.Context, as_json: bool) -> None:
         _("schedule"),
         _("on"),
         _("worker"),
+        _("run as"),
         _("limit"),
         _("last run"),
     )
@@ -51,6 +52,7 @@ def types_cmd(ctx: click.Context, as_json: bool) -> None:
             text(t.get("schedule")),
             text(t.get("on")),
             text(t.get("worker")),
+            text(t.get("run_as")),
             _limit(t),
             last,
         )

@@ -30,6 +30,7 @@ def _row(w: DelayedRow) -> dict[str, object]:
         "paused": w.paused,
         "done": w.done,
         "fired": w.fired,
+        "run_as": w.props.get("run_as"),
     }
 
 
@@ -47,6 +48,7 @@ def delayed_group() -> None:
 @click.option("--skip", type=click.IntRange(0, delayed.MAX_SKIP), default=0, show_default=True)
 @click.option("--prop", "props", multiple=True, help="A job property name=value (repeatable).")
 @click.option("--paused", is_flag=True, help="Save it paused.")
+@click.option("--run-as", "run_as", default=None, help="Its jobs run as USER or USER:GROUP.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def add(
@@ -59,6 +61,7 @@ def add(
     skip: int,
     props: tuple[str, ...],
     paused: bool,
+    run_as: str | None,
     as_json: bool,
 ) -> None:
     """Save TYPE [NODE,NODE] [name=value ...] to run --at a time or on --cron; print its id."""
@@ -67,7 +70,7 @@ def add(
     data = typed_params(yard, type_name, rest) or None
     w = delayed.add(
         yard, type_name, nodes=node_list, data=data, props=parse_params(props) or None,
-        at=at, cron=cron, timezone=timezone, skip=skip, paused=paused,
+        at=at, cron=cron, timezone=timezone, skip=skip, paused=paused, run_as=run_as,
     )  # fmt: skip
     if as_json:
         print_json(_row(w))

@@ -96,6 +96,9 @@ def limit_cmd(ctx: click.Context, name: str, limit: str) -> None:
     default=None,
     help="Also pass DATA and SOCKET as argv (Sooner's form; every local user can read argv).",
 )
+@click.option(
+    "--run-as", "run_as", default=None, help="Run it as USER or USER:GROUP ('' clears it)."
+)
 @click.option("--reset", is_flag=True, help="Drop earlier overrides: the script header applies.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
@@ -112,7 +115,8 @@ def set_cmd(ctx: click.Context, /, name: str, reset: bool, as_json: bool, **opti
         raise InvalidInput(
             _(
                 "nothing to set: give --schedule, --timezone, --catchup, --on, --worker, "
-                "--timeout, --description, --group, --mutex/--no-mutex, --data-in-argv or --reset"
+                "--timeout, --description, --group, --mutex/--no-mutex, --data-in-argv, "
+                "--run-as or --reset"
             )
         )
     meta = set_type(get_yard(ctx), name, changes, reset=reset)

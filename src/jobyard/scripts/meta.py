@@ -2,7 +2,7 @@
 
 A script type is a row of ``job_types`` with kind ``script``; its ``meta`` JSON holds the
 effective settings (``description, group, schedule, on, worker, mutex, timeout,
-data_in_argv``), the
+data_in_argv, run_as``), the
 bookkeeping (``path, sha, deleted, last_ran, last_status``) and where settings came from:
 ``header`` (the ``# jobyard: key = value`` lines, read at sync) and ``overrides`` (set with
 ``jobyard type set``). Effective = defaults, then header, then overrides.
@@ -33,6 +33,7 @@ FIELDS = (
     "mutex",
     "timeout",
     "data_in_argv",
+    "run_as",
 )
 DEFAULTS: dict[str, Any] = {
     "description": "",
@@ -45,6 +46,7 @@ DEFAULTS: dict[str, Any] = {
     "mutex": True,
     "timeout": None,
     "data_in_argv": False,  # argv is readable by every local user: data goes on stdin/env
+    "run_as": None,  # USER or USER:GROUP the script runs as (jobyard.runas)
 }
 HEADER_LINES = 64  # the header is looked for in the first lines of a script only
 HEADER_BYTES = 16_384
@@ -135,6 +137,10 @@ def check_field(name: str, value: Any) -> Any:
                 _("timeout must be seconds >= 0 (0 = none), got {value!r}", value=value)
             )
         return float(number) or None
+    if name == "run_as":
+        from jobyard import runas
+
+        return runas.check(value)
     raise InvalidInput(
         _("unknown script setting {name!r}; known: {FIELDS}", name=name, FIELDS=", ".join(FIELDS))
     )
@@ -162,7 +168,23 @@ def parse_header(text: str) -> tuple[dict[str, Any], list[str]]:
             values[key] = check_field(key, raw)
         except InvalidInput as exc:
             warnings.append(f"line {number}: {exc}")
+            if key == "run_as":
+                _keep_run_as(values, raw)
     return values, warnings
+
+
+def _keep_run_as(values: dict[str, Any], raw: str) -> None:
+    """A header's run_as naming a user unknown here is kept (with the warning): dropped,
+    the script would run as the worker's default user, likely a more powerful one; kept,
+    its jobs fail saying the user is missing. A malformed one is refused outright."""
+    from jobyard import runas
+
+    try:
+        spec = runas.parse(raw)
+    except InvalidInput:
+        values["run_as"] = "!invalid"  # never a user: its runs fail rather than run as root
+        return
+    values["run_as"] = str(spec) if spec is not None else None
 
 
 def compose(meta: dict[str, Any]) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from jobyard import runas
 from jobyard.errors import Fatal, InvalidInput
 from jobyard.i18n import _
 from jobyard.sites.inventory import Site, roles_of
@@ -66,7 +67,9 @@ class ActionContext:
         self.options: dict[str, Any] = dict(data.get("options") or {})
         from jobyard.sites.shell import Shell  # asyncssh loads when an action runs, not before
 
-        self.shell: Shell = Shell(self.site, self.log, int(data.get("capture", 64 * 1024)))
+        self.shell: Shell = Shell(
+            self.site, self.log, int(data.get("capture", 64 * 1024)), _policy(job, self.site)
+        )
         self.reports: list[str] = []
         self.errors: list[str] = []
 
@@ -94,6 +97,16 @@ class ActionContext:
 
     def __repr__(self) -> str:
         return f"<action {self.action} on {self.site.name} ({self.id})>"
+
+
+def _policy(job: JobContext, site: Site) -> runas.Policy:
+    """Who the local shell of this job runs as: the job's run_as, the site's, the type's,
+    the worker's ([worker] run_as); see jobyard.runas."""
+    jt = job.yard.types.get(job.job.type)
+    config = job.yard.config
+    value = runas.effective(job.job.props, site.config, getattr(jt, "run_as", None), config.run_as)
+    what = f"action {job.job.type.removeprefix(TYPE_PREFIX)!r} on site {site.name!r}"
+    return runas.Policy(value, runas.allow_root(config.allow_root), what)
 
 
 def _describe(exc: BaseException) -> str:

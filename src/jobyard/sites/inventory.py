@@ -7,7 +7,8 @@ every site of the roles (and to sites that join those roles later, under their o
 
 Values are JSON data, because a site travels to the worker inside its job's data. The
 connection keys are typed: ``host, user, identity, known_hosts, jump`` strings, ``port`` a
-whole number, ``connect_timeout`` a number, ``env`` a table of strings, ``concurrency``
+whole number, ``connect_timeout`` a number, ``env`` a table of strings, ``run_as`` the
+user (``USER[:GROUP]``) a local site's shell runs as, ``concurrency``
 (commands at once on the site, per process) and ``max_sessions`` (channels at once on
 one SSH connection, default 10 as OpenSSH's MaxSessions) whole numbers.
 """
@@ -19,6 +20,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from jobyard import runas
 from jobyard.errors import ConfigError, InvalidInput
 from jobyard.i18n import _
 
@@ -114,6 +116,8 @@ def check_value(site: str, key: str, value: Any) -> None:
                 value=value,
             )
         )
+    if key == "run_as":  # a local site's shell user (jobyard.runas): known here, now
+        runas.check(value, where)
     if key == "env":
         if not isinstance(value, dict):
             raise InvalidInput(_('{where} must be a table of NAME = "value" strings', where=where))

@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
+from jobyard import runas
 from jobyard.errors import InvalidInput
 from jobyard.i18n import _
 from jobyard.sites import loop
@@ -48,11 +49,17 @@ class Shell:
 
     quote = staticmethod(quote)
 
-    def __init__(self, site: Site, log: Log | None = None, capture: int = CAPTURE) -> None:
+    def __init__(
+        self,
+        site: Site,
+        log: Log | None = None,
+        capture: int = CAPTURE,
+        run_as: runas.Policy | None = None,
+    ) -> None:
         self.site = site
         self._log = log
         self.capture = capture
-        self.connector = connector_for(site)
+        self.connector = connector_for(site, run_as)
         self.lines_left = 10_000  # of output logged by this shell (then one notice)
 
     def cmd(self, *words: Any) -> str:

@@ -121,7 +121,10 @@ async def _rsync(
     if shell._log is not None:
         shell._log(f"{shell.site.name}$ {shown}", "info")
     try:
-        code = await LocalConnector(shell.site.name).run(shlex.join(argv), cap, None, None)
+        # A local site's copy is made by its shell's user (run_as); an SSH site's by the
+        # worker, whose keys reach the site.
+        local = shell.connector if shell.site.local else LocalConnector(shell.site.name)
+        code = await local.run(shlex.join(argv), cap, None, None)
     finally:
         if temp:
             os.unlink(temp)

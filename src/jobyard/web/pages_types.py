@@ -10,7 +10,7 @@ from typing import Any
 from starlette.responses import RedirectResponse, Response
 
 from jobyard import params, views
-from jobyard.api.auth import ADMIN, MANAGE
+from jobyard.api.auth import ADMIN, MANAGE, run_as_refusal
 from jobyard.api.endpoint import Call
 from jobyard.cron import fire_times
 from jobyard.errors import InvalidInput, JobyardError
@@ -137,6 +137,9 @@ def _build(call: Call, state: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         except ValueError:
             raise _field(InvalidInput(_("delay must be seconds")), "delay") from None
     props = _json_field(form, "props", None)
+    refusal = run_as_refusal(call.principal.role, props)
+    if refusal:
+        raise _field(InvalidInput(refusal), "props")
     if props is not None:
         options["props"] = props
     return data, options
