@@ -10,6 +10,7 @@ from typing import Any
 
 from jobyard import limits as lim
 from jobyard.errors import ConfigError
+from jobyard.semaphores import Semaphore, from_config
 
 DEFAULT_DB = "sqlite:///jobyard.db"
 KNOWN_KEYS = {
@@ -46,6 +47,8 @@ class Config:
     events_keep_days: float = 7.0  # [events] retention of both event logs (jobyard.feed.prune)
     events_keep_rows: int = 1_000_000
     retention: Retention = field(default_factory=lambda: Retention())
+    semaphores: dict[str, Semaphore] = field(default_factory=dict)  # [semaphores.NAME]
+    max_active: int | None = None  # [limits] max_active: running jobs at once, all workers
     raw: dict[str, Any] = field(default_factory=dict)
     path: str | None = None
 
@@ -64,7 +67,9 @@ def _number(section: dict[str, Any], key: str, default: float, path: str) -> flo
 
 # [limits] keys: the sizes read here, and the script runner's (jobyard.scripts.output).
 SIZE_LIMITS = ("max_data_bytes", "max_props_bytes", "max_result_bytes", "max_log_bytes")
-LIMIT_KEYS = frozenset({*SIZE_LIMITS, "script_log_lines", "script_log_bytes", "script_kill_grace"})
+LIMIT_KEYS = frozenset(
+    {*SIZE_LIMITS, "script_log_lines", "script_log_bytes", "script_kill_grace", "max_active"}
+)
 
 
 def _limits(cfg: Config, section: Any, path: str) -> None:
@@ -83,6 +88,14 @@ def _limits(cfg: Config, section: Any, path: str) -> None:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"{path}: [limits] {key} must be a whole number of bytes >= 1")
         setattr(cfg, key, value)
+    active = section.get("max_active")
+    if active is not None and (
+        isinstance(active, bool) or not isinstance(active, int) or not 1 <= active <= lim.INT32_MAX
+    ):
+        raise ConfigError(
+            f"{path}: [limits] max_active must be a whole number >= 1, got {active!r}"
+        )
+    cfg.max_active = active
 
 
 def load_config(path: str | None = None, db: str | None = None) -> Config:
@@ -129,6 +142,7 @@ def load_config(path: str | None = None, db: str | None = None) -> Config:
         cfg.quarantine_after = int(_number(worker, "quarantine_after", cfg.quarantine_after, path))
     _limits(cfg, raw.get("limits", {}), path)
     _events(cfg, raw.get("events", {}), path)
+    cfg.semaphores = from_config(raw.get("semaphores"), path)
     cfg.retention = retention_settings(raw, path)  # refused at load, not in an hour
     return cfg
 

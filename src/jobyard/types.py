@@ -20,6 +20,7 @@ from jobyard.errors import InvalidInput, TypeDisabled, UnknownJobType
 from jobyard.limits import INT32_MAX
 from jobyard.model import Retry
 from jobyard.params import Signature, signature
+from jobyard.semaphores import parse_needs
 from jobyard.spec import TypeDefaults, parse_name, parse_timeout
 from jobyard.store.workers import StoredType
 
@@ -62,7 +63,10 @@ class JobType:
         limit: int | None = None,
         min_nodes: int | None = None,
         max_nodes: int | None = None,
+        semaphores: str | Sequence[str] | None = None,
     ) -> None:
+        # what each of its jobs holds while it runs (checked against the Yard's by yard.job)
+        self.semaphores = tuple(parse_needs(semaphores))
         self.min_nodes = _parse_count(min_nodes, "min_nodes")
         self.max_nodes = _parse_count(max_nodes, "max_nodes")
         if self.min_nodes and self.max_nodes and self.min_nodes > self.max_nodes:
@@ -278,6 +282,7 @@ class TypeRegistry:
                     "signature": t.signature.to_meta() if t.signature else None,
                     "min_nodes": t.min_nodes,
                     "max_nodes": t.max_nodes,
+                    "semaphores": list(t.semaphores),
                 },
             )
             for t in self.local.values()
@@ -339,7 +344,7 @@ class TypeRegistry:
             assert stored is not None
             return _stored_defaults(stored, f"worker:{routed}" if routed else None)
         queue = f"worker:{routed}" if routed else jt.queue
-        return TypeDefaults(queue, jt.priority, jt.retry, jt.timeout)
+        return TypeDefaults(queue, jt.priority, jt.retry, jt.timeout, jt.semaphores)
 
 
 def _retry_meta(retry: Retry) -> dict[str, Any]:
@@ -358,6 +363,10 @@ def _stored_defaults(stored: StoredType, routed: str | None) -> TypeDefaults:
     meta = stored.meta
     queue = routed or meta.get("queue") if stored.kind == "python" else routed
     defaults = TypeDefaults(queue=queue if isinstance(queue, str) and queue else "default")
+    try:
+        defaults = defaults._replace(semaphores=tuple(parse_needs(meta.get("semaphores"))))
+    except InvalidInput:
+        pass
     if stored.kind != "python":
         return defaults
     try:

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "jobyard.cli.accounts",
     "jobyard.cli.observers",
     "jobyard.cli.sites",
+    "jobyard.cli.semaphores",
 )
 
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from jobyard import model
 from jobyard.errors import InvalidInput, WaitTimeout
 from jobyard.jobsets import UNFINISHED
+from jobyard.semaphores import parse_count
 from jobyard.sites.action import FAILED_KEY, Actions
 from jobyard.sites.inventory import Inventory, roles_of
 from jobyard.sites.schedule import SCHEDULES, Pair, lower, max_fail_count, serial_size
@@ -114,12 +115,15 @@ def _enqueue(
             "options": meta.get("options") or {},
         }
         depends = [ids[i] for i in wait] or list(after)
+        max_jobs = site_data.get("max_jobs") if isinstance(site_data, dict) else None
         handle = yard.enqueue(
             yard.actions.get(pair.action).type_name,
             data,
             jobset=jobset,
             depends=depends,
             site=pair.site,
+            site_max_jobs=max_jobs,  # the site's cap, all batches (jobyard.semaphores)
+            site_cap=meta.get("site_cap"),  # this batch's cap per site
         )
         ids.append(handle.id)
     return ids
@@ -135,11 +139,14 @@ def create(
     max_fail: int | str | None = None,
     options: dict[str, Any] | None = None,
     allow_missing: bool = False,
+    site_cap: int | None = None,
     **unknown: Any,
 ) -> Batch:
     """Make the batch's jobset and jobs (in one transaction); returns its handle."""
     if unknown:
-        known = "schedule, roles, break_on_error, serial, max_fail, options, allow_missing"
+        known = (
+            "schedule, roles, break_on_error, serial, max_fail, options, allow_missing, site_cap"
+        )
         raise InvalidInput(f"unknown batch option(s) {', '.join(sorted(unknown))}; known: {known}")
     names = [names] if isinstance(names, str) else list(names)
     pairs = plan(yard.sites, yard.actions, names, roles, allow_missing=allow_missing)
@@ -155,6 +162,7 @@ def create(
         "max_fail_given": max_fail,
         "options": dict(options or {}),
         "first_n": 0,
+        "site_cap": None if site_cap is None else parse_count(site_cap, "site_cap"),
     }
     with yard.store.transaction():
         jobset = yard.create_jobset(JOBSET_KIND, " ".join(names), meta)

@@ -76,7 +76,7 @@ def check_value(site: str, key: str, value: Any) -> None:
         raise InvalidInput(f"{where} must be a whole number (1-65535), got {value!r}")
     if key == "port" and not 1 <= value <= 65535:
         raise InvalidInput(f"{where} must be between 1 and 65535, got {value}")
-    if key in ("concurrency", "max_sessions") and (
+    if key in ("concurrency", "max_sessions", "max_jobs") and (
         isinstance(value, bool) or not isinstance(value, int) or value < 1
     ):
         raise InvalidInput(f"{where} must be a whole number >= 1, got {value!r}")

@@ -19,8 +19,10 @@ from jobyard.errors import DatabaseError
 from jobyard.model import Job
 from jobyard.store import queries
 
-JSON_COLUMNS = frozenset({"data", "props", "result", "depends", "resolved", "failures"})
-JOB_COLUMNS = frozenset(f.name for f in fields(Job)) | {"pending", "has_dependents"}
+JSON_COLUMNS = frozenset(
+    {"data", "props", "result", "depends", "resolved", "failures", "semaphores"}
+)
+JOB_COLUMNS = frozenset(f.name for f in fields(Job)) | {"pending", "has_dependents", "gated"}
 
 
 class Result:
