@@ -8,9 +8,12 @@ same rules:
 
 - **priority merge**: candidates of every queue in one order (priority, then ``after``,
   then id), as a single index walk would give them;
-- **limits**: a *key* (today ``type:NAME``; semaphores, issue #12, add ``semaphore:NAME``)
-  has a size, the most jobs needing it that may run at once across all workers. A job may
-  need several keys; it is admitted only when every one of them has room;
+- **limits**: a *key* (``type:NAME``; ``semaphore:NAME`` or ``semaphore:NAME@JOBSET``;
+  ``site:NAME`` or ``site:NAME@JOBSET``; ``active``, the global cap) has a size, the most
+  slots that may be held at once across all workers. A job *needs* several keys, each with
+  a weight (one slot; a semaphore's writer needs all of them); it is admitted only when
+  every one has room. A writer that waits on a key holds back the candidates after it that
+  need the same key, so a stream of readers cannot starve it;
 - **what a full key does to a candidate**: ``wait`` (it stays ready and is looked at again
   on a later claim) or ``skip`` (it is refused for good: a busy mutex script type, whose run
   does not start at all, see docs/scripts.md).
@@ -27,8 +30,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from jobyard.semaphores import SITE, Semaphore, split
+
 WhenFull = Literal["wait", "skip"]
 TYPE_KEY = "type:"
+ACTIVE_KEY = "active"  # every running job holds one slot of the global cap (max_active)
 
 
 def type_key(type_name: str) -> str:
@@ -54,6 +60,9 @@ class Candidate:
     id: int
     type: str
     queue: str = ""
+    jobset: int | None = None
+    site: str | None = None
+    needs: tuple[str, ...] = ()  # its semaphores and site caps (jobyard.semaphores)
 
     @property
     def order(self) -> tuple[int, float, int]:
@@ -61,8 +70,18 @@ class Candidate:
 
 
 @dataclass(frozen=True)
+class Need:
+    """``weight`` slots of ``key``, which has ``size`` slots in all."""
+
+    key: str
+    size: int
+    weight: int = 1
+    when_full: WhenFull = "wait"
+
+
+@dataclass(frozen=True)
 class Held:
-    """How many jobs needing a key are running now, and one of them (for messages)."""
+    """How many slots of a key running jobs hold now, and one of them (for messages)."""
 
     count: int
     example: int | None = None
@@ -89,9 +108,17 @@ class Verdict:
 @dataclass(frozen=True)
 class Rules:
     """The limits a claim must respect, by key. Built from the job types the claiming
-    worker knows (``JobType.limit``; a mutex script type is ``Limit(1, "skip")``)."""
+    worker knows (``JobType.limit``; a mutex script type is ``Limit(1, "skip")``), the
+    semaphores' definitions and the global cap on running jobs (``max_active``)."""
 
     limits: Mapping[str, Limit] = field(default_factory=dict)
+    semaphores: Mapping[str, Semaphore] = field(default_factory=dict)
+    max_active: int | None = None
+
+    @property
+    def gated(self) -> bool:
+        """Whether a claim must look at gated jobs (and count what gates them)."""
+        return bool(self.semaphores) or self.max_active is not None
 
     @classmethod
     def for_types(cls, limits: Mapping[str, Limit]) -> Rules:
@@ -99,10 +126,50 @@ class Rules:
         return cls({type_key(name): limit for name, limit in limits.items()})
 
     def keys_of(self, candidate: Candidate) -> tuple[str, ...]:
-        """The limited keys a candidate needs. Semaphores will add the job's own keys here
-        (a candidate then carries them); a key without a limit constrains nothing."""
+        """The limited keys of ``limits`` a candidate needs (its type's); a key without a
+        limit constrains nothing."""
         key = type_key(candidate.type)
         return (key,) if key in self.limits else ()
+
+    def needs_of(self, candidate: Candidate) -> tuple[Need, ...]:
+        """Every slot a candidate needs: its ``limits`` keys, the global cap, its gates."""
+        out = [
+            Need(k, self.limits[k].size, 1, self.limits[k].when_full)
+            for k in self.keys_of(candidate)
+            if k in self.limits
+        ]
+        if self.max_active is not None:
+            out.append(Need(ACTIVE_KEY, self.max_active))
+        return (*out, *self.gates_of(candidate))
+
+    def gates_of(self, c: Candidate) -> tuple[Need, ...]:
+        """The slots of the job's own semaphores and site caps."""
+        out = []
+        scope = str(c.jobset) if c.jobset is not None else f"job{c.id}"
+        for entry in c.needs:
+            if entry.startswith("@"):
+                kind, _, size = entry.partition("=")
+                if c.site is None or not size.isdigit():
+                    continue
+                key = f"site:{c.site}" if kind == SITE else f"site:{c.site}@{scope}"
+                out.append(Need(key, max(1, int(size))))
+                continue
+            name, mode = split(entry)
+            # Checked at enqueue, so defined; if the definition went away, one at a time.
+            sem = self.semaphores.get(name) or Semaphore(name)
+            key = f"semaphore:{name}" + (f"@{scope}" if sem.scope == "jobset" else "")
+            out.append(Need(key, sem.count, sem.count if mode == "write" else 1))
+        return tuple(out)
+
+    def blocked(self, running: Mapping[str, Held]) -> list[str]:
+        """Needs no candidate can get now (a global semaphore without a free slot): the
+        store leaves jobs naming them out of the candidates."""
+        out: list[str] = []
+        for name, sem in self.semaphores.items():
+            used = running.get(f"semaphore:{name}", Held(0)).count
+            if sem.scope == "global" and used >= sem.count:
+                out.extend((name, f"{name}:read", f"{name}:write"))
+        return out
 
     def limited_types(self, types: Sequence[str] | None) -> list[str]:
         """Which of ``types`` (None: every type) have a limit, sorted (the order locks are
@@ -122,6 +189,16 @@ def merge(per_queue: Iterable[Sequence[Candidate]]) -> list[Candidate]:
     return sorted(seen.values(), key=lambda c: c.order)
 
 
+def held(rules: Rules, jobs: Iterable[Candidate]) -> dict[str, Held]:
+    """The slots running gated jobs hold, by key (a writer holds all of them)."""
+    out: dict[str, Held] = {}
+    for job in jobs:
+        for need in rules.gates_of(job):
+            old = out.get(need.key, Held(0))
+            out[need.key] = Held(old.count + need.weight, job.id)
+    return out
+
+
 def room(rules: Rules, running: Mapping[str, Held]) -> dict[str, int]:
     """Free slots per limited key (never below 0: a size lowered under the running count)."""
     return {
@@ -137,28 +214,30 @@ def admit(
     want: int,
 ) -> Verdict:
     """Take up to ``want`` candidates in claim order, each only if every key it needs has
-    room (and then it takes one slot of each). A candidate met while there is capacity but
-    whose key is full is refused if that key ``skip``s, else left ready for a later claim;
-    candidates after the ``want``-th admitted one are not looked at."""
-    free = room(rules, running)
-    holders = {key: held.example for key, held in running.items()}
+    room for its weight (and then it takes those slots). A candidate met while there is
+    capacity but whose key is full is refused if that key ``skip``s, else left ready for a
+    later claim; candidates after the ``want``-th admitted one are not looked at."""
+    used = {key: h.count for key, h in running.items()}
+    holders = {key: h.example for key, h in running.items()}
+    reserved: set[str] = set()  # keys a waiting writer is first in line for
     verdict = Verdict()
     for c in sorted(candidates, key=lambda c: c.order):
         if len(verdict.claim) >= want:
             break  # the rest would not start now either: nothing to decide about them
-        keys = rules.keys_of(c)
-        full = [k for k in keys if free[k] <= 0]
+        needs = rules.needs_of(c)
+        full = [n for n in needs if n.key in reserved or used.get(n.key, 0) + n.weight > n.size]
         if full:
             # It would start now, but a key it needs is taken: it skips (refused for good)
             # if one of the full keys says so, else it waits.
-            skipping = [k for k in full if rules.limits[k].when_full == "skip"]
+            skipping = [n.key for n in full if n.when_full == "skip"]
             if skipping:
                 key = skipping[0]
                 verdict.refused.append(Refusal(c.id, c.type, key, holders.get(key)))
+            reserved.update(n.key for n in full if n.weight > 1)
             continue
-        for k in keys:
-            free[k] -= 1
-            holders[k] = c.id
+        for n in needs:
+            used[n.key] = used.get(n.key, 0) + n.weight
+            holders[n.key] = c.id
         verdict.claim.append(c.id)
     return verdict
 

@@ -12,6 +12,7 @@ from jobyard import limits as lim
 from jobyard import runas
 from jobyard.errors import ConfigError, InvalidInput
 from jobyard.i18n import _
+from jobyard.semaphores import Semaphore, from_config
 
 DEFAULT_DB = "sqlite:///jobyard.db"
 KNOWN_KEYS = {
@@ -51,6 +52,8 @@ class Config:
     events_keep_days: float = 7.0  # [events] retention of both event logs (jobyard.feed.prune)
     events_keep_rows: int = 1_000_000
     retention: Retention = field(default_factory=lambda: Retention())
+    semaphores: dict[str, Semaphore] = field(default_factory=dict)  # [semaphores.NAME]
+    max_active: int | None = None  # [limits] max_active: running jobs at once, all workers
     raw: dict[str, Any] = field(default_factory=dict)
     path: str | None = None
 
@@ -76,7 +79,9 @@ def _number(section: dict[str, Any], key: str, default: float, path: str) -> flo
 
 # [limits] keys: the sizes read here, and the script runner's (jobyard.scripts.output).
 SIZE_LIMITS = ("max_data_bytes", "max_props_bytes", "max_result_bytes", "max_log_bytes")
-LIMIT_KEYS = frozenset({*SIZE_LIMITS, "script_log_lines", "script_log_bytes", "script_kill_grace"})
+LIMIT_KEYS = frozenset(
+    {*SIZE_LIMITS, "script_log_lines", "script_log_bytes", "script_kill_grace", "max_active"}
+)
 
 
 def _limits(cfg: Config, section: Any, path: str) -> None:
@@ -101,6 +106,14 @@ def _limits(cfg: Config, section: Any, path: str) -> None:
                 _("{path}: [limits] {key} must be a whole number of bytes >= 1", path=path, key=key)
             )
         setattr(cfg, key, value)
+    active = section.get("max_active")
+    if active is not None and (
+        isinstance(active, bool) or not isinstance(active, int) or not 1 <= active <= lim.INT32_MAX
+    ):
+        raise ConfigError(
+            f"{path}: [limits] max_active must be a whole number >= 1, got {active!r}"
+        )
+    cfg.max_active = active
 
 
 def load_config(path: str | None = None, db: str | None = None) -> Config:
@@ -154,6 +167,7 @@ def load_config(path: str | None = None, db: str | None = None) -> Config:
         _worker_user(cfg, worker, path)
     _limits(cfg, raw.get("limits", {}), path)
     _events(cfg, raw.get("events", {}), path)
+    cfg.semaphores = from_config(raw.get("semaphores"), path)
     cfg.retention = retention_settings(raw, path)  # refused at load, not in an hour
     return cfg
 

@@ -33,6 +33,7 @@ class JobSpec:
     timeout: float | None = None
     props: dict[str, Any] = field(default_factory=dict)
     repeated: int = 0
+    semaphores: list[str] = field(default_factory=list)  # needs, checked (jobyard.semaphores)
 
 
 def log_entry(
@@ -79,6 +80,7 @@ def new_job(spec: JobSpec, status: str, now: float) -> NewJob:
         jobset=spec.jobset,
         site=spec.site,
         timeout=spec.timeout,
+        semaphores=spec.semaphores,
     )
 
 
@@ -250,6 +252,7 @@ def _repeat_copy(store: Store, job: Job, due: float, now: float) -> int:
         timeout=job.timeout,
         props=job.props,
         repeated=job.repeated + 1,
+        semaphores=job.semaphores,
     )
     return enqueue(store, [spec], [dumps(job.data)], now)[0]
 

@@ -73,6 +73,8 @@ def cancel(
         if dependents and done:
             cancel_dependents(store, done, now, "an antecedent job was cancelled")
         announce(store, "job.cancelled", gone)
+        if any(j.semaphores and j.status == model.RUNNING for j, _ in gone):
+            released(store)
     return done
 
 
@@ -197,6 +199,7 @@ def rerun_many(
                 site=job.site,
                 timeout=job.timeout,
                 props=job.props,
+                semaphores=job.semaphores,
             )
             for job in jobs
         ]
@@ -273,9 +276,18 @@ def rescue_expired(store: Store, now: float, quarantine_after: int, limit: int =
                     announce(store, "job.failed", [(job, changes["failures"][-1]["error"])])
                 else:
                     queues.add(job.queue)
+                if job.semaphores:
+                    queues.add("*")  # its slots are free: every waiter may start now
         if queues:
-            store.notify(sorted(queues))
+            store.notify(["*"] if "*" in queues else sorted(queues))
     return count
+
+
+def released(store: Store) -> None:
+    """Slots of semaphores, sites or the global cap were freed: wake every waiting worker,
+    whatever its queues (PostgreSQL delivers at commit; on SQLite a claim waits for the
+    write lock, so it reads what the releasing transaction wrote)."""
+    store.notify(["*"])
 
 
 def hand_back(store: Store, jobs: Sequence[Job], now: float, reason: str) -> list[int]:

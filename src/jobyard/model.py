@@ -332,6 +332,7 @@ class Job:
     updated: float = 0.0
     started: float | None = None
     finished: float | None = None
+    semaphores: list[str] = field(default_factory=list)  # what it holds while it runs
 
     @property
     def percent(self) -> float:
@@ -381,6 +382,7 @@ class Job:
             "resolved": self.resolved,
             "jobset": self.jobset,
             "site": self.site,
+            "semaphores": self.semaphores,
             "worker": self.worker,
             "timeout": self.timeout,
             "created": iso(self.created),

@@ -17,7 +17,7 @@ from dataclasses import replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, Protocol
 
-from jobyard import model, runas
+from jobyard import model, runas, semaphores
 from jobyard.errors import InvalidInput
 from jobyard.handle import JobHandle
 from jobyard.i18n import _
@@ -37,6 +37,7 @@ class TypeDefaults(NamedTuple):  # a tuple: made on every enqueue with options
     priority: int = 0
     retry: Retry = Retry()  # frozen: one shared default is safe
     timeout: float | None = None
+    semaphores: tuple[str, ...] = ()  # the type's needs (jobyard.semaphores)
 
 
 class TypeSource(Protocol):
@@ -201,6 +202,9 @@ OPTIONS: Final[Mapping[str, Parser]] = MappingProxyType(
         "timeout": lambda v, c: parse_timeout(v),
         "jobset": lambda v, c: parse_int_id(v, "jobset id"),
         "site": lambda v, c: parse_name(v, "site"),
+        "semaphores": lambda v, c: semaphores.parse_needs(v),
+        "site_cap": lambda v, c: semaphores.parse_count(v, "site_cap"),
+        "site_max_jobs": lambda v, c: semaphores.parse_count(v, "site_max_jobs"),
     }
 )
 RERUN_OPTIONS: Final = frozenset({"repeat"})  # a rerun copies its job: only its repeat may change
@@ -250,10 +254,25 @@ def parse_options(
 class SpecBuilder:
     """Builds the ``JobSpec`` of an enqueue from a type's defaults and the given options."""
 
-    def __init__(self, types: TypeSource, config: Config) -> None:
+    def __init__(
+        self, types: TypeSource, config: Config, sems: semaphores.Semaphores | None = None
+    ) -> None:
         self.types = types
         self.config = config
+        self.semaphores = sems  # where the needs' names are checked (None: not checked)
         self._cache: dict[str, tuple[float, JobSpec]] = {}
+
+    def _needs(self, type_name: str, d: TypeDefaults, p: Mapping[str, Any]) -> list[str]:
+        """The job's semaphores (its type's and its own) and site caps, checked."""
+        if ("site_cap" in p or "site_max_jobs" in p) and "site" not in p:
+            raise InvalidInput("site_cap and site_max_jobs need a site (site=NAME)")
+        sites = semaphores.site_needs(p.get("site_max_jobs"), p.get("site_cap"))
+        needs = semaphores.merge(d.semaphores, p.get("semaphores", ()), sites)
+        if needs and self.semaphores is not None:
+            self.semaphores.check(needs, f"job of type {type_name!r}")
+            if sites:
+                self.semaphores.mark_sites()
+        return needs
 
     def build(self, type_name: str, data: Any, options: Mapping[str, Any], now: float) -> JobSpec:
         d = self.types.defaults(type_name)  # first: an unknown type is the clearer error
@@ -279,6 +298,7 @@ class SpecBuilder:
             timeout=p.get("timeout") if "timeout" in options else d.timeout,
             jobset=p.get("jobset"),
             site=p.get("site"),
+            semaphores=self._needs(type_name, d, p),
         )
 
     def default(self, type_name: str, now: float) -> JobSpec:

@@ -21,6 +21,7 @@ from jobyard.i18n import _
 from jobyard.limits import INT32_MAX
 from jobyard.model import Retry
 from jobyard.params import Signature, signature
+from jobyard.semaphores import parse_needs
 from jobyard.spec import TypeDefaults, parse_name, parse_timeout
 from jobyard.store.workers import StoredType
 
@@ -64,10 +65,13 @@ class JobType:
         min_nodes: int | None = None,
         max_nodes: int | None = None,
         run_as: str | dict[str, str] | None = None,
+        semaphores: str | Sequence[str] | None = None,
     ) -> None:
         # Python handlers run in the worker itself: this is the user of their local shell
         # commands (ctx.shell on a local site), see docs/run-as.md.
         self.run_as = runas.check(run_as, f"job type {name!r} run_as")
+        # what each of its jobs holds while it runs (checked against the Yard's by yard.job)
+        self.semaphores = tuple(parse_needs(semaphores))
         self.min_nodes = _parse_count(min_nodes, "min_nodes")
         self.max_nodes = _parse_count(max_nodes, "max_nodes")
         if self.min_nodes and self.max_nodes and self.min_nodes > self.max_nodes:
@@ -307,6 +311,7 @@ class TypeRegistry:
                     "min_nodes": t.min_nodes,
                     "max_nodes": t.max_nodes,
                     "run_as": t.run_as,
+                    "semaphores": list(t.semaphores),
                 },
             )
             for t in self.local.values()
@@ -371,7 +376,7 @@ class TypeRegistry:
             assert stored is not None
             return _stored_defaults(stored, f"worker:{routed}" if routed else None)
         queue = f"worker:{routed}" if routed else jt.queue
-        return TypeDefaults(queue, jt.priority, jt.retry, jt.timeout)
+        return TypeDefaults(queue, jt.priority, jt.retry, jt.timeout, jt.semaphores)
 
 
 def _retry_meta(retry: Retry) -> dict[str, Any]:
@@ -390,6 +395,10 @@ def _stored_defaults(stored: StoredType, routed: str | None) -> TypeDefaults:
     meta = stored.meta
     queue = routed or meta.get("queue") if stored.kind == "python" else routed
     defaults = TypeDefaults(queue=queue if isinstance(queue, str) and queue else "default")
+    try:
+        defaults = defaults._replace(semaphores=tuple(parse_needs(meta.get("semaphores"))))
+    except InvalidInput:
+        pass
     if stored.kind != "python":
         return defaults
     try:

@@ -18,6 +18,7 @@ from jobyard.joblog import read_log
 from jobyard.jobsets import Jobset, create_jobset, load_jobset
 from jobyard.manage import Mode
 from jobyard.model import Job
+from jobyard.semaphores import Semaphore, Semaphores
 from jobyard.spec import SpecBuilder, encode_data, job_filter, parse_int_id, parse_name
 from jobyard.store import Store, open_store
 from jobyard.types import JobType, StoredType, TypeRegistry
@@ -46,7 +47,8 @@ class Yard:
             setattr(self.config, key, value)
         self._store: Store | None = None
         self.registry = TypeRegistry(lambda: self.store, client=self)
-        self.specs = SpecBuilder(self.registry, self.config)
+        self.semaphores = Semaphores(lambda: self.store, self.config.semaphores)
+        self.specs = SpecBuilder(self.registry, self.config, self.semaphores)
         self._sites: Inventory | None = None
         self._actions: Actions | None = None
 
@@ -91,11 +93,21 @@ class Yard:
         """Register a handler: ``@yard.job`` or ``@yard.job(name=..., queue=..., retry=...)``."""
 
         def register(fn: Callable[..., Any]) -> JobType:
-            return self.registry.register(fn, dict(options))
+            given = dict(options)
+            name = str(given.get("name") or getattr(fn, "__name__", "?"))
+            if given.get("semaphores"):
+                jt = JobType(name, fn, **{k: v for k, v in given.items() if k != "name"})
+                self.semaphores.check(jt.semaphores, f"job type {name!r}", sync=False)
+            return self.registry.register(fn, given)
 
         if func is not None:
             return register(func)
         return register
+
+    def semaphore(self, name: str, count: int = 1, scope: str = "global") -> Semaphore:
+        """Define (or redefine) a semaphore: ``count`` slots, ``scope`` "global" (one
+        counter) or "jobset" (one per jobset). Types and jobs name it in ``semaphores``."""
+        return self.semaphores.define(name, count, scope)
 
     def stored_types(self, refresh: bool = False) -> dict[str, StoredType]:
         """Types recorded in the store (by workers, scripts sync, the API), briefly cached."""
@@ -106,8 +118,11 @@ class Yard:
         return self.registry.known(refresh)
 
     def sync_types(self) -> None:
-        """Record this process's types in the store so other processes may enqueue them."""
+        """Record this process's types (and semaphores) in the store so other processes
+        may enqueue them (and obey the same counts)."""
         self.registry.sync()
+        if self.semaphores.local:
+            self.semaphores.sync()
 
     # -- enqueue ----------------------------------------------------------------------------
 

@@ -129,6 +129,7 @@ def test_without_limits_the_claim_takes_the_fast_path(
     port = LocalPort(yard)
     store = yard.store
     store.get_jobs([1])  # connected and migrated before counting
+    yard.semaphores.effective()  # read once, then cached (none are defined)
     seen = _statements(store, monkeypatch)
     jobs = port.claim(_request("w", ["y", "x"], 3))
     assert len(jobs) == 3

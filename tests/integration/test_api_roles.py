@@ -46,6 +46,7 @@ TABLE: dict[str, set[str]] = {
     },
     "GET /api/v1/jobsets/{id}": READERS,
     "GET /api/v1/types": READERS,
+    "GET /api/v1/semaphores": READERS,
     "PATCH /api/v1/types/{name}": ADMINS,
     "POST /api/v1/events": MANAGERS,
     "GET /api/v1/events": READERS,

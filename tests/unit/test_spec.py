@@ -48,6 +48,9 @@ def test_every_declared_option_has_a_parser() -> None:
         "timeout",
         "jobset",
         "site",
+        "semaphores",
+        "site_cap",
+        "site_max_jobs",
     }
     assert all(callable(parse) for parse in OPTIONS.values())
     assert set(RERUN_OPTIONS) <= set(OPTIONS)

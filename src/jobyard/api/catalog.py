@@ -39,6 +39,15 @@ def list_types(call: Call) -> Any:
     return {"types": views.types_table(call.state.yard)}
 
 
+@ENDPOINTS.get("/api/v1/semaphores", roles=READ, response=s.SEMAPHORES)
+def list_semaphores(call: Call) -> Any:
+    """Each semaphore (and site cap in use): its count, the slots held, holders (job,
+    mode, jobset) and waiters (job ids in claim order)."""
+    from jobyard.views.semaphores import semaphores
+
+    return {"semaphores": semaphores(call.state.yard)}
+
+
 @ENDPOINTS.patch(
     "/api/v1/types/{name}",
     roles=ADMIN,

@@ -133,7 +133,10 @@ def list_jobs(call: Call) -> Any:
 )
 def get_job(call: Call) -> Any:
     """One job, every field."""
-    return call.state.yard.get(call.path_int("id")).job.to_dict()
+    from jobyard.views.semaphores import job_detail
+
+    yard = call.state.yard
+    return job_detail(yard, yard.get(call.path_int("id")).job)
 
 
 @ENDPOINTS.get(

@@ -26,6 +26,7 @@ JOB_OPTIONS: dict[str, Any] = {
     "timeout": {"type": ["number", "null"]},
     "jobset": INT,
     "site": STR,
+    "semaphores": {"type": "array", "items": STR, "maxItems": 100},
 }
 
 NEW_JOB: dict[str, Any] = {
@@ -65,6 +66,33 @@ JOB: dict[str, Any] = {
         "progress": OBJ,
         "attempts": INT,
         "created": STR,
+        "semaphores": {"type": "array", "items": STR},
+        "waiting": {"type": "string", "description": "what a ready job waits for"},
+    },
+}
+
+SEMAPHORES: dict[str, Any] = {
+    "type": "object",
+    "required": ["semaphores"],
+    "properties": {
+        "semaphores": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["key", "kind", "name", "count", "held", "holders", "waiters"],
+                "properties": {
+                    "key": STR,
+                    "kind": {"enum": ["semaphore", "site", "active"]},
+                    "name": STR,
+                    "count": INT,
+                    "scope": STR,
+                    "jobset": {"type": ["integer", "null"]},
+                    "held": INT,
+                    "holders": {"type": "array", "items": OBJ},
+                    "waiters": {"type": "array", "items": INT},
+                },
+            },
+        }
     },
 }
 

@@ -56,6 +56,12 @@ def _ids(text: str) -> list[int]:
 @click.option("--retries", default=None, help="Retries after a failure (a number or 'forever').")
 @click.option("--paused", is_flag=True, help="Create the job paused.")
 @click.option(
+    "--semaphore",
+    "semaphores",
+    multiple=True,
+    help="Hold this semaphore while running: NAME, NAME:read or NAME:write (repeatable).",
+)
+@click.option(
     "--wait", "wait_", is_flag=True, help="Wait for the job, show progress, print the result."
 )
 @click.pass_context
@@ -72,6 +78,7 @@ def submit(
     depends: str | None,
     retries: str | None,
     paused: bool,
+    semaphores: tuple[str, ...],
     wait_: bool,
 ) -> None:
     """Create a job of TYPE with name=value parameters; print its id. NODE,NODE first:
@@ -99,6 +106,7 @@ def submit(
         "depends": _ids(depends) if depends else None,
         "paused": paused,
         "props": parse_params(props) or None,
+        "semaphores": [s for given in semaphores for s in given.split(",") if s] or None,
     }
     if retries is not None:
         options["retries"] = retries if retries == "forever" else _count(retries)
@@ -220,8 +228,10 @@ def job_group() -> None:
 @click.pass_context
 def show(ctx: click.Context, job_id: int, as_json: bool) -> None:
     """Show a job's fields."""
-    job = get_yard(ctx, load_apps=False).get(job_id).job
-    fields = views.job_fields(job)
+    from jobyard.views.semaphores import job_detail
+
+    yard = get_yard(ctx, load_apps=False)
+    fields = job_detail(yard, yard.get(job_id).job)
     if as_json:
         print_json(fields)
         return

@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "jobyard.cli.accounts",
     "jobyard.cli.observers",
     "jobyard.cli.sites",
+    "jobyard.cli.semaphores",
 )
 
 

@@ -113,6 +113,9 @@ def _run_here(yard: Yard, batch: Batch, timeout: float | None) -> None:
 @click.option("--serial", default=None, help="Rolling: N sites (or N%) at a time.")
 @click.option("--max-fail", default=None, help="Stop starting actions past N (or N%) failures.")
 @click.option("--break-on-error", is_flag=True, help="A failure stops its site (or the run).")
+@click.option(
+    "--site-cap", type=int, default=None, help="At most N of the batch's jobs at once per site."
+)
 @click.option("--new", is_flag=True, help="A new batch even if the last one has failures.")
 @click.option("--no-run", is_flag=True, help="Only make the batch: running workers do it.")
 @click.option("--timeout", type=float, default=None, help="Give up waiting after S seconds.")
@@ -126,6 +129,7 @@ def batch_command(
     serial: str | None,
     max_fail: str | None,
     break_on_error: bool,
+    site_cap: int | None,
     new: bool,
     no_run: bool,
     timeout: float | None,
@@ -142,6 +146,7 @@ def batch_command(
         "break_on_error": break_on_error,
         "serial": serial,
         "max_fail": max_fail,
+        "site_cap": site_cap,
     }
     fresh = create_meta(list(actions), options)
     previous = None if new else _previous(yard, fresh)

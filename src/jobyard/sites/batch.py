@@ -26,6 +26,7 @@ from jobyard import model
 from jobyard.errors import InvalidInput, WaitTimeout
 from jobyard.i18n import _
 from jobyard.jobsets import UNFINISHED
+from jobyard.semaphores import parse_count
 from jobyard.sites.action import FAILED_KEY, Actions
 from jobyard.sites.inventory import Inventory, roles_of
 from jobyard.sites.schedule import SCHEDULES, Pair, lower, max_fail_count, serial_size
@@ -123,12 +124,15 @@ def _enqueue(
             "options": meta.get("options") or {},
         }
         depends = [ids[i] for i in wait] or list(after)
+        max_jobs = site_data.get("max_jobs") if isinstance(site_data, dict) else None
         handle = yard.enqueue(
             yard.actions.get(pair.action).type_name,
             data,
             jobset=jobset,
             depends=depends,
             site=pair.site,
+            site_max_jobs=max_jobs,  # the site's cap, all batches (jobyard.semaphores)
+            site_cap=meta.get("site_cap"),  # this batch's cap per site
         )
         ids.append(handle.id)
     return ids
@@ -144,11 +148,14 @@ def create(
     max_fail: int | str | None = None,
     options: dict[str, Any] | None = None,
     allow_missing: bool = False,
+    site_cap: int | None = None,
     **unknown: Any,
 ) -> Batch:
     """Make the batch's jobset and jobs (in one transaction); returns its handle."""
     if unknown:
-        known = "schedule, roles, break_on_error, serial, max_fail, options, allow_missing"
+        known = (
+            "schedule, roles, break_on_error, serial, max_fail, options, allow_missing, site_cap"
+        )
         raise InvalidInput(
             _(
                 "unknown batch option(s) {unknown}; known: {known}",
@@ -170,6 +177,7 @@ def create(
         "max_fail_given": max_fail,
         "options": dict(options or {}),
         "first_n": 0,
+        "site_cap": None if site_cap is None else parse_count(site_cap, "site_cap"),
     }
     with yard.store.transaction():
         jobset = yard.create_jobset(JOBSET_KIND, " ".join(names), meta)

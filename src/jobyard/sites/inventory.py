@@ -100,7 +100,7 @@ def check_value(site: str, key: str, value: Any) -> None:
         raise InvalidInput(
             _("{where} must be between 1 and 65535, got {value}", where=where, value=value)
         )
-    if key in ("concurrency", "max_sessions") and (
+    if key in ("concurrency", "max_sessions", "max_jobs") and (
         isinstance(value, bool) or not isinstance(value, int) or value < 1
     ):
         raise InvalidInput(

@@ -8,7 +8,8 @@
 - :mod:`~jobyard.store.events`: the events log, read by cursor;
 - :mod:`~jobyard.store.kv`: schedule ticks, jobsets and their storage;
 - :mod:`~jobyard.store.collections`: item collections;
-- :mod:`~jobyard.store.observers`: observers' cursors and deliveries.
+- :mod:`~jobyard.store.observers`: observers' cursors and deliveries;
+- :mod:`~jobyard.store.semaphores`: semaphore definitions, the gated jobs admission counts.
 
 Policy (state machine, retries, dependencies) lives above, in :mod:`jobyard.lifecycle`,
 once for every backend; backends (sqlite.py, postgres.py) supply the primitives.
@@ -25,6 +26,7 @@ from jobyard.store.jobs import JobFilter, JobsMixin, NewJob, NewRow, Update
 from jobyard.store.kv import MISSING, JobsetRow, KVMixin
 from jobyard.store.leases import LeasesMixin
 from jobyard.store.observers import Delivery, ObserversMixin, ObserverState
+from jobyard.store.semaphores import SemaphoresMixin
 from jobyard.store.workers import StoredType, WorkerRow, WorkersMixin
 
 
@@ -38,6 +40,7 @@ class Store(
     AccountsMixin,
     ObserversMixin,
     DelayedMixin,
+    SemaphoresMixin,
 ):
     """Every concern of the store; a backend subclasses this."""
 

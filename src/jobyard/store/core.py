@@ -20,8 +20,10 @@ from jobyard.i18n import _
 from jobyard.model import Job
 from jobyard.store import queries
 
-JSON_COLUMNS = frozenset({"data", "props", "result", "depends", "resolved", "failures"})
-JOB_COLUMNS = frozenset(f.name for f in fields(Job)) | {"pending", "has_dependents"}
+JSON_COLUMNS = frozenset(
+    {"data", "props", "result", "depends", "resolved", "failures", "semaphores"}
+)
+JOB_COLUMNS = frozenset(f.name for f in fields(Job)) | {"pending", "has_dependents", "gated"}
 
 
 class Result:

@@ -71,6 +71,7 @@ class NewJob:
     jobset: int | None = None
     site: str | None = None
     timeout: float | None = None
+    semaphores: list[str] = field(default_factory=list)  # needs (jobyard.semaphores)
 
 
 NewRow = tuple[NewJob, str]  # a new job and its data as JSON text
@@ -116,6 +117,8 @@ class JobsMixin(StoreCore):
             "timeout": job.timeout,
             "created": job.created,
             "updated": job.created,
+            "semaphores": self.encode_json(job.semaphores) if job.semaphores else self.empty_list,
+            "gated": 1 if job.semaphores else 0,
         }
 
     def insert_jobs(self, rows: Sequence[NewRow]) -> list[int]:

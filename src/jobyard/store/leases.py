@@ -8,7 +8,10 @@ from dataclasses import dataclass, field
 from jobyard import admission
 from jobyard.admission import Candidate, Held, Refusal, Rules
 from jobyard.model import Job
-from jobyard.store.core import StoreCore
+from jobyard.store.semaphores import SemaphoresMixin
+
+GATES_LOCK = "gates"  # one lock for every claim that counts semaphores, sites or the cap
+GATED_PAGES = 8  # at most this many pages of gated candidates per queue and claim
 
 
 @dataclass
@@ -20,7 +23,7 @@ class Admitted:
     refused: list[Refusal] = field(default_factory=list)
 
 
-class LeasesMixin(StoreCore):
+class LeasesMixin(SemaphoresMixin):
     # -- due jobs and leases -----------------------------------------------------------------
 
     def has_due(self, now: float) -> bool:
@@ -129,13 +132,52 @@ class LeasesMixin(StoreCore):
         running jobs are counted, and only a claim makes a job running."""
         limited = rules.limited_types(types)
         with self._atomic():
-            self.lock_limits([admission.type_key(t) for t in limited])
+            keys = [admission.type_key(t) for t in limited]
+            self.lock_limits([*keys, GATES_LOCK] if rules.gated else keys)
             running = self.running_counts(limited)
+            if rules.gated:
+                running.update(admission.held(rules, self.running_gated()))
+                if rules.max_active is not None:
+                    running.update(self.running_total())
             free = admission.room(rules, running)
             candidates = self._admission_candidates(queues, types, limited, rules, free, limit, now)
             verdict = admission.admit(candidates, rules, running, limit)
+            if rules.gated and len(verdict.claim) < limit:
+                verdict = self._admit_gated(queues, types, rules, running, candidates, limit, now)
             jobs = self.mark_claimed(verdict.claim, worker, run_id, now, lease_expires)
         return Admitted(jobs, verdict.refused)
+
+    def _admit_gated(
+        self,
+        queues: Sequence[str],
+        types: Sequence[str] | None,
+        rules: Rules,
+        running: dict[str, Held],
+        found: list[Candidate],
+        limit: int,
+        now: float,
+    ) -> admission.Verdict:
+        """Admission over the plain candidates and the gated ones, read a page per queue at
+        a time until the claim is full or they run out (a backlog waiting on a full jobset
+        semaphore or site never hides the jobs behind it; a full global semaphore's are
+        left out by the query itself)."""
+        blocked = rules.blocked(running)
+        page = max(2 * limit, 100)
+        cursors: dict[str, tuple[int, float, int] | None] = dict.fromkeys(queues)
+        gated: list[Candidate] = []
+        verdict = admission.Verdict()
+        for _ in range(GATED_PAGES):
+            for queue, cursor in list(cursors.items()):
+                rows = self.gated_candidates(queue, types, blocked, page, now, cursor)
+                gated.extend(rows)
+                if len(rows) < page:
+                    del cursors[queue]  # this queue has no more
+                else:
+                    cursors[queue] = rows[-1].order
+            verdict = admission.admit(admission.merge([found, gated]), rules, running, limit)
+            if len(verdict.claim) >= limit or not cursors:
+                break
+        return verdict
 
     def _admission_candidates(
         self,

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from jobyard import lifecycle, manage
-from jobyard.admission import Refusal, Rules, refusal_message
+from jobyard.admission import Limit, Refusal, Rules, refusal_message
 from jobyard.errors import LeaseLost
 from jobyard.jobsets import JobsetStorage
 from jobyard.worker.port import ClaimRequest, WorkerInfo, WorkerStatus
@@ -118,15 +118,22 @@ class LocalPort:
         # The store's limits win over the request's: every worker of a type obeys the
         # same number, whatever its own code says (jobyard type limit).
         limits = {**request.limits, **self.yard.registry.stored_limits(request.types)}
-        if not limits:  # the fast path: one statement on PostgreSQL
-            return store.claim(*args)
+        rules = self.rules(limits)
+        if not limits and not rules.gated:  # the fast path: one statement on PostgreSQL
+            return store.claim(*args)  # (it leaves gated jobs alone: nothing gates them)
         # Candidates → admission → claim; refused candidates (a busy mutex type) end
         # cancelled in the same transaction, so no other claimer sees them ready meanwhile.
         with store.transaction(durable=False):
-            admitted = store.claim_admitted(*args, Rules.for_types(limits))
+            admitted = store.claim_admitted(*args, rules)
             if admitted.refused:
                 _refuse(store, admitted.refused, now)
         return admitted.jobs
+
+    def rules(self, limits: Mapping[str, Limit]) -> Rules:
+        """What the claims of this process obey: the types' limits, the store's semaphores
+        (and site caps in use), the global cap of the config."""
+        sems = self.yard.semaphores.effective()
+        return Rules(Rules.for_types(limits).limits, sems, self.yard.config.max_active)
 
     def record(
         self, outcomes: Sequence[tuple[Job, Outcome]], claim_next: ClaimRequest | None = None
@@ -141,7 +148,10 @@ class LocalPort:
             for job, o in outcomes:
                 if not o.ok:
                     lifecycle.fail(store, job, o.error, now, fatal=o.fatal)
-            return self.claim(claim_next) if claim_next and claim_next.limit else []
+            claimed = self.claim(claim_next) if claim_next and claim_next.limit else []
+        if self.yard.config.max_active is not None or any(j.semaphores for j, _ in outcomes):
+            manage.released(store)
+        return claimed
 
     def next_due(self) -> float | None:
         return self.yard.store.next_due()

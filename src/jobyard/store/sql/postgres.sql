@@ -11,12 +11,13 @@
 INSERT INTO jobs (type, queue, status, priority, data, props, progress_total, retries,
     retry_limit, retry_wait, retry_backoff, retry_until, repeats, repeated, repeat_wait,
     repeat_schedule, repeat_timezone, repeat_until, after, depends, pending, jobset, site,
-    timeout, created, updated)
+    timeout, created, updated, semaphores, gated)
 VALUES (%(type)s, %(queue)s, %(status)s, %(priority)s, %(data)s::json, %(props)s::json,
     %(progress_total)s, %(retries)s, %(retry_limit)s, %(retry_wait)s, %(retry_backoff)s,
     %(retry_until)s, %(repeats)s, %(repeated)s, %(repeat_wait)s, %(repeat_schedule)s,
     %(repeat_timezone)s, %(repeat_until)s, %(after)s, %(depends)s::json, %(pending)s,
-    %(jobset)s, %(site)s, %(timeout)s, %(created)s, %(updated)s)
+    %(jobset)s, %(site)s, %(timeout)s, %(created)s, %(updated)s, %(semaphores)s::json,
+    %(gated)s)
 RETURNING id
 
 -- name: next_job_id
@@ -53,7 +54,7 @@ WITH picked AS (
     CROSS JOIN LATERAL (
         SELECT id, priority, after FROM jobs
         WHERE status = 'ready' AND queue = q.name AND after <= %(now)s
-          AND (%(any_type)s OR type = ANY(%(types)s::text[]))
+          AND (%(any_type)s OR type = ANY(%(types)s::text[])) AND gated = 0
         ORDER BY priority, after, id
         LIMIT %(limit)s
         FOR UPDATE SKIP LOCKED) c
@@ -73,7 +74,7 @@ SELECT * FROM claimed ORDER BY priority, after, id
 -- PostgreSQL's claim above does it in one statement).
 SELECT priority, after, id AS sort_id, id FROM jobs
 WHERE status = 'ready' AND queue = %(queue)s AND after <= %(now)s
-  AND (%(any_type)s OR type = ANY(%(types)s::text[]))
+  AND (%(any_type)s OR type = ANY(%(types)s::text[])) AND gated = 0
 ORDER BY priority, after, id
 LIMIT %(limit)s
 
@@ -96,10 +97,43 @@ SELECT pg_advisory_xact_lock(%(key)s)
 SELECT priority, after, id, type, queue FROM jobs
 WHERE status = 'ready' AND queue = %(queue)s AND after <= %(now)s
   AND (%(any_type)s OR type = ANY(%(types)s::text[]))
-  AND NOT (type = ANY(%(exclude)s::text[]))
+  AND NOT (type = ANY(%(exclude)s::text[])) AND gated = 0
 ORDER BY priority, after, id
 LIMIT %(limit)s
 FOR UPDATE SKIP LOCKED
+
+-- name: admit_gated
+-- One queue's gated candidates after a cursor, leaving out those that name a blocked
+-- need (a global semaphore with no room at all).
+SELECT priority, after, id, type, queue, jobset, site, semaphores FROM jobs
+WHERE status = 'ready' AND gated = 1 AND queue = %(queue)s AND after <= %(now)s
+  AND (%(any_type)s OR type = ANY(%(types)s::text[]))
+  AND (%(first)s OR priority > %(p)s
+       OR (priority = %(p)s AND (after > %(a)s OR (after = %(a)s AND id > %(i)s))))
+  AND NOT EXISTS (SELECT 1 FROM json_array_elements_text(jobs.semaphores) n(v)
+                  WHERE n.v = ANY(%(blocked)s::text[]))
+ORDER BY priority, after, id
+LIMIT %(limit)s
+FOR UPDATE SKIP LOCKED
+
+-- name: running_gated
+SELECT id, type, jobset, site, semaphores FROM jobs WHERE status = 'running' AND gated = 1
+
+-- name: running_total
+SELECT count(*), max(id) FROM jobs WHERE status = 'running'
+
+-- name: ready_gated
+SELECT * FROM jobs WHERE status = 'ready' AND gated = 1
+ORDER BY priority, after, id LIMIT %(limit)s
+
+-- name: semaphore_upsert
+INSERT INTO semaphores (name, count, scope, updated)
+VALUES (%(name)s, %(count)s, %(scope)s, %(now)s)
+ON CONFLICT (name) DO UPDATE SET count = EXCLUDED.count, scope = EXCLUDED.scope,
+    updated = EXCLUDED.updated
+
+-- name: semaphores_all
+SELECT name, count, scope FROM semaphores ORDER BY name
 
 -- name: running_by_type
 SELECT type, count(*), max(id) FROM jobs

@@ -5,13 +5,13 @@
 INSERT INTO jobs (id, type, queue, status, priority, data, props, progress_total, retries, retry_limit,
     retry_wait, retry_backoff, retry_until, repeats, repeated, repeat_wait, repeat_schedule,
     repeat_timezone, repeat_until, after, depends, pending, jobset, site, timeout, created,
-    updated)
+    updated, semaphores, gated)
 VALUES ((SELECT coalesce(max(m), 0) + 1 FROM (
         SELECT max(id) AS m FROM jobs UNION ALL SELECT max(id) FROM job_tombstones)),
     :type, :queue, :status, :priority, :data, :props, :progress_total, :retries, :retry_limit,
     :retry_wait, :retry_backoff, :retry_until, :repeats, :repeated, :repeat_wait,
     :repeat_schedule, :repeat_timezone, :repeat_until, :after, :depends, :pending, :jobset,
-    :site, :timeout, :created, :updated)
+    :site, :timeout, :created, :updated, :semaphores, :gated)
 
 -- name: next_job_id
 SELECT coalesce(max(m), 0) + 1 FROM (
@@ -46,6 +46,7 @@ WHERE id IN (
     SELECT id FROM jobs
     WHERE status = 'ready' AND queue IN (SELECT value FROM json_each(:queues))
       AND after <= :now AND (:any_type OR type IN (SELECT value FROM json_each(:types)))
+      AND gated = 0
     ORDER BY priority, after, id
     LIMIT :limit)
 RETURNING *
@@ -53,7 +54,7 @@ RETURNING *
 -- name: claim_candidates
 SELECT priority, after, id AS sort_id, id FROM jobs INDEXED BY jobs_ready
 WHERE status = 'ready' AND queue = :queue AND after <= :now
-  AND (:any_type OR type IN (SELECT value FROM json_each(:types)))
+  AND (:any_type OR type IN (SELECT value FROM json_each(:types))) AND gated = 0
 ORDER BY priority, after, id
 LIMIT :limit
 
@@ -75,9 +76,40 @@ SELECT :key
 SELECT priority, after, id, type, queue FROM jobs INDEXED BY jobs_ready
 WHERE status = 'ready' AND queue = :queue AND after <= :now
   AND (:any_type OR type IN (SELECT value FROM json_each(:types)))
-  AND type NOT IN (SELECT value FROM json_each(:exclude))
+  AND type NOT IN (SELECT value FROM json_each(:exclude)) AND gated = 0
 ORDER BY priority, after, id
 LIMIT :limit
+
+-- name: admit_gated
+-- One queue's gated candidates after a cursor, leaving out those that name a blocked
+-- need (a global semaphore with no room at all).
+SELECT priority, after, id, type, queue, jobset, site, semaphores FROM jobs INDEXED BY jobs_gated
+WHERE status = 'ready' AND gated = 1 AND queue = :queue AND after <= :now
+  AND (:any_type OR type IN (SELECT value FROM json_each(:types)))
+  AND (:first OR priority > :p OR (priority = :p AND (after > :a OR (after = :a AND id > :i))))
+  AND NOT EXISTS (SELECT 1 FROM json_each(jobs.semaphores) n
+                  WHERE n.value IN (SELECT value FROM json_each(:blocked)))
+ORDER BY priority, after, id
+LIMIT :limit
+
+-- name: running_gated
+SELECT id, type, jobset, site, semaphores FROM jobs INDEXED BY jobs_gated_running
+WHERE status = 'running' AND gated = 1
+
+-- name: running_total
+SELECT count(*), max(id) FROM jobs INDEXED BY jobs_running WHERE status = 'running'
+
+-- name: ready_gated
+SELECT * FROM jobs INDEXED BY jobs_gated WHERE status = 'ready' AND gated = 1
+ORDER BY priority, after, id LIMIT :limit
+
+-- name: semaphore_upsert
+INSERT INTO semaphores (name, count, scope, updated) VALUES (:name, :count, :scope, :now)
+ON CONFLICT (name) DO UPDATE SET count = excluded.count, scope = excluded.scope,
+    updated = excluded.updated
+
+-- name: semaphores_all
+SELECT name, count, scope FROM semaphores ORDER BY name
 
 -- name: running_by_type
 SELECT type, count(*), max(id) FROM jobs INDEXED BY jobs_running
