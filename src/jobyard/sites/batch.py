@@ -108,7 +108,9 @@ def _enqueue(
             "site": site_data,
             "step": pair.step,
             "n": meta["first_n"] + n,
+            "stage": meta.get("stage", 0),
             "schedule": meta["schedule"],
+            "serial": meta.get("serial_size"),
             "break_on_error": meta["break_on_error"],
             "max_fail": meta.get("max_fail"),
             "options": meta.get("options") or {},
@@ -145,7 +147,7 @@ def create(
     pairs = plan(yard.sites, yard.actions, names, roles, allow_missing=allow_missing)
     size = serial_size(serial, len({p.site for p in pairs}))
     deps = lower(pairs, schedule, size)
-    meta = {
+    meta: dict[str, Any] = {
         "actions": names,
         "schedule": schedule,
         "roles": roles_of(roles) if roles is not None else None,
@@ -158,7 +160,7 @@ def create(
     }
     with yard.store.transaction():
         jobset = yard.create_jobset(JOBSET_KIND, " ".join(names), meta)
-        _enqueue(yard, jobset, pairs, deps, meta)
+        _enqueue(yard, jobset, pairs, deps, {**meta, "serial_size": size})
     return Batch(yard, jobset)
 
 
@@ -217,10 +219,18 @@ class Batch:
         """Chain a run into this batch: it starts once every job so far has finished."""
         names = [names] if isinstance(names, str) else list(names)
         found = self.yard.jobset(self.id)
-        steps = [int(j.data["step"]) for j in found.jobs if isinstance(j.data, dict)]
+        ours = [j.data for j in found.jobs if isinstance(j.data, dict)]
+        steps = [int(d["step"]) for d in ours]
         pairs = plan(self.yard.sites, self.yard.actions, names, roles, max(steps, default=-1) + 1)
-        deps = lower(pairs, schedule, serial_size(serial, len({p.site for p in pairs})))
-        meta = {**found.meta, "schedule": schedule, "first_n": len(found.jobs)}
+        size = serial_size(serial, len({p.site for p in pairs}))
+        deps = lower(pairs, schedule, size)
+        meta = {
+            **found.meta,
+            "schedule": schedule,
+            "first_n": len(found.jobs),
+            "stage": max((_stage(d) for d in ours), default=-1) + 1,
+            "serial_size": size,
+        }
         with self.yard.store.transaction():
             _enqueue(self.yard, self.id, pairs, deps, meta, after=[j.id for j in found.jobs])
         return self
@@ -236,9 +246,15 @@ def _failed(job: Job) -> bool:
     )
 
 
+def _stage(data: dict[str, Any]) -> int:
+    return int(data.get("stage") or 0)  # a batch made before stages were recorded: one
+
+
 def rerun_failed(yard: Yard, jobset: int) -> list[int]:
-    """New jobs (same jobset, same schedule among themselves) for every pair that failed,
-    was cancelled or skipped; the pairs that completed are not run again."""
+    """New jobs (same jobset) for every pair that failed, was cancelled or skipped; the
+    pairs that completed are not run again. Each stage of a chained batch (``then``) is
+    lowered with its own schedule, and starts once the re-run of the stages before it has
+    finished, as the first run did."""
     batch = Batch(yard, jobset)
     if not batch.done:
         raise InvalidInput(f"batch {jobset} is still running: wait for it before re-running")
@@ -246,10 +262,26 @@ def rerun_failed(yard: Yard, jobset: int) -> list[int]:
     redo = [j for j in batch.jobs() if _failed(j)]
     if not redo:
         return []
-    pairs = [Pair(int(j.data["step"]), str(j.data["action"]), str(j.site)) for j in redo]
-    deps = lower(pairs, str(found.meta.get("schedule", "site-sequential")), None)
-    meta = {**found.meta, "first_n": len(found.jobs)}
+    stages: dict[int, list[Job]] = {}
+    for job in sorted(redo, key=lambda j: j.id):  # the order they were made in
+        stages.setdefault(_stage(job.data), []).append(job)
     sites = {str(j.site): j.data["site"] for j in redo}
+    first_n = len(found.jobs)
+    made: list[int] = []
     with yard.store.transaction():
         found.storage.delete_many([k for k in found.storage.snapshot() if k.startswith(FAILED_KEY)])
-        return _enqueue(yard, jobset, pairs, deps, meta, sites=sites)
+        for stage in sorted(stages):
+            jobs = stages[stage]
+            head = jobs[0].data
+            schedule = str(head.get("schedule") or found.meta.get("schedule", "site-sequential"))
+            pairs = [Pair(int(j.data["step"]), str(j.data["action"]), str(j.site)) for j in jobs]
+            deps = lower(pairs, schedule, head.get("serial"))
+            meta = {
+                **found.meta,
+                "schedule": schedule,
+                "first_n": first_n + len(made),
+                "stage": stage,
+                "serial_size": head.get("serial"),
+            }
+            made.extend(_enqueue(yard, jobset, pairs, deps, meta, after=made, sites=sites))
+    return made
