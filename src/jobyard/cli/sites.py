@@ -10,7 +10,6 @@ there are any.
 from __future__ import annotations
 
 import os
-import sys
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -25,28 +24,12 @@ if TYPE_CHECKING:
 __all__ = ["batch_command", "register", "sites_command"]
 
 
-def _adopt(yard: Yard) -> None:
-    """Sites and actions defined on the app modules' own Yards become this one's."""
-    for name in yard.config.app:
-        module = sys.modules.get(name)
-        for value in vars(module).values() if module else ():
-            if isinstance(value, Yard) and value is not yard:
-                if value._actions is not None:
-                    yard.actions.adopt(value.actions)
-                if value._sites is not None:
-                    for site in value.sites.list():
-                        found = value.sites.get(site)
-                        if found is not None and yard.sites.get(site) is None:
-                            yard.sites.add(site, list(found.roles), found.config)
-
-
 @click.command("sites")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def sites_command(ctx: click.Context, as_json: bool) -> None:
     """List the sites of the inventory with their roles and where their shell runs."""
     yard = get_yard(ctx)
-    _adopt(yard)
     rows = []
     for name in yard.sites.list():
         site = yard.sites.get(name)
@@ -134,7 +117,6 @@ def batch_command(
     from jobyard.sites.batch import create, rerun_failed  # asyncssh only when needed
 
     yard = get_yard(ctx)
-    _adopt(yard)
     options: dict[str, Any] = {
         "schedule": schedule,
         "roles": roles.split(",") if roles else None,

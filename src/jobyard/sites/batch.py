@@ -34,7 +34,16 @@ if TYPE_CHECKING:
     from jobyard.model import Job
     from jobyard.yard import Yard
 
-__all__ = ["JOBSET_KIND", "SCHEDULES", "Batch", "create", "rerun_failed", "run_concurrency"]
+__all__ = [
+    "JOBSET_KIND",
+    "SCHEDULES",
+    "Batch",
+    "create",
+    "latest_jobs",
+    "pair_failed",
+    "rerun_failed",
+    "run_concurrency",
+]
 
 JOBSET_KIND = "batch"
 MAX_IN_PROCESS = 256  # threads of an in-process worker (one per action running at once)
@@ -91,9 +100,12 @@ def _enqueue(
     meta: dict[str, Any],
     after: Sequence[int] = (),
     sites: dict[str, Any] | None = None,
+    types: dict[str, str] | None = None,
 ) -> list[int]:
     """The jobs of ``pairs``; roots wait for ``after``. ``sites``: the site copies to give
-    (a re-run keeps the ones its batch was made with), else the inventory's now."""
+    (a re-run keeps the ones its batch was made with), else the inventory's now.
+    ``types``: the job type of each action (a re-run: its failed jobs' own, so a process
+    without the actions — the web UI — can re-run), else from the registered actions."""
     ids: list[int] = []
     for n, (pair, wait) in enumerate(zip(pairs, deps, strict=True)):
         if sites is not None and pair.site in sites:
@@ -116,8 +128,9 @@ def _enqueue(
             "options": meta.get("options") or {},
         }
         depends = [ids[i] for i in wait] or list(after)
+        type_name = (types or {}).get(pair.action) or yard.actions.get(pair.action).type_name
         handle = yard.enqueue(
-            yard.actions.get(pair.action).type_name,
+            type_name,
             data,
             jobset=jobset,
             depends=depends,
@@ -179,11 +192,7 @@ class Batch:
         found = self.yard.jobset(self.id)
         if found.kind != JOBSET_KIND:
             raise InvalidInput(f"jobset {self.id} is a {found.kind!r} jobset, not a batch")
-        latest: dict[tuple[int, str], Job] = {}
-        for job in found.jobs:  # oldest first
-            if isinstance(job.data, dict) and "step" in job.data:
-                latest[(int(job.data["step"]), str(job.site))] = job
-        return [latest[k] for k in sorted(latest)]
+        return latest_jobs(found.jobs)
 
     @property
     def done(self) -> bool:
@@ -195,7 +204,7 @@ class Batch:
     @property
     def failed(self) -> list[tuple[str, str]]:
         """(action, site) of every pair that failed, was not run, or is cancelled."""
-        return [(str(j.data["action"]), str(j.site)) for j in self.jobs() if _failed(j)]
+        return [(str(j.data["action"]), str(j.site)) for j in self.jobs() if pair_failed(j)]
 
     @property
     def ok(self) -> bool:
@@ -236,7 +245,18 @@ class Batch:
         return self
 
 
-def _failed(job: Job) -> bool:
+def latest_jobs(jobs: Sequence[Job]) -> list[Job]:
+    """Of a batch's jobs (oldest first), the latest of each (step, site), by step then site."""
+    latest: dict[tuple[int, str], Job] = {}
+    for job in jobs:
+        if isinstance(job.data, dict) and "step" in job.data:
+            latest[(int(job.data["step"]), str(job.site))] = job
+    return [latest[k] for k in sorted(latest)]
+
+
+def pair_failed(job: Job) -> bool:
+    """The (action, site) pair of ``job`` failed: it failed, was cancelled (not run after
+    an earlier failure), or its action reported a failure (``ctx.fail``)."""
     if job.status in (model.FAILED, model.CANCELLED):
         return True
     return (
@@ -259,13 +279,14 @@ def rerun_failed(yard: Yard, jobset: int) -> list[int]:
     if not batch.done:
         raise InvalidInput(f"batch {jobset} is still running: wait for it before re-running")
     found = yard.jobset(jobset)
-    redo = [j for j in batch.jobs() if _failed(j)]
+    redo = [j for j in batch.jobs() if pair_failed(j)]
     if not redo:
         return []
     stages: dict[int, list[Job]] = {}
     for job in sorted(redo, key=lambda j: j.id):  # the order they were made in
         stages.setdefault(_stage(job.data), []).append(job)
     sites = {str(j.site): j.data["site"] for j in redo}
+    types = {str(j.data["action"]): j.type for j in redo}
     first_n = len(found.jobs)
     made: list[int] = []
     with yard.store.transaction():
@@ -283,5 +304,5 @@ def rerun_failed(yard: Yard, jobset: int) -> list[int]:
                 "stage": stage,
                 "serial_size": head.get("serial"),
             }
-            made.extend(_enqueue(yard, jobset, pairs, deps, meta, after=made, sites=sites))
+            made.extend(_enqueue(yard, jobset, pairs, deps, meta, made, sites, types))
     return made
