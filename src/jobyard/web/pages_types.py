@@ -89,6 +89,7 @@ def type_set(call: Call) -> Response:
 
 def _form_state(call: Call, type_name: str, values: dict[str, str]) -> dict[str, Any]:
     yard = call.state.yard
+    known = sorted(yard.known_types(refresh=True))  # a sync may just have changed a header
     jt = yard.types.get(type_name)
     declared: list[params.Param] = []
     if jt is not None and jt.kind == "python":
@@ -97,7 +98,6 @@ def _form_state(call: Call, type_name: str, values: dict[str, str]) -> dict[str,
         sig = yard.registry.signature_of(type_name)
         declared = list(sig.params) if sig is not None else []
     rules = yard.registry.node_rules(type_name) if type_name else {}
-    known = sorted(yard.known_types())
     return {
         "type_name": type_name,
         "known": known,
