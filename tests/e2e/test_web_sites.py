@@ -91,6 +91,7 @@ def test_batch_grid_failed_pair_and_rerun_from_the_page(
     assert failed.count() == 1
     # without break_on_error a failed action's job completes, its result saying ok: false
     assert failed.get_attribute("data-status") == "completed"
+    assert failed.locator(".status").inner_text() == "failed"  # what the pair came to
     shot(page, "batch-failed")
     cells = page.locator("tr[data-site='a'] td.cell")
     assert [cells.nth(i).get_attribute("data-status") for i in range(2)] == ["completed"] * 2

@@ -70,6 +70,7 @@ def test_sites_batches_grid_and_rerun(any_yard: Yard) -> None:
             assert grid["failed_pairs"] == [["first", "b"]]
             cell = grid["sites"][1]["cells"][0]
             assert cell["failed"] and cell["error"] == "b is broken" and cell["runs"] == 1
+            assert (cell["status"], cell["outcome"]) == ("completed", "failed")
 
             broken.clear()
             r = httpx.post(f"{base}/api/v1/batches/{batch.id}/rerun")

@@ -120,8 +120,14 @@ class Cell:
     runs: int
     error: str | None
 
+    @property
+    def outcome(self) -> str:
+        """What the pair came to: ``failed`` for an action that failed even though its job
+        completed (``ctx.fail`` without break_on_error), else its job's status."""
+        return "failed" if self.failed and self.status == "completed" else self.status
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "outcome": self.outcome}
 
 
 @dataclass(frozen=True)
