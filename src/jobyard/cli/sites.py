@@ -29,29 +29,20 @@ __all__ = ["batch_command", "register", "sites_command"]
 @click.pass_context
 def sites_command(ctx: click.Context, as_json: bool) -> None:
     """List the sites of the inventory with their roles and where their shell runs."""
-    yard = get_yard(ctx)
-    rows = []
-    for name in yard.sites.list():
-        site = yard.sites.get(name)
-        assert site is not None
-        rows.append(site.to_dict())
+    from jobyard import views
+
+    found = views.inventory(get_yard(ctx))  # the API's and the web page's view
     if as_json:
-        print_json({"sites": rows, "roles": yard.sites.roles()})
+        print_json(found)
         return
+    rows = found["sites"]
     if not rows:
         click.echo("no sites: add [sites.NAME] tables to jobyard.toml")
         return
     width = max(len(r["name"]) for r in rows)
     for row in rows:
-        where = (
-            "local"
-            if not row.get("host")
-            else (
-                f"{row['user'] + '@' if row.get('user') else ''}{row['host']}:{row.get('port', 22)}"
-            )
-        )
         roles = ",".join(row["roles"]) or "-"
-        click.echo(f"{row['name']:<{width}}  {where:<30}  roles: {roles}")
+        click.echo(f"{row['name']:<{width}}  {row['where']:<30}  roles: {roles}")
 
 
 def _signature(meta: dict[str, Any]) -> tuple[Any, ...]:
