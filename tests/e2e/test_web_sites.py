@@ -110,6 +110,7 @@ def test_batch_grid_failed_pair_and_rerun_from_the_page(
     page.wait_for_selector("#batch-state[data-state='ok']", timeout=20000)
     assert page.evaluate("window.__marker") == "after rerun"  # updated live, no reload
     assert page.locator("td.pair-failed").count() == 0
+    assert page.locator("#rerun-failed").count() == 0  # nothing left to re-run
     assert page.locator("tr[data-site='b'] td.cell .runs").inner_text() == "2 runs"
     shot(page, "batch-rerun")
     assert (tmp_path / "a" / "runs").read_text().split() == ["greet", "check"]
