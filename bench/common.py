@@ -7,7 +7,8 @@ completion detection (through ``probe``), so the measurement is identical for ev
 Conventions all adapters follow:
 
 * the no-op task is registered under the name ``noop`` and takes the payload as keyword
-  arguments (``i``: int, ``pad``: a 32-character string); its body is ``probe.tick()``;
+  arguments (``i``: int, ``pad``: a 32-character string); its body is ``probe.job()``
+  (the ``BENCH_BODY`` of the run: a no-op or one Redis INCR, then ``probe.tick()``);
 * the latency task is registered under the name ``lat`` and takes ``sid``; its body is
   ``probe.record_start(sid)``;
 * jobs go to the system's default queue (called ``default`` where the system has a choice);
@@ -47,6 +48,7 @@ class BenchConfig:
     pg_base: str = "postgresql://postgres@127.0.0.1:5432"
     workers: int = 2  # worker processes that execute jobs
     concurrency: int = 4  # jobs in flight per process, where the system has such a knob
+    body: str = "noop"  # the job body (probe.BODIES), same for every system
     tmp_dir: Path = field(default_factory=lambda: Path("/tmp/jobyard-bench"))
 
     # Redis database numbers, one per system, so a FLUSHDB never touches anything else.
@@ -56,7 +58,13 @@ class BenchConfig:
         "dramatiq": 13,
         "huey": 14,
         "probe": 15,
+        "body": 10,  # the INCR body's counter
     }
+
+    @property
+    def slots(self) -> int:
+        """Jobs in flight at once, the same for every system: processes x threads."""
+        return self.workers * self.concurrency
 
     def redis_url(self, system: str) -> str:
         return f"{self.redis_base}/{self.REDIS_DBS[system]}"
@@ -138,6 +146,8 @@ class Adapter(ABC):
                 p for p in (str(BENCH_DIR), str(SRC_DIR), os.environ.get("PYTHONPATH")) if p
             ),
             "BENCH_PROBE_URL": self.cfg.redis_url("probe"),
+            "BENCH_BODY": self.cfg.body,
+            "BENCH_BODY_URL": self.cfg.redis_url("body"),
             "PYTHONUNBUFFERED": "1",
         }
         env.update(extra)

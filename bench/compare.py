@@ -24,13 +24,12 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-METRICS = [  # key, label, path in a result, higher is better
-    ("single", "single enqueue (jobs/s)", ("single_enqueue", "rate"), True),
-    ("bulk", "bulk enqueue (jobs/s)", ("bulk_enqueue", "rate"), True),
-    ("drain", "drain (jobs/s)", ("drain", "rate"), True),
+METRICS = [  # key, label, path in a system's result, higher is better
+    ("noop", "drain noop (jobs/s)", ("drain", "noop", "rate", "median"), True),
+    ("incr", "drain incr (jobs/s)", ("drain", "incr", "rate", "median"), True),
+    ("enqueue", "bulk enqueue (jobs/s)", ("drain", "noop", "enqueue_rate", "median"), True),
     ("p50", "latency p50 (ms)", ("latency", "p50_ms"), False),
     ("p99", "latency p99 (ms)", ("latency", "p99_ms"), False),
-    ("rss", "RSS / worker (MB)", ("rss", "one_worker_mb"), False),
 ]
 
 
@@ -48,15 +47,18 @@ def _checkout(rev: str, into: Path) -> Path:
 def _run(src: Path, systems: str, extra: list[str], results: Path) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(src), str(ROOT / "bench")])}
     cmd = [sys.executable, str(ROOT / "bench" / "run.py"), "--systems", systems]
-    cmd += ["--results-dir", str(results), *extra]
+    # --force: alternating rounds are how a comparison copes with a shared machine.
+    cmd += ["--report-dir", str(results), "--force", "--rescue-runs", "0", *extra]
     subprocess.run(cmd, cwd=ROOT, env=env, check=True)
-    data: dict[str, Any] = json.loads((results / "latest.json").read_text())
+    (report,) = results.glob("fair-*.json")
+    data: dict[str, Any] = json.loads(report.read_text())
     return data
 
 
-def _value(result: dict[str, Any], path: tuple[str, str]) -> float | None:
-    part = result.get(path[0])
-    value = part.get(path[1]) if isinstance(part, dict) else None
+def _value(result: dict[str, Any], path: tuple[str, ...]) -> float | None:
+    value: Any = result
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
     return float(value) if isinstance(value, int | float) else None
 
 
@@ -64,7 +66,7 @@ def best(runs: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     """system -> metric -> the best value over the runs."""
     out: dict[str, dict[str, float]] = {}
     for run in runs:
-        for result in run["results"]:
+        for result in run["systems"]:
             row = out.setdefault(result.get("label") or result["system"], {})
             for key, _, path, higher in METRICS:
                 value = _value(result, path)

@@ -1,6 +1,6 @@
 """Start one jobyard worker process for the benchmark (independent of jobyard's CLI).
 
-python bench/jobyard_worker.py --db URL --name w1 --concurrency 4
+python bench/jobyard_worker.py --db URL --name w1 --concurrency 4 [--lease S --heartbeat S]
 """
 
 from __future__ import annotations
@@ -16,12 +16,15 @@ def main() -> None:
     parser.add_argument("--name", default="bench-worker")
     parser.add_argument("--concurrency", "-c", type=int, default=4)
     parser.add_argument("--queue", default="default")
+    parser.add_argument("--lease", type=float, default=None, help="lease seconds (default: config)")
+    parser.add_argument("--heartbeat", type=float, default=None, help="heartbeat seconds")
     args = parser.parse_args()
 
     ensure_import_paths()
     from tasks_jobyard import build_yard
 
-    yard = build_yard(args.db)
+    options = {k: v for k, v in (("lease", args.lease), ("heartbeat", args.heartbeat)) if v}
+    yard = build_yard(args.db, **options)
     yard.run_worker(name=args.name, queues=[args.queue], concurrency=args.concurrency)
 
 

@@ -15,6 +15,11 @@ Drain progress (``tick()``, called by the no-op handler):
   "work horse" per job, so in-memory state would die with it. ``<ppid>`` is the long-lived
   worker process.
 
+Job bodies (``job()``, what every system's ``noop`` handler calls): ``BENCH_BODY=noop`` (the
+default) does nothing before ``tick()``; ``BENCH_BODY=incr`` first makes one Redis ``INCR``
+round trip (``bench:body`` in ``BENCH_BODY_URL``, by default database 10), the smallest real
+job: it waits on the network like most jobs do.
+
 Latency (``record_start(sid)``, called first thing by the ``lat`` handler): one ``LPUSH`` of
 ``"<sid> <time.time()>"`` onto ``bench:lat``; the harness ``BLPOP``s it.
 """
@@ -33,6 +38,9 @@ DEFAULT_PROBE_URL = "redis://127.0.0.1:6379/15"
 FLUSH_INTERVAL = 0.02
 DRAIN_PREFIX = "bench:drain:"
 LAT_KEY = "bench:lat"
+BODY_KEY = "bench:body"
+DEFAULT_BODY_URL = "redis://127.0.0.1:6379/10"
+BODIES = ("noop", "incr")
 
 _lock = threading.Lock()
 _owner_pid = 0  # pid whose in-memory state and flusher thread these globals describe
@@ -41,6 +49,7 @@ _first = 0.0
 _last = 0.0
 _client: Any = None
 _client_pid = 0
+_body_local = threading.local()  # one body connection per handler thread (and process)
 
 
 def probe_url() -> str:
@@ -61,6 +70,22 @@ def _immediate() -> bool:
 
 
 # -- worker side ---------------------------------------------------------------------------
+
+
+def job() -> None:
+    """The benchmark's job body (``BENCH_BODY``), then ``tick()``."""
+    if os.environ.get("BENCH_BODY", "noop") == "incr":
+        _body_redis().incr(BODY_KEY)
+    tick()
+
+
+def _body_redis() -> redis.Redis:
+    client: redis.Redis | None = getattr(_body_local, "client", None)
+    if client is None or getattr(_body_local, "pid", 0) != os.getpid():
+        url = os.environ.get("BENCH_BODY_URL", DEFAULT_BODY_URL)
+        client = redis.Redis.from_url(url)
+        _body_local.client, _body_local.pid = client, os.getpid()
+    return client
 
 
 def tick() -> None:
@@ -110,6 +135,14 @@ def record_start(sid: int) -> None:
     """Record that latency sample ``sid`` started running, right now."""
     now = time.time()
     _redis().lpush(LAT_KEY, f"{sid} {now!r}")
+
+
+RUNS_KEY = "bench:runs"
+
+
+def record_run(sid: int) -> None:
+    """Record that a run of sample ``sid`` started, now, in this process (rescue timing)."""
+    _redis().lpush(RUNS_KEY, f"{sid} {time.time()!r} {os.getpid()}")
 
 
 # -- harness side --------------------------------------------------------------------------

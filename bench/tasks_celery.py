@@ -17,7 +17,7 @@ app.conf.update(
 
 @app.task(name="noop")
 def noop(i: int, pad: str) -> None:
-    probe.tick()
+    probe.job()
 
 
 @app.task(name="lat")

@@ -14,7 +14,7 @@ dramatiq.set_broker(broker)
 
 @dramatiq.actor(actor_name="noop", queue_name="default", max_retries=0)
 def noop(i: int, pad: str) -> None:
-    probe.tick()
+    probe.job()
 
 
 @dramatiq.actor(actor_name="lat", queue_name="default", max_retries=0)

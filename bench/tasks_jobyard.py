@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import probe
 
 
-def build_yard(url: str) -> Any:
-    """A ``Yard`` on ``url`` with the ``noop`` and ``lat`` job types registered."""
+def build_yard(url: str, **options: Any) -> Any:
+    """A ``Yard`` on ``url`` (``options``: Yard config, e.g. ``lease``) with the ``noop``,
+    ``lat`` and ``hold`` job types registered."""
     from jobyard import Yard
 
-    yard = Yard(url)
+    yard = Yard(url, **options)
 
     @yard.job(name="noop")
     def noop(job: Any, **data: Any) -> None:
-        probe.tick()
+        probe.job()
 
     @yard.job(name="lat")
     def lat(job: Any, sid: int) -> None:
         probe.record_start(sid)
+
+    @yard.job(name="hold")
+    def hold(job: Any, sid: int, seconds: float = 120.0) -> None:
+        # The rescue measurement kills the worker running this; a rescued run records again.
+        probe.record_run(sid)
+        time.sleep(seconds)
 
     return yard

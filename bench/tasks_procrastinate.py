@@ -20,7 +20,7 @@ app = procrastinate.App(
 # thread from its asyncio worker.
 @app.task(name="noop", queue="default")
 def noop(i: int, pad: str) -> None:
-    probe.tick()
+    probe.job()
 
 
 @app.task(name="lat", queue="default")

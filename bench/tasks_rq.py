@@ -6,7 +6,7 @@ import probe
 
 
 def noop(i: int, pad: str) -> None:
-    probe.tick()
+    probe.job()
 
 
 def lat(sid: int) -> None:

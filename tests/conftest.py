@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from jobyard import Yard
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The suite runs as root in its sandbox, and a root worker refuses to run scripts and
+    # local shells as root unless allowed (jobyard.runas): allowed here, for every worker
+    # the tests start (CLI subprocesses inherit it). tests/e2e/test_run_as.py takes it
+    # away to test the refusal itself.
+    os.environ.setdefault("JOBYARD_ALLOW_ROOT", "1")
 
 
 @pytest.fixture

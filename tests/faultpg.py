@@ -45,17 +45,18 @@ def _bin_dir() -> Path | None:
     return Path(found[-1]).parent if found else None
 
 
-def _free_port() -> int:
+def _free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((host, 0))
         return int(s.getsockname()[1])
 
 
 class PrivatePostgres:
     """One throwaway cluster. ``url(db)`` names a database on it as superuser ``postgres``."""
 
-    def __init__(self, bin_dir: Path) -> None:
+    def __init__(self, bin_dir: Path, host: str = "127.0.0.1") -> None:
         self.bin = bin_dir
+        self.host = host  # the address it listens on (another one: see ``trust``)
         self.as_root = os.geteuid() == 0
         # Not under pytest's tmp_path: the postgres OS user must be able to reach it.
         self.base = Path(tempfile.mkdtemp(prefix="jobyard-privatepg-"))
@@ -95,14 +96,19 @@ class PrivatePostgres:
             "--no-sync",
         )
 
+    def trust(self, network: str) -> None:
+        """Let clients from ``network`` (e.g. ``10.1.2.0/24``) in without a password."""
+        with open(self.data / "pg_hba.conf", "a") as hba:
+            hba.write(f"host all all {network} trust\n")
+
     def start(self) -> None:
         """Start on the port of the last run (a restart keeps the URLs valid), else a free one."""
         first = self.port == 0
         for _ in range(5):
             if first:
-                self.port = _free_port()
+                self.port = _free_port(self.host)
             options = (
-                f"-p {self.port} -k {self.socket_dir} -c listen_addresses=127.0.0.1 "
+                f"-p {self.port} -k {self.socket_dir} -c listen_addresses={self.host} "
                 "-c fsync=off -c synchronous_commit=on -c full_page_writes=off "
                 "-c max_connections=100"
             )
@@ -134,7 +140,7 @@ class PrivatePostgres:
         self.start()
 
     def url(self, db: str = "postgres") -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{db}"
+        return f"postgresql://postgres@{self.host}:{self.port}/{db}"
 
     def create_database(self, name: str) -> str:
         with psycopg.connect(self.url(), autocommit=True, connect_timeout=10) as conn:

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg_cmd in "graphviz:dot" "git:git" "rsync:rsync" "openssh-server:sshd" "perl:perl" "chromium:chromium" "openssl:openssl"; do
+for pkg_cmd in "graphviz:dot" "git:git" "rsync:rsync" "openssh-server:sshd" "perl:perl" "chromium:chromium" "openssl:openssl" "iproute2:ip" "redis-server:redis-server"; do
     pkg=${pkg_cmd%%:*}; cmd=${pkg_cmd##*:}
     command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || need+=("$pkg")
 done
@@ -25,6 +25,10 @@ if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -h 127.0.0.1 -q; then
         done
     fi
 fi
+# bench/run.py's quick test needs Redis on 127.0.0.1:6379: start one if none answers.
+if command -v redis-server >/dev/null 2>&1 && ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
+    redis-server --bind 127.0.0.1 --port 6379 --daemonize yes >/dev/null
+fi
 # Then create the test role and database if missing (never reconfigures the server).
 bash tools/setup_pg.sh
 
@@ -34,6 +38,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[test]"
-# The two peers of the sites benchmark (in the bench extras): its quick mode is a test.
-.venv/bin/python -m pip install -q "pyinfra>=3.0" "fabric>=3.2"
+# The two peers of the sites benchmark and the Huey peer + probe of bench/run.py (in the
+# bench extras): their quick modes are tests.
+.venv/bin/python -m pip install -q "pyinfra>=3.0" "fabric>=3.2" "huey>=2.5" "redis>=5.0" "psutil>=5.9"
 echo "setup: done (.venv ready)"

@@ -15,9 +15,7 @@ class JobyardAdapter(Adapter):
     is_jobyard = True
     single_method = 'yard.enqueue("noop", data)'
     bulk_method = 'yard.enqueue_many("noop", payloads)'
-    worker_method = (
-        "2 x `python bench/jobyard_worker.py` (yard.run_worker, concurrency=<concurrency>)"
-    )
+    worker_method = "<procs> x `python bench/jobyard_worker.py -c <threads>` (yard.run_worker)"
 
     @property
     @abstractmethod

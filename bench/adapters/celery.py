@@ -19,7 +19,7 @@ class CeleryAdapter(Adapter):
         "one LPUSH per message"
     )
     worker_method = (
-        "1 x `celery worker -P prefork -c 2` (2 child processes), "
+        "1 x `celery worker -P prefork -c <slots>` (<slots> child processes), "
         "--without-gossip/mingle/heartbeat, default prefetch (4)"
     )
 
@@ -58,7 +58,7 @@ class CeleryAdapter(Adapter):
             "-P",
             "prefork",
             "-c",
-            str(self.cfg.workers),
+            str(self.cfg.slots),  # prefork: one job at a time per child
             "-l",
             "warning",
             "--without-gossip",

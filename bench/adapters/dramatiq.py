@@ -18,7 +18,7 @@ class DramatiqAdapter(Adapter):
         "dramatiq.group([noop.message(...)]).run() — no bulk enqueue in Dramatiq: "
         "one Lua-script call per message"
     )
-    worker_method = "1 x `dramatiq -p 2 -t <concurrency>` (2 worker processes, threads each)"
+    worker_method = "1 x `dramatiq -p <procs> -t <threads>` (<procs> processes x <threads> threads)"
 
     def setup(self) -> None:
         self.url = self.cfg.redis_url("dramatiq")

@@ -17,7 +17,7 @@ class ProcrastinateAdapter(Adapter):
     backend = "postgresql"
     single_method = "noop.defer(**data) (sync connector)"
     bulk_method = "noop.batch_defer(*payloads) — one multi-row INSERT per call"
-    worker_method = "2 x `procrastinate worker -c <concurrency>` (sync tasks run in threads)"
+    worker_method = "<procs> x `procrastinate worker -c <threads>` (sync tasks run in threads)"
 
     def setup(self) -> None:
         self.dsn = self.cfg.pg_url(DATABASE)

@@ -1,4 +1,5 @@
-"""RQ 3 (Redis). ``rq``: default forking Worker; ``rq-simple``: SimpleWorker (no fork per job)."""
+"""RQ 3 (Redis), ``rq worker-pool``: ``rq`` SimpleWorkers (no fork per job); ``rq-fork`` the
+default Worker (a work horse forked per job: far slower, not in the default set)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,13 @@ from typing import Any
 from common import BENCH_DIR, Adapter, Payload, SkipSystem, WorkerSpec, redis_client
 
 
-class RQAdapter(Adapter):
-    name = "rq"
-    label = "RQ (Worker, fork per job)"
+class RQForkAdapter(Adapter):
+    name = "rq-fork"
+    label = "RQ (pool of Workers, fork per job)"
     backend = "redis"
     single_method = "Queue.enqueue(noop, **data)"
     bulk_method = "Queue.enqueue_many([Queue.prepare_data(...)]) — one Redis pipeline per call"
-    worker_method = "2 x `rq worker` (default Worker class: forks a work horse per job)"
+    worker_method = "`rq worker-pool -n <slots>` (default Worker class: forks a horse per job)"
     worker_class = "rq.worker.Worker"
     # The work horse exits after each job, so the probe must write through per job.
     probe_mode = "immediate"
@@ -48,30 +49,10 @@ class RQAdapter(Adapter):
         self.queue.enqueue(self.tasks.lat, sid=sid)
 
     def worker_specs(self) -> list[WorkerSpec]:
-        env = self.worker_env(BENCH_PROBE_MODE=self.probe_mode)
-        return [
-            WorkerSpec(
-                [
-                    *self.rq_cmd,
-                    "worker",
-                    "-u",
-                    self.url,
-                    "-w",
-                    self.worker_class,
-                    "-n",
-                    f"bench-{self.name}-{n}",
-                    "-P",
-                    str(BENCH_DIR),
-                    "--logging_level",
-                    "WARNING",
-                    "--disable-job-desc-logging",
-                    "default",
-                ],
-                env,
-                f"{self.name}-{n}",
-            )
-            for n in range(self.cfg.workers)
-        ]
+        # One pool of <slots> worker processes, each running one job at a time.
+        argv = [*self.rq_cmd, "worker-pool", "-u", self.url, "-w", self.worker_class]
+        argv += ["-n", str(self.cfg.slots), "-P", str(BENCH_DIR), "-l", "WARNING", "default"]
+        return [WorkerSpec(argv, self.worker_env(BENCH_PROBE_MODE=self.probe_mode), self.name)]
 
     def pending_count(self) -> int | None:
         return int(self.queue.count)
@@ -80,9 +61,11 @@ class RQAdapter(Adapter):
         self.redis.close()
 
 
-class RQSimpleAdapter(RQAdapter):
-    name = "rq-simple"
-    label = "RQ (SimpleWorker)"
-    worker_method = "2 x `rq worker -w rq.worker.SimpleWorker` (jobs run in the worker process)"
+class RQAdapter(RQForkAdapter):
+    name = "rq"
+    label = "RQ (pool of SimpleWorkers)"
+    worker_method = (
+        "`rq worker-pool -n <slots> -w rq.worker.SimpleWorker` (jobs run in the pool's processes)"
+    )
     worker_class = "rq.worker.SimpleWorker"
     probe_mode = "batched"

@@ -38,6 +38,7 @@ from jobyard.credentials import (
     verify_password,
 )
 from jobyard.errors import AuthError, InvalidInput, NotFound, RateLimited
+from jobyard.i18n import _
 from jobyard.store import Store
 from jobyard.store.accounts import AuditRow, SessionRow, TokenRow, UserRow
 
@@ -73,7 +74,9 @@ def add_user(store: Store, name: str, role: str, password: str) -> UserRow:
     check_role(role, USER_ROLES)
     hashed = hash_password(password)
     if store.user_by_name(name) is not None:
-        raise InvalidInput(f"user {name!r} exists already; change it with `jobyard user passwd`")
+        raise InvalidInput(
+            _("user {name!r} exists already; change it with `jobyard user passwd`", name=name)
+        )
     store.insert_user(name, role, hashed, time.time())
     user = store.user_by_name(name)
     assert user is not None
@@ -83,7 +86,7 @@ def add_user(store: Store, name: str, role: str, password: str) -> UserRow:
 def get_user(store: Store, name: str) -> UserRow:
     user = store.user_by_name(check_name(name))
     if user is None:
-        raise NotFound(f"no user {name!r}")
+        raise NotFound(_("no user {name!r}", name=name))
     return user
 
 
@@ -99,7 +102,13 @@ def set_password(store: Store, name: str, password: str) -> None:
 def _keep_an_admin(store: Store, user: UserRow, what: str) -> None:
     # Without an admin nobody can manage users through the API any more.
     if user.role == "admin" and store.count_users("admin") <= 1:
-        raise InvalidInput(f"{user.name!r} is the last admin: add another admin before {what}")
+        raise InvalidInput(
+            _(
+                "{name!r} is the last admin: add another admin before {what}",
+                name=user.name,
+                what=what,
+            )
+        )
 
 
 def set_role(store: Store, name: str, role: str) -> None:
@@ -163,7 +172,7 @@ def check_token(store: Store, secret: str, now: float) -> TokenRow | None:
 def revoke_token(store: Store, token_id: int) -> None:
     revoked = store.revoke_token(token_id, time.time())
     if not revoked and not any(t.id == token_id for t in store.tokens()):
-        raise NotFound(f"no token {token_id}")
+        raise NotFound(_("no token {token_id}", token_id=token_id))
 
 
 # -- logins and sessions ----------------------------------------------------------------
@@ -205,7 +214,7 @@ def login(store: Store, name: str, password: str, address: str | None) -> NewSes
         with store.transaction():
             for key in keys:
                 store.add_login_failure(key, now)
-        raise AuthError("wrong user name or password")
+        raise AuthError(_("wrong user name or password"))
     store.clear_login_failures(f"user:{name}")
     secret, csrf = new_secret(), secrets.token_urlsafe(24)
     expires = now + SESSION_SECONDS
@@ -245,9 +254,9 @@ def setup_admin(store: Store, secret: str, name: str, password: str) -> UserRow:
     check_password(password)
     with store.transaction():
         if store.count_users() > 0:
-            raise AuthError("setup is done: an admin exists; log in instead")
+            raise AuthError(_("setup is done: an admin exists; log in instead"))
         if not isinstance(secret, str) or not store.use_setup_link(digest(secret), time.time()):
-            raise AuthError("this setup link is unknown, used or expired; run jobyard web again")
+            raise AuthError(_("this setup link is unknown, used or expired; run jobyard web again"))
         return add_user(store, name, "admin", password)
 
 

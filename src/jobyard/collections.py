@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from jobyard.errors import InvalidInput, NotFound
+from jobyard.i18n import _
 from jobyard.limits import check_text, encode_json
 from jobyard.store.collections import Item, ItemOrder
 
@@ -41,8 +42,11 @@ class Collection:
     def __init__(self, yard: Yard, name: str) -> None:
         if not isinstance(name, str) or not NAME.match(name):
             raise InvalidInput(
-                f"invalid collection name {name!r}: use letters, digits and _ . : / - "
-                "(1 to 200 characters)"
+                _(
+                    "invalid collection name {name!r}: use letters, digits and _ . : / - (1 to "
+                    "200 characters)",
+                    name=name,
+                )
             )
         self.yard = yard
         self.name = name
@@ -64,7 +68,9 @@ class Collection:
     def get(self, item_id: int) -> Item:
         item = self.store.get_item(self.name, _id(item_id))
         if item is None:
-            raise NotFound(f"no item {item_id} in collection {self.name}")
+            raise NotFound(
+                _("no item {item_id} in collection {name}", item_id=item_id, name=self.name)
+            )
         return item
 
     def update(self, item_id: int, status: str | None = None, data: Any = _UNSET) -> Item:
@@ -77,7 +83,9 @@ class Collection:
             time.time(),
         )
         if item is None:
-            raise NotFound(f"no item {item_id} in collection {self.name}")
+            raise NotFound(
+                _("no item {item_id} in collection {name}", item_id=item_id, name=self.name)
+            )
         return item
 
     def delete(self, item_id: int) -> bool:
@@ -118,7 +126,7 @@ def _filter(
     if status is not None:
         statuses = [_status(s) for s in ([status] if isinstance(status, str) else status)]
     if where is not None and not isinstance(where, Mapping):
-        raise InvalidInput("where must be a mapping of data field → value")
+        raise InvalidInput(_("where must be a mapping of data field → value"))
     matches = []
     for name, value in sorted((where or {}).items()):
         field = _field(name)
@@ -132,16 +140,20 @@ def _value(field: str, value: Any) -> Any:
         isinstance(value, float) and not math.isfinite(value)
     ):
         raise InvalidInput(
-            f"filter on {field!r}: give a string, number, true/false or null, not {value!r}"
+            _(
+                "filter on {field!r}: give a string, number, true/false or null, not {value!r}",
+                field=field,
+                value=value,
+            )
         )
     if isinstance(value, str):
-        check_text(value, f"filter on {field!r}")  # what no stored item can hold
+        check_text(value, _("filter on {field!r}", field=field))  # what no stored item can hold
     return value
 
 
 def _order(order_by: str) -> ItemOrder:
     if not isinstance(order_by, str) or not order_by.lstrip("-"):
-        raise InvalidInput(f"invalid order_by {order_by!r}")
+        raise InvalidInput(_("invalid order_by {order_by!r}", order_by=order_by))
     descending = order_by.startswith("-")
     name = order_by.lstrip("-")
     if name in COLUMNS:
@@ -152,35 +164,46 @@ def _order(order_by: str) -> ItemOrder:
 def _field(name: Any) -> str:
     if not isinstance(name, str) or not FIELD.match(name):
         raise InvalidInput(
-            f"invalid data field {name!r}: use letters, digits and _ (not first), "
-            "dotted for nesting (address.city)"
+            _(
+                "invalid data field {name!r}: use letters, digits and _ (not first), dotted for "
+                "nesting (address.city)",
+                name=name,
+            )
         )
     return name
 
 
 def _status(status: Any) -> str:
     if not isinstance(status, str) or not status.strip() or len(status) > 100:
-        raise InvalidInput(f"invalid item status {status!r}: give a non-empty string")
-    return check_text(status, f"item status {status!r}")
+        raise InvalidInput(
+            _("invalid item status {status!r}: give a non-empty string", status=status)
+        )
+    return check_text(status, _("item status {status!r}", status=status))
 
 
 def _id(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise InvalidInput(f"invalid item id {value!r}")
+        raise InvalidInput(_("invalid item id {value!r}", value=value))
     try:
         number = int(value)
     except ValueError:
-        raise InvalidInput(f"invalid item id {value!r}: ids are whole numbers") from None
+        raise InvalidInput(
+            _("invalid item id {value!r}: ids are whole numbers", value=value)
+        ) from None
     if number < 1:
-        raise InvalidInput(f"invalid item id {value!r}: ids are whole numbers >= 1")
+        raise InvalidInput(_("invalid item id {value!r}: ids are whole numbers >= 1", value=value))
     return number
 
 
 def _count(value: Any, what: str, most: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidInput(f"{what} must be a whole number >= 0, got {value!r}")
+        raise InvalidInput(
+            _("{what} must be a whole number >= 0, got {value!r}", what=what, value=value)
+        )
     if most is not None and value > most:
-        raise InvalidInput(f"{what} must be at most {most}, got {value}")
+        raise InvalidInput(
+            _("{what} must be at most {most}, got {value}", what=what, most=most, value=value)
+        )
     return value
 
 
@@ -203,13 +226,19 @@ def script_call(yard: Yard, args: Sequence[Any]) -> Any:
     ``[name, "count", {"status"?, "where"?}]`` → int. Items are ``Item.to_dict()``.
     """
     if len(args) < 2 or not isinstance(args[0], str) or not isinstance(args[1], str):
-        raise InvalidInput("collection call: give [name, method, arguments...]")
+        raise InvalidInput(_("collection call: give [name, method, arguments...]"))
     coll, method, rest = Collection(yard, args[0]), args[1], list(args[2:])
 
     def options(allowed: tuple[str, ...]) -> dict[str, Any]:
         given = rest[0] if rest else {}
         if len(rest) > 1 or not isinstance(given, dict) or set(given) - set(allowed):
-            raise InvalidInput(f"collection {method}: give one object with {', '.join(allowed)}")
+            raise InvalidInput(
+                _(
+                    "collection {method}: give one object with {allowed}",
+                    method=method,
+                    allowed=", ".join(allowed),
+                )
+            )
         return given
 
     if method == "insert" and 1 <= len(rest) <= 2:
@@ -219,7 +248,7 @@ def script_call(yard: Yard, args: Sequence[Any]) -> Any:
     if method == "update" and len(rest) == 2 and isinstance(rest[1], dict):
         changes = rest[1]
         if set(changes) - {"status", "data"}:
-            raise InvalidInput("collection update: change status and/or data")
+            raise InvalidInput(_("collection update: change status and/or data"))
         return coll.update(rest[0], changes.get("status"), changes.get("data", _UNSET)).to_dict()
     if method == "find":
         found = coll.find(**options(("status", "where", "order_by", "limit", "offset")))
@@ -227,6 +256,10 @@ def script_call(yard: Yard, args: Sequence[Any]) -> Any:
     if method == "count":
         return coll.count(**options(("status", "where")))
     raise InvalidInput(
-        f"collection call {method!r} with {len(rest)} argument(s): use insert, get, update, "
-        "delete, find or count"
+        _(
+            "collection call {method!r} with {n_rest} argument(s): use insert, get, update, "
+            "delete, find or count",
+            method=method,
+            n_rest=len(rest),
+        )
     )

@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jobyard import limits as lim
-from jobyard.errors import ConfigError
+from jobyard import runas
+from jobyard.errors import ConfigError, InvalidInput
+from jobyard.i18n import _
 
 DEFAULT_DB = "sqlite:///jobyard.db"
 KNOWN_KEYS = {
@@ -27,6 +29,7 @@ KNOWN_KEYS = {
     "worker",
     "limits",
     "scheduler",
+    "slack",
 }
 
 
@@ -39,6 +42,8 @@ class Config:
     lease: float = 10.0
     heartbeat: float = 2.0
     quarantine_after: int = 3
+    run_as: str | None = None  # [worker] run_as: scripts and local shells run as this user
+    allow_root: bool = False  # [worker] allow_root: a root worker may run them as root
     max_data_bytes: int = lim.MAX_DATA_BYTES  # job data, event data, items, jobset values
     max_props_bytes: int = lim.MAX_PROPS_BYTES
     max_result_bytes: int = lim.MAX_RESULT_BYTES
@@ -58,7 +63,14 @@ def _number(section: dict[str, Any], key: str, default: float, path: str) -> flo
         or not math.isfinite(value)
         or value <= 0
     ):
-        raise ConfigError(f"{path}: {key} must be a positive number, got {value!r}")
+        raise ConfigError(
+            _(
+                "{path}: {key} must be a positive number, got {value!r}",
+                path=path,
+                key=key,
+                value=value,
+            )
+        )
     return float(value)
 
 
@@ -71,17 +83,23 @@ def _limits(cfg: Config, section: Any, path: str) -> None:
     """The ``[limits]`` section: unknown keys are refused (a misspelt limit silently not
     applying is worse than an error), sizes are whole numbers of bytes >= 1."""
     if not isinstance(section, dict):
-        raise ConfigError(f"{path}: [limits] must be a table")
+        raise ConfigError(_("{path}: [limits] must be a table", path=path))
     unknown = set(section) - LIMIT_KEYS
     if unknown:
         raise ConfigError(
-            f"{path}: unknown [limits] key(s) {', '.join(sorted(unknown))}; "
-            f"known: {', '.join(sorted(LIMIT_KEYS))}"
+            _(
+                "{path}: unknown [limits] key(s) {unknown}; known: {LIMIT_KEYS}",
+                path=path,
+                unknown=", ".join(sorted(unknown)),
+                LIMIT_KEYS=", ".join(sorted(LIMIT_KEYS)),
+            )
         )
     for key in SIZE_LIMITS:
         value = section.get(key, getattr(cfg, key))
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError(f"{path}: [limits] {key} must be a whole number of bytes >= 1")
+            raise ConfigError(
+                _("{path}: [limits] {key} must be a whole number of bytes >= 1", path=path, key=key)
+            )
         setattr(cfg, key, value)
 
 
@@ -96,26 +114,32 @@ def load_config(path: str | None = None, db: str | None = None) -> Config:
             with open(path, "rb") as fh:
                 raw = tomllib.load(fh)
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+            raise ConfigError(_("{path}: not valid TOML: {exc}", path=path, exc=exc)) from None
         except OSError as exc:
-            raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
+            raise ConfigError(
+                _("cannot read config {path}: {strerror}", path=path, strerror=exc.strerror)
+            ) from None
     elif explicit:
-        raise ConfigError(f"config file {path} does not exist")
+        raise ConfigError(_("config file {path} does not exist", path=path))
     unknown = set(raw) - KNOWN_KEYS
     if unknown:
         raise ConfigError(
-            f"{path}: unknown key(s) {', '.join(sorted(unknown))}; "
-            f"known keys: {', '.join(sorted(KNOWN_KEYS))}"
+            _(
+                "{path}: unknown key(s) {unknown}; known keys: {KNOWN_KEYS}",
+                path=path,
+                unknown=", ".join(sorted(unknown)),
+                KNOWN_KEYS=", ".join(sorted(KNOWN_KEYS)),
+            )
         )
     cfg = Config(raw=raw, path=path if raw else None)
     cfg.db = db or os.environ.get("JOBYARD_DB") or raw.get("db") or DEFAULT_DB
     if not isinstance(cfg.db, str):
-        raise ConfigError(f"{path}: db must be a URL string")
+        raise ConfigError(_("{path}: db must be a URL string", path=path))
     app = raw.get("app", [])
     if isinstance(app, str):
         app = [app]
     if not isinstance(app, list) or not all(isinstance(a, str) for a in app):
-        raise ConfigError(f"{path}: app must be a list of module names")
+        raise ConfigError(_("{path}: app must be a list of module names", path=path))
     extra = os.environ.get("JOBYARD_APP")
     cfg.app = [*app, *(a for a in (extra or "").split(",") if a)]
     cfg.scripts_dir = str(raw.get("scripts_dir", cfg.scripts_dir))
@@ -127,26 +151,42 @@ def load_config(path: str | None = None, db: str | None = None) -> Config:
         cfg.lease = _number(worker, "lease", cfg.lease, path)
         cfg.heartbeat = _number(worker, "heartbeat", min(cfg.heartbeat, cfg.lease / 3), path)
         cfg.quarantine_after = int(_number(worker, "quarantine_after", cfg.quarantine_after, path))
+        _worker_user(cfg, worker, path)
     _limits(cfg, raw.get("limits", {}), path)
     _events(cfg, raw.get("events", {}), path)
     cfg.retention = retention_settings(raw, path)  # refused at load, not in an hour
     return cfg
 
 
+def _worker_user(cfg: Config, worker: dict[str, Any], path: str) -> None:
+    """``[worker] run_as`` (checked against this machine's users) and ``allow_root``."""
+    try:
+        cfg.run_as = runas.check(worker.get("run_as"), "[worker] run_as")
+    except InvalidInput as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    allow = worker.get("allow_root", False)
+    if not isinstance(allow, bool):
+        raise ConfigError(f"{path}: [worker] allow_root must be true or false, got {allow!r}")
+    cfg.allow_root = allow
+
+
 def _events(cfg: Config, section: Any, path: str) -> None:
     """``[events]``: how long the event logs keep their rows (by age and by count)."""
     if not isinstance(section, dict):
-        raise ConfigError(f"{path}: [events] must be a table")
+        raise ConfigError(_("{path}: [events] must be a table", path=path))
     unknown = set(section) - {"keep_days", "keep_rows"}
     if unknown:
         raise ConfigError(
-            f"{path}: unknown [events] key(s) {', '.join(sorted(unknown))}; "
-            "known: keep_days, keep_rows"
+            _(
+                "{path}: unknown [events] key(s) {unknown}; known: keep_days, keep_rows",
+                path=path,
+                unknown=", ".join(sorted(unknown)),
+            )
         )
     cfg.events_keep_days = _number(section, "keep_days", cfg.events_keep_days, path)
     rows = section.get("keep_rows", cfg.events_keep_rows)
     if isinstance(rows, bool) or not isinstance(rows, int) or not 1 <= rows <= lim.INT64_MAX:
-        raise ConfigError(f"{path}: [events] keep_rows must be a whole number >= 1")
+        raise ConfigError(_("{path}: [events] keep_rows must be a whole number >= 1", path=path))
     cfg.events_keep_rows = rows
 
 
@@ -164,12 +204,16 @@ def retention_settings(raw: dict[str, Any], path: str = "jobyard.toml") -> Reten
     """``[retention]`` of the config: 0 for ``jobs_days`` / ``jobs_keep`` means no limit."""
     section = raw.get("retention", {})
     if not isinstance(section, dict):
-        raise ConfigError(f"{path}: [retention] must be a table")
+        raise ConfigError(_("{path}: [retention] must be a table", path=path))
     unknown = set(section) - set(RETENTION_KEYS)
     if unknown:
         raise ConfigError(
-            f"{path}: unknown [retention] key(s) {', '.join(sorted(unknown))}; "
-            f"known: {', '.join(RETENTION_KEYS)}"
+            _(
+                "{path}: unknown [retention] key(s) {unknown}; known: {RETENTION_KEYS}",
+                path=path,
+                unknown=", ".join(sorted(unknown)),
+                RETENTION_KEYS=", ".join(RETENTION_KEYS),
+            )
         )
     base = Retention()
 
@@ -180,7 +224,14 @@ def retention_settings(raw: dict[str, Any], path: str = "jobyard.toml") -> Reten
         ok = isinstance(value, int) if whole else isinstance(value, int | float)
         if isinstance(value, bool) or not ok or not 0 <= value < 1e12 or value != value:
             kind = "a whole number" if whole else "a number of days"
-            raise ConfigError(f"{path}: [retention] {key} must be {kind} >= 0 (0: keep all)")
+            raise ConfigError(
+                _(
+                    "{path}: [retention] {key} must be {kind} >= 0 (0: keep all)",
+                    path=path,
+                    key=key,
+                    kind=kind,
+                )
+            )
         return value or None
 
     days = number("jobs_days", base.jobs_days)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from jobyard import model
 from jobyard.errors import InvalidInput, LeaseLost
+from jobyard.i18n import _
 from jobyard.jobsets import JobsetStorage
 from jobyard.lifecycle import log_entry
 from jobyard.limits import clean_text, encode_json
@@ -35,9 +36,9 @@ if TYPE_CHECKING:
 
 def check_progress(completed: Any, total: Any) -> None:
     if not isinstance(completed, int | float) or not isinstance(total, int | float):
-        raise InvalidInput("progress takes numbers: progress(completed, total)")
+        raise InvalidInput(_("progress takes numbers: progress(completed, total)"))
     if total < 0 or completed < 0:
-        raise InvalidInput("progress values must be >= 0")
+        raise InvalidInput(_("progress values must be >= 0"))
 
 
 class JobContext:
@@ -103,8 +104,12 @@ class JobContext:
         set reads and writes, on any worker (each write is stored at once; last write wins)."""
         if self.job.jobset is None:
             raise InvalidInput(
-                f"job {self.job.id} ({self.job.type}) belongs to no jobset, so it has no "
-                "shared storage: enqueue it with jobset=yard.create_jobset(kind, name)"
+                _(
+                    "job {id} ({type}) belongs to no jobset, so it has no shared storage: enqueue "
+                    "it with jobset=yard.create_jobset(kind, name)",
+                    id=self.job.id,
+                    type=self.job.type,
+                )
             )
         return PortStorage(self.port, self.job.jobset)
 
@@ -122,7 +127,11 @@ class JobContext:
         max_log_bytes`` is cut with a marker. ``data`` (JSON) is refused past that limit."""
         if level not in model.LOG_LEVELS:
             raise InvalidInput(
-                f"invalid log level {level!r}: use one of {', '.join(model.LOG_LEVELS)}"
+                _(
+                    "invalid log level {level!r}: use one of {LOG_LEVELS}",
+                    level=level,
+                    LOG_LEVELS=", ".join(model.LOG_LEVELS),
+                )
             )
         limit = self.yard.config.max_log_bytes
         text = clean_text(str(message), limit)

@@ -18,6 +18,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from jobyard.errors import InvalidInput
+from jobyard.i18n import _
 from jobyard.limits import check_text
 
 ROLES = ("viewer", "operator", "admin", "worker")
@@ -60,22 +61,36 @@ def new_secret(prefix: str = "") -> str:
 def check_name(name: object, what: str = "user name") -> str:
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
         raise InvalidInput(
-            f"invalid {what} {str(name)[:40]!r}: 1 to 100 letters, digits or _ . @ + -"
+            _(
+                "invalid {what} {name!r}: 1 to 100 letters, digits or _ . @ + -",
+                what=what,
+                name=str(name)[:40],
+            )
         )
     return name
 
 
 def check_role(role: object, allowed: tuple[str, ...] = ROLES) -> str:
     if role not in allowed:
-        raise InvalidInput(f"invalid role {str(role)[:40]!r}; roles: {', '.join(allowed)}")
+        raise InvalidInput(
+            _(
+                "invalid role {role!r}; roles: {allowed}",
+                role=str(role)[:40],
+                allowed=", ".join(allowed),
+            )
+        )
     return str(role)
 
 
 def check_password(password: object) -> str:
     if not isinstance(password, str) or len(password) < MIN_PASSWORD:
-        raise InvalidInput(f"the password must be at least {MIN_PASSWORD} characters")
+        raise InvalidInput(
+            _("the password must be at least {MIN_PASSWORD} characters", MIN_PASSWORD=MIN_PASSWORD)
+        )
     if len(password) > MAX_PASSWORD:
-        raise InvalidInput(f"the password must be at most {MAX_PASSWORD} characters")
+        raise InvalidInput(
+            _("the password must be at most {MAX_PASSWORD} characters", MAX_PASSWORD=MAX_PASSWORD)
+        )
     check_text(password, "the password")
     return password
 
@@ -87,10 +102,12 @@ def parse_expiry(text: str | None) -> float | None:
     m = re.fullmatch(r"(\d{1,10})([smhd]?)", text.strip()) if isinstance(text, str) else None
     if not m:
         shown = str(text)[:40]
-        raise InvalidInput(f"invalid expiry {shown!r}: give e.g. 30d, 12h, 90m or never")
+        raise InvalidInput(
+            _("invalid expiry {shown!r}: give e.g. 30d, 12h, 90m or never", shown=shown)
+        )
     seconds = int(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
     if seconds < 60:
-        raise InvalidInput("a token must live at least a minute")
+        raise InvalidInput(_("a token must live at least a minute"))
     if seconds > MAX_TOKEN_SECONDS:
-        raise InvalidInput("a token may live at most 3650 days (or give never)")
+        raise InvalidInput(_("a token may live at most 3650 days (or give never)"))
     return float(seconds)

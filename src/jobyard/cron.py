@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from croniter import croniter
 
 from jobyard.errors import InvalidInput
+from jobyard.i18n import _
 
 ALIASES = {
     "@yearly": "0 0 1 1 *",
@@ -32,7 +33,10 @@ def _zone(name: str | None) -> tzinfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise InvalidInput(
-            f"unknown time zone {name!r}: use an IANA name such as 'Europe/Paris' or 'UTC'"
+            _(
+                "unknown time zone {name!r}: use an IANA name such as 'Europe/Paris' or 'UTC'",
+                name=name,
+            )
         ) from None
 
 
@@ -41,8 +45,12 @@ def _expand(expr: str) -> tuple[str, bool]:
     fields = text.split()
     if len(fields) not in (5, 6):
         raise InvalidInput(
-            f"invalid cron expression {expr!r}: expected 5 fields (minute hour day month "
-            f"weekday), 6 with seconds first, or an alias such as @hourly; got {len(fields)}"
+            _(
+                "invalid cron expression {expr!r}: expected 5 fields (minute hour day month "
+                "weekday), 6 with seconds first, or an alias such as @hourly; got {n_fields}",
+                expr=expr,
+                n_fields=len(fields),
+            )
         )
     return text, len(fields) == 6
 
@@ -50,7 +58,7 @@ def _expand(expr: str) -> tuple[str, bool]:
 def validate_cron(expr: str, tz: str | None = None) -> None:
     """Raise InvalidInput naming the bad field if ``expr`` is not a valid schedule."""
     if not isinstance(expr, str):
-        raise InvalidInput(f"invalid cron expression {expr!r}: expected a string")
+        raise InvalidInput(_("invalid cron expression {expr!r}: expected a string", expr=expr))
     text, seconds = _expand(expr)
     _zone(tz)
     names = FIELD_NAMES_6 if seconds else FIELD_NAMES_5
@@ -62,13 +70,21 @@ def validate_cron(expr: str, tz: str | None = None) -> None:
             croniter(" ".join(probe), second_at_beginning=seconds)
         except (ValueError, KeyError) as exc:
             raise InvalidInput(
-                f"invalid cron expression {expr!r}: the {name} field {fields[index]!r} "
-                f"is not valid ({exc})"
+                _(
+                    "invalid cron expression {expr!r}: the {name} field {fields!r} is not valid "
+                    "({exc})",
+                    expr=expr,
+                    name=name,
+                    fields=fields[index],
+                    exc=exc,
+                )
             ) from None
     try:
         croniter(text, second_at_beginning=seconds)
     except (ValueError, KeyError) as exc:
-        raise InvalidInput(f"invalid cron expression {expr!r}: {exc}") from None
+        raise InvalidInput(
+            _("invalid cron expression {expr!r}: {exc}", expr=expr, exc=exc)
+        ) from None
 
 
 def next_fire(expr: str, after: float, tz: str | None = None) -> float:

@@ -18,9 +18,11 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from jobyard import nodes as nodes_
+from jobyard import runas
 from jobyard.cron import fire_times, validate_cron
 from jobyard.errors import InvalidInput, JobyardError, NotFound
 from jobyard.events import emit
+from jobyard.i18n import _
 from jobyard.model import to_timestamp
 from jobyard.spec import encode_data
 from jobyard.store.delayed import DelayedRow
@@ -49,17 +51,29 @@ def add(
     timezone: str | None = None,
     skip: int = 0,
     paused: bool = False,
+    run_as: Any = None,
 ) -> DelayedRow:
     """Save a job creation to run ``at`` a time or on ``cron``; checked now as an enqueue
-    would be (type, nodes, parameters, props), so a bad one is refused before it is saved."""
+    would be (type, nodes, parameters, props), so a bad one is refused before it is saved.
+    ``run_as`` (``USER[:GROUP]``) is the user its jobs' scripts and local shells run as:
+    the jobs' ``props.run_as``."""
     if (at is None) == (cron is None):
-        raise InvalidInput("a delayed work runs at a time or on a crontab: give --at or --cron")
+        raise InvalidInput(_("a delayed work runs at a time or on a crontab: give --at or --cron"))
     when = None if at is None else to_timestamp(at, "--at")
     if cron is not None:
         validate_cron(cron, timezone)
     if isinstance(skip, bool) or not isinstance(skip, int) or not 0 <= skip <= MAX_SKIP:
-        raise InvalidInput(f"skip must be a whole number from 0 to {MAX_SKIP}, got {skip!r}")
+        raise InvalidInput(
+            _(
+                "skip must be a whole number from 0 to {MAX_SKIP}, got {skip!r}",
+                MAX_SKIP=MAX_SKIP,
+                skip=skip,
+            )
+        )
     checked = nodes_.parse_nodes(nodes) if nodes not in (None, "", []) else []
+    user = runas.check(run_as, "--run-as")
+    if user is not None:
+        props = {**(props or {}), "run_as": user}
     options = {"props": props} if props else {}
     yard.registry.check(type_name)
     yard.registry.check_data(type_name, data)
@@ -77,7 +91,7 @@ def add(
 def get(yard: Yard, work_id: int) -> DelayedRow:
     found = yard.store.get_delayed(work_id)
     if found is None:
-        raise NotFound(f"no delayed work {work_id}")
+        raise NotFound(_("no delayed work {work_id}", work_id=work_id))
     return found
 
 
@@ -94,7 +108,13 @@ def pause(yard: Yard, work_id: int, paused: bool = True) -> DelayedRow:
 def set_skip(yard: Yard, work_id: int, count: int) -> DelayedRow:
     """Pass over the next ``count`` ticks (0: none)."""
     if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_SKIP:
-        raise InvalidInput(f"skip must be a whole number from 0 to {MAX_SKIP}, got {count!r}")
+        raise InvalidInput(
+            _(
+                "skip must be a whole number from 0 to {MAX_SKIP}, got {count!r}",
+                MAX_SKIP=MAX_SKIP,
+                count=count,
+            )
+        )
     w = get(yard, work_id)
     yard.store.set_delayed(w.id, w.paused, count, w.done, time.time())
     return get(yard, work_id)
@@ -102,7 +122,7 @@ def set_skip(yard: Yard, work_id: int, count: int) -> DelayedRow:
 
 def remove(yard: Yard, work_id: int) -> None:
     if not yard.store.delete_delayed(work_id):
-        raise NotFound(f"no delayed work {work_id}")
+        raise NotFound(_("no delayed work {work_id}", work_id=work_id))
 
 
 def due(work: DelayedRow, last: float | None, now: float) -> list[float]:
@@ -148,7 +168,7 @@ def _fire(yard: Yard, work: DelayedRow, tick: float, now: float) -> list[int]:
             return []
         props = {**work.props, "delayed": work.id}
         if work.nodes:
-            _, ids = nodes_.submit(yard, work.type, work.nodes, work.data, props=props)
+            _unused, ids = nodes_.submit(yard, work.type, work.nodes, work.data, props=props)
         else:
             ids = [yard.enqueue(work.type, work.data, props=props).id]
         store.delayed_fired(work.id, work.at is not None, now)

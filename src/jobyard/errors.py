@@ -26,6 +26,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from jobyard.i18n import _
+
 
 class JobyardError(Exception):
     """Root of every error jobyard raises on purpose."""
@@ -49,8 +51,10 @@ class UnknownJobType(InvalidInput):
     def __init__(self, name: str, known: Iterable[str]) -> None:
         self.name = name
         self.known = sorted(set(known))
-        listed = ", ".join(self.known) if self.known else "none registered yet"
-        super().__init__(f"unknown job type {name!r}; known types: {listed}")
+        listed = ", ".join(self.known) if self.known else _("none registered yet")
+        super().__init__(
+            _("unknown job type {name!r}; known types: {listed}", name=name, listed=listed)
+        )
 
 
 class TypeDisabled(InvalidInput):
@@ -59,7 +63,10 @@ class TypeDisabled(InvalidInput):
     def __init__(self, name: str) -> None:
         self.name = name
         super().__init__(
-            f"job type {name!r} is disabled; enable it with `jobyard type enable {name}`"
+            _(
+                "job type {name!r} is disabled; enable it with `jobyard type enable {name}`",
+                name=name,
+            )
         )
 
 
@@ -76,8 +83,14 @@ class InvalidTransition(JobyardError):
         self.status = status
         self.allowed = tuple(allowed)
         super().__init__(
-            f"cannot {operation} job {job_id}: it is {status}; "
-            f"{operation} is allowed only when {' or '.join(self.allowed)}"
+            _(
+                "cannot {operation} job {job_id}: it is {status}; "
+                "{operation} is allowed only when {allowed}",
+                operation=operation,
+                job_id=job_id,
+                status=status,
+                allowed=_(" or ").join(self.allowed),
+            )
         )
 
 
@@ -92,7 +105,12 @@ class JobFailed(JobyardError):
         self.job_id = job_id
         self.status = status
         self.error = error
-        super().__init__(f"job {job_id} {status}" + (f": {error}" if error else ""))
+        if error:
+            super().__init__(
+                _("job {job_id} {status}: {error}", job_id=job_id, status=status, error=error)
+            )
+        else:
+            super().__init__(_("job {job_id} {status}", job_id=job_id, status=status))
 
 
 class WaitTimeout(JobyardError, TimeoutError):
@@ -112,7 +130,9 @@ class RateLimited(AuthError):
 
     def __init__(self, retry_after: int) -> None:
         self.retry_after = retry_after
-        super().__init__(f"too many failed logins; try again in {retry_after} s")
+        super().__init__(
+            _("too many failed logins; try again in {retry_after} s", retry_after=retry_after)
+        )
 
 
 class Fatal(JobyardError):

@@ -17,6 +17,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from jobyard.errors import InvalidInput, JobyardError
+from jobyard.i18n import _
 from jobyard.lifecycle import log_entry
 from jobyard.spec import encode_data, parse_name
 from jobyard.store.base import Event
@@ -71,12 +72,17 @@ def emit(
     yard: Yard, name: str, data: Any = None, source_job: int | None = None, depth: int = 0
 ) -> Event:
     if not isinstance(name, str) or not name.strip():
-        raise InvalidInput("an event needs a non-empty name")
+        raise InvalidInput(_("an event needs a non-empty name"))
     parse_name(name, "event name")  # what every backend can store: no NUL, <= 200 chars
     if depth >= MAX_DEPTH:
         raise InvalidInput(
-            f"event {name!r} not emitted: chain of {depth} emits reached the limit of "
-            f"{MAX_DEPTH} (a trigger loop? A triggers B triggers A ...)"
+            _(
+                "event {name!r} not emitted: chain of {depth} emits reached the limit of "
+                "{MAX_DEPTH} (a trigger loop? A triggers B triggers A ...)",
+                name=name,
+                depth=depth,
+                MAX_DEPTH=MAX_DEPTH,
+            )
         )
     encoded = encode_data(data, yard.config, "event data")
     store, now = yard.store, time.time()

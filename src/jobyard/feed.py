@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from jobyard.errors import DatabaseError, InvalidInput
+from jobyard.i18n import _
 from jobyard.limits import INT64_MAX
 from jobyard.store.base import JobEvent
 
@@ -77,7 +78,10 @@ class Feed:
         return events, events[-1].id if events else after
 
     def latest(self) -> int:
-        """A cursor that skips everything written so far: "from now on"."""
+        """A cursor for "from now on": it skips what every reader can already see. On
+        PostgreSQL, events of transactions still open may come out after it even when they
+        sort before newer ones: they are delivered (some just-committed ones twice over a
+        restart at this cursor), never skipped."""
         return self.store.last_job_event()
 
     def follow(
@@ -164,9 +168,17 @@ async def _wait(stop: asyncio.Event, seconds: float) -> None:
 def _check_cursor(after: object, limit: object) -> None:
     """A cursor is an event id (0 for the start) and a page 1 to 10,000 events."""
     if isinstance(after, bool) or not isinstance(after, int) or not 0 <= after <= INT64_MAX:
-        raise InvalidInput(f"invalid cursor {after!r}: give an event id from 0 to {INT64_MAX}")
+        raise InvalidInput(
+            _(
+                "invalid cursor {after!r}: give an event id from 0 to {INT64_MAX}",
+                after=after,
+                INT64_MAX=INT64_MAX,
+            )
+        )
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
-        raise InvalidInput(f"invalid limit {limit!r}: give a whole number from 1 to 10000")
+        raise InvalidInput(
+            _("invalid limit {limit!r}: give a whole number from 1 to 10000", limit=limit)
+        )
 
 
 PRUNE_CHUNK = 10_000  # rows per delete statement: short transactions, no long lock

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from jobyard import model
 from jobyard.errors import JobFailed, NotFound, WaitTimeout
+from jobyard.i18n import _
 from jobyard.model import Job
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ class JobHandle:
     def refresh(self) -> Job:
         job = self.yard.find(self.id)
         if job is None:
-            raise NotFound(f"no job with id {self.id} (it may have been removed)")
+            raise NotFound(_("no job with id {id} (it may have been removed)", id=self.id))
         self._job = job
         return job
 
@@ -80,7 +81,14 @@ class JobHandle:
                     raise JobFailed(job.id, job.status, job.error)
                 return self
             if deadline is not None and time.monotonic() >= deadline:
-                raise WaitTimeout(f"job {self.id} still {job.status} after {timeout} s")
+                raise WaitTimeout(
+                    _(
+                        "job {id} still {status} after {timeout} s",
+                        id=self.id,
+                        status=job.status,
+                        timeout=timeout,
+                    )
+                )
             time.sleep(
                 delay if deadline is None else min(delay, max(deadline - time.monotonic(), 0))
             )

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from jobyard import model
 from jobyard.errors import InvalidInput, NotFound
+from jobyard.i18n import _
 from jobyard.limits import MAX_DATA_BYTES, check_text, encode_json
 from jobyard.model import Job, iso
 from jobyard.store.kv import MISSING
@@ -47,16 +48,30 @@ def encode_value(value: Any, what: str, limit: int) -> str:
 
 def _jobset_id(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidInput(f"invalid jobset id {value!r}: ids are whole numbers >= 1")
+        raise InvalidInput(
+            _("invalid jobset id {value!r}: ids are whole numbers >= 1", value=value)
+        )
     return value
 
 
 def _key(key: Any) -> str:
     if not isinstance(key, str):
-        raise InvalidInput(f"jobset storage keys are strings, got {type(key).__name__} {key!r}")
+        raise InvalidInput(
+            _(
+                "jobset storage keys are strings, got {name} {key!r}",
+                name=type(key).__name__,
+                key=key,
+            )
+        )
     if not key or len(key) > _MAX_KEY:
-        raise InvalidInput(f"invalid jobset storage key {key!r}: 1 to {_MAX_KEY} characters")
-    return check_text(key, f"jobset storage key {key!r}")
+        raise InvalidInput(
+            _(
+                "invalid jobset storage key {key!r}: 1 to {MAX_KEY} characters",
+                key=key,
+                MAX_KEY=_MAX_KEY,
+            )
+        )
+    return check_text(key, _("jobset storage key {key!r}", key=key))
 
 
 class JobsetStorage(MutableMapping[str, Any]):
@@ -96,7 +111,7 @@ class JobsetStorage(MutableMapping[str, Any]):
     def put_many(self, values: Mapping[str, Any]) -> None:
         """Upsert several keys in one transaction (each value checked first)."""
         encoded = {
-            _key(key): encode_value(value, f"jobset storage value {key!r}", self.limit)
+            _key(key): encode_value(value, _("jobset storage value {key!r}", key=key), self.limit)
             for key, value in values.items()
         }
         self.store.jobset_put(self.jobset, encoded, time.time())
@@ -114,7 +129,7 @@ class JobsetStorage(MutableMapping[str, Any]):
     def _update(self, put: Mapping[str, Any], delete: Sequence[str]) -> int:
         gone = [_key(key) for key in delete]
         encoded = {
-            _key(key): encode_value(value, f"jobset storage value {key!r}", self.limit)
+            _key(key): encode_value(value, _("jobset storage value {key!r}", key=key), self.limit)
             for key, value in put.items()
         }
         with self.store.transaction():
@@ -175,10 +190,17 @@ def create_jobset(yard: Yard, kind: str, name: str, meta: Mapping[str, Any] | No
     """Record a new jobset; returns its id (joins the caller's ``store.transaction()``)."""
     for what, text in (("kind", kind), ("name", name)):
         if not isinstance(text, str) or not text or len(text) > _MAX_KEY:
-            raise InvalidInput(f"invalid jobset {what} {text!r}: 1 to {_MAX_KEY} characters")
+            raise InvalidInput(
+                _(
+                    "invalid jobset {what} {text!r}: 1 to {MAX_KEY} characters",
+                    what=what,
+                    text=text,
+                    MAX_KEY=_MAX_KEY,
+                )
+            )
         check_text(text, f"jobset {what} {text!r}")
     if meta is not None and not isinstance(meta, Mapping):
-        raise InvalidInput("jobset meta must be a mapping")
+        raise InvalidInput(_("jobset meta must be a mapping"))
     encoded = encode_value(dict(meta or {}), "jobset meta", yard.config.max_data_bytes)
     return yard.store.insert_jobset(kind, name, encoded, time.time())
 
@@ -189,7 +211,7 @@ def load_jobset(yard: Yard, jobset_id: int) -> Jobset:
     store = yard.store
     row = store.get_jobset(jobset_id)
     if row is None:
-        raise NotFound(f"no jobset with id {jobset_id}")
+        raise NotFound(_("no jobset with id {jobset_id}", jobset_id=jobset_id))
     jobs = sorted(yard.jobs(jobset=jobset_id, limit=None), key=lambda job: job.id)
     return Jobset(
         id=jobset_id,

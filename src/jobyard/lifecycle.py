@@ -10,6 +10,7 @@ from typing import Any, cast
 from jobyard import model
 from jobyard.cron import next_fire
 from jobyard.errors import InvalidInput
+from jobyard.i18n import _
 from jobyard.model import Job, Repeat, Retry
 from jobyard.store.base import NewJob, NewRow, Store, Update, dumps
 
@@ -104,7 +105,7 @@ def enqueue(
             removed = store.tombstoned(missing)
             never = [d for d in missing if d not in removed]
             if never:
-                raise InvalidInput(f"depends on job(s) that do not exist: {never}")
+                raise InvalidInput(_("depends on job(s) that do not exist: {never}", never=never))
         rows: list[NewRow] = []
         cancels, resolved_by_index = {}, {}
         for index, spec in enumerate(specs):
@@ -147,7 +148,7 @@ def enqueue(
                     deps_rows.append((job_id, dep))
         store.add_dependencies(deps_rows)
         store.append_logs(logs)
-        ready_queues = sorted({r.queue for r, _ in rows if r.status == model.READY})
+        ready_queues = sorted({r.queue for r, _unused in rows if r.status == model.READY})
         if ready_queues:
             store.notify(ready_queues)
     return ids
@@ -188,7 +189,7 @@ def complete(store: Store, done: Sequence[tuple[Job, Any]], now: float) -> list[
             found = dict(store.complete_many([(j.id, j.run_id, r) for j, r in part], now))
             completed.update(found)
             announced += [(j, r) for j, r in part if j.id in found]
-        for job, _ in announced:
+        for job, _unused in announced:
             if job.repeats:
                 due = next_repeat_time(job, now)
                 if due is not None:
@@ -198,7 +199,7 @@ def complete(store: Store, done: Sequence[tuple[Job, Any]], now: float) -> list[
                 _resolve_dependents(store, job.id, now, logs)
         store.append_logs(logs)
         announce(store, "job.completed", announced)
-    return [j.id for j, _ in announced]
+    return [j.id for j, _unused in announced]
 
 
 def _one_per_job(done: Sequence[tuple[Job, Any]]) -> list[list[tuple[Job, Any]]]:

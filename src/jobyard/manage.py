@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from jobyard import model
 from jobyard.errors import NotFound
+from jobyard.i18n import _
 from jobyard.lifecycle import JobSpec, announce, cancel_dependents, enqueue, log_entry
 from jobyard.model import Job, Repeat, Retry, check_transition
 from jobyard.store.base import Store, Update, dumps
@@ -43,12 +44,12 @@ def _load(store: Store, ids: Sequence[int], operation: str, mode: Mode) -> list[
 
 def _missing(missing: Sequence[int], mode: Mode) -> str:
     if mode == "one" and len(missing) == 1:
-        return f"no job with id {missing[0]}"
+        return _("no job with id {missing}", missing=missing[0])
     shown = ", ".join(map(str, missing[:SHOWN_MISSING]))
     more = len(missing) - SHOWN_MISSING
     if more > 0:
-        shown += f" and {more} more"
-    return f"no job with id {shown}; nothing was changed"
+        shown += _(" and {more} more", more=more)
+    return _("no job with id {shown}; nothing was changed", shown=shown)
 
 
 def cancel(

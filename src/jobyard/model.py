@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
 from jobyard.errors import InvalidInput
+from jobyard.i18n import _
 from jobyard.limits import INT32_MAX, INT32_MIN, MAX_WAIT, TS_MAX, TS_MIN, in_window
 
 WAITING: Final = "waiting"
@@ -54,7 +55,7 @@ Backoff = Literal["constant", "exponential"]
 def parse_priority(value: int | str) -> int:
     """A priority name or integer → int (lower runs first)."""
     if isinstance(value, bool):
-        raise InvalidInput(f"invalid priority {value!r}")
+        raise InvalidInput(_("invalid priority {value!r}", value=value))
     number: int | None = value if isinstance(value, int) else None
     if isinstance(value, str):
         text = value.strip().lower()
@@ -68,10 +69,17 @@ def parse_priority(value: int | str) -> int:
         if INT32_MIN <= number <= INT32_MAX:
             return number
         raise InvalidInput(
-            f"invalid priority {value!r}: give a whole number from {INT32_MIN} to {INT32_MAX}"
+            _(
+                "invalid priority {value!r}: give a whole number from {INT32_MIN} to {INT32_MAX}",
+                value=value,
+                INT32_MIN=INT32_MIN,
+                INT32_MAX=INT32_MAX,
+            )
         )
     names = ", ".join(PRIORITIES)
-    raise InvalidInput(f"invalid priority {value!r}: use one of {names} or an integer")
+    raise InvalidInput(
+        _("invalid priority {value!r}: use one of {names} or an integer", value=value, names=names)
+    )
 
 
 def priority_name(value: int) -> str:
@@ -86,7 +94,9 @@ def _count(value: object, what: str) -> int:
     stored as ``-1``). A string counts only when it is "forever" or decimal digits ("3"):
     "inf", "1e3", "3.0", "-1" are refused, so the CLI and the Python API accept the same
     texts."""
-    wrong = f"invalid {what} {value!r}: use a whole number >= 0 or 'forever'"
+    wrong = _(
+        "invalid {what} {value!r}: use a whole number >= 0 or 'forever'", what=what, value=value
+    )
     if isinstance(value, str):
         text = value.strip().lower()
         if text == "forever":
@@ -112,7 +122,12 @@ def _seconds(value: object, what: str) -> float:
         or not 0 <= value <= MAX_WAIT
     ):
         raise InvalidInput(
-            f"invalid {what} {value!r}: give a number of seconds from 0 to {MAX_WAIT:.0f}"
+            _(
+                "invalid {what} {value!r}: give a number of seconds from 0 to {MAX_WAIT:.0f}",
+                what=what,
+                value=value,
+                MAX_WAIT=MAX_WAIT,
+            )
         )
     return float(value)
 
@@ -120,17 +135,27 @@ def _seconds(value: object, what: str) -> float:
 def to_timestamp(value: object, what: str) -> float:
     """A datetime, ISO 8601 string or epoch number → epoch seconds (UTC)."""
     if isinstance(value, bool):
-        raise InvalidInput(f"invalid {what} {value!r}")
+        raise InvalidInput(_("invalid {what} {value!r}", what=what, value=value))
     if isinstance(value, int | float):
         if not math.isfinite(value) or not in_window(float(value)):
-            raise InvalidInput(f"invalid {what} {value!r}: give a time between 1970 and 9999")
+            raise InvalidInput(
+                _(
+                    "invalid {what} {value!r}: give a time between 1970 and 9999",
+                    what=what,
+                    value=value,
+                )
+            )
         return float(value)
     if isinstance(value, str):
         try:
             value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
         except (ValueError, OverflowError):
             raise InvalidInput(
-                f"invalid {what} {value!r}: use ISO 8601, e.g. 2026-01-31T12:00:00+00:00"
+                _(
+                    "invalid {what} {value!r}: use ISO 8601, e.g. 2026-01-31T12:00:00+00:00",
+                    what=what,
+                    value=value,
+                )
             ) from None
     if isinstance(value, datetime):
         try:
@@ -140,9 +165,17 @@ def to_timestamp(value: object, what: str) -> float:
         except (OverflowError, OSError, ValueError):
             ts = math.nan
         if not in_window(ts):  # False for nan too
-            raise InvalidInput(f"invalid {what} {value!r}: give a time between 1970 and 9999")
+            raise InvalidInput(
+                _(
+                    "invalid {what} {value!r}: give a time between 1970 and 9999",
+                    what=what,
+                    value=value,
+                )
+            )
         return ts
-    raise InvalidInput(f"invalid {what} {value!r}: use a datetime or ISO 8601 string")
+    raise InvalidInput(
+        _("invalid {what} {value!r}: use a datetime or ISO 8601 string", what=what, value=value)
+    )
 
 
 def iso(ts: float | None) -> str | None:
@@ -166,7 +199,10 @@ class Retry:
         wait = _seconds(self.wait, "retry wait")
         if self.backoff not in ("constant", "exponential"):
             raise InvalidInput(
-                f"invalid retry backoff {self.backoff!r}: use 'constant' or 'exponential'"
+                _(
+                    "invalid retry backoff {backoff!r}: use 'constant' or 'exponential'",
+                    backoff=self.backoff,
+                )
             )
         until = None if self.until is None else to_timestamp(self.until, "retry until")
         return Retry(retries, wait, self.backoff, until)
@@ -181,8 +217,10 @@ class Retry:
             unknown = set(value) - {"retries", "wait", "backoff", "until"}
             if unknown:
                 raise InvalidInput(
-                    f"unknown retry option(s) {', '.join(sorted(map(repr, unknown)))}: "
-                    "use retries, wait, backoff, until"
+                    _(
+                        "unknown retry option(s) {map}: use retries, wait, backoff, until",
+                        map=", ".join(sorted(map(repr, unknown))),
+                    )
                 )
             return cls(**value).normalized()
         return cls(retries=value).normalized()
@@ -216,7 +254,7 @@ class Repeat:
     def normalized(self) -> Repeat:
         repeats = _count(self.repeats, "repeats")
         if self.wait is not None and self.schedule is not None:
-            raise InvalidInput("a repeat takes either wait or schedule, not both")
+            raise InvalidInput(_("a repeat takes either wait or schedule, not both"))
         wait = None if self.wait is None else _seconds(self.wait, "repeat wait")
         if self.schedule is not None:
             from jobyard.cron import validate_cron
@@ -237,8 +275,11 @@ class Repeat:
             unknown = set(value) - {"repeats", "wait", "schedule", "until", "timezone"}
             if unknown:
                 raise InvalidInput(
-                    f"unknown repeat option(s) {', '.join(sorted(map(repr, unknown)))}: "
-                    "use repeats, wait, schedule, until, timezone"
+                    _(
+                        "unknown repeat option(s) {map}: use repeats, wait, schedule, until, "
+                        "timezone",
+                        map=", ".join(sorted(map(repr, unknown))),
+                    )
                 )
             return cls(**value).normalized()
         return cls(repeats=value).normalized()

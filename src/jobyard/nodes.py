@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from jobyard import model
 from jobyard.errors import InvalidInput, InvalidTransition, NotFound
+from jobyard.i18n import _
+from jobyard.params import from_text, parse_assignments
 from jobyard.spec import parse_name
 from jobyard.store.base import Update
 
@@ -54,13 +56,19 @@ def parse_nodes(nodes: Any) -> list[str]:
     if isinstance(nodes, str):
         nodes = [n.strip() for n in nodes.split(",") if n.strip()]
     if not isinstance(nodes, list | tuple) or not nodes:
-        raise InvalidInput("nodes must be one or more node names, e.g. web1,web2")
+        raise InvalidInput(_("nodes must be one or more node names, e.g. web1,web2"))
     if len(nodes) > MAX_NODES:
-        raise InvalidInput(f"at most {MAX_NODES} nodes at once, got {len(nodes)}")
+        raise InvalidInput(
+            _(
+                "at most {MAX_NODES} nodes at once, got {n_nodes}",
+                MAX_NODES=MAX_NODES,
+                n_nodes=len(nodes),
+            )
+        )
     checked = [parse_name(n, "node name") for n in nodes]
     twice = sorted({n for n in checked if checked.count(n) > 1})
     if twice:
-        raise InvalidInput(f"node(s) listed more than once: {', '.join(twice)}")
+        raise InvalidInput(_("node(s) listed more than once: {twice}", twice=", ".join(twice)))
     return checked
 
 
@@ -81,9 +89,63 @@ def _bounds(yard: Yard, type_name: str, count: int) -> None:
     meta = yard.registry.node_rules(type_name)
     low, high = meta.get("min_nodes"), meta.get("max_nodes")
     if isinstance(low, int) and count < low:
-        raise InvalidInput(f"job type {type_name!r} runs on at least {low} node(s), got {count}")
+        raise InvalidInput(
+            _(
+                "job type {type_name!r} runs on at least {low} node(s), got {count}",
+                type_name=type_name,
+                low=low,
+                count=count,
+            )
+        )
     if isinstance(high, int) and count > high:
-        raise InvalidInput(f"job type {type_name!r} runs on at most {high} node(s), got {count}")
+        raise InvalidInput(
+            _(
+                "job type {type_name!r} runs on at most {high} node(s), got {count}",
+                type_name=type_name,
+                high=high,
+                count=count,
+            )
+        )
+
+
+def check(yard: Yard, type_name: str, nodes: Any, data: Any, options: dict[str, Any]) -> list[str]:
+    """Everything :func:`submit` refuses, checked without writing (``type_name`` is a
+    real type, not an abstract one): the checked node names."""
+    checked = parse_nodes(nodes)
+    if "queue" in options:
+        raise InvalidInput(_("give nodes or a queue, not both: a node's queue is node:NAME"))
+    if "jobset" in options:
+        raise InvalidInput(_("jobs on nodes make a jobset of their own: leave jobset out"))
+    _bounds(yard, type_name, len(checked))
+    yard.registry.check_data(type_name, data)
+    yard.specs.build(type_name, data, options, time.time())
+    return checked
+
+
+def split_nodes(params: tuple[str, ...]) -> tuple[str | None, tuple[str, ...]]:
+    """``NODE,NODE name=value ...``: the first argument without ``=`` names the nodes."""
+    if params and "=" not in params[0]:
+        return params[0], params[1:]
+    for p in params:
+        if "=" not in p:
+            raise InvalidInput(
+                _("bad argument {p!r}: nodes come first (a,b), then name=value", p=p)
+            )
+    return None, params
+
+
+def typed_params(yard: Yard, type_name: str, pairs: tuple[str, ...]) -> dict[str, Any]:
+    """``name=value`` text as the type's handler declares each parameter (``007`` stays a
+    string for a ``str``; ``3`` is a number for an ``int``); undeclared names as JSON-ish
+    values, for the data check to judge."""
+    sig = yard.registry.signature_of(type_name)
+    declared = {p.name: p for p in sig.params} if sig is not None else {}
+    out = parse_assignments(tuple(p for p in pairs if p.partition("=")[0] not in declared))
+    for pair in pairs:
+        name, _unused, raw = pair.partition("=")
+        if name in declared:
+            out[name] = from_text(declared[name], raw)
+    return out
 
 
 def submit(
@@ -99,17 +161,13 @@ def submit(
             nodes = served(yard)
             if not nodes:
                 raise InvalidInput(
-                    f"{abstract.name!r} runs on every node, and no worker serves a node now "
-                    "(start one with jobyard worker --node NAME, or name the nodes)"
+                    _(
+                        "{name!r} runs on every node, and no worker serves a node now (start one "
+                        "with jobyard worker --node NAME, or name the nodes)",
+                        name=abstract.name,
+                    )
                 )
-    checked = parse_nodes(nodes)
-    if "queue" in options:
-        raise InvalidInput("give nodes or a queue, not both: a node's queue is node:NAME")
-    if "jobset" in options:
-        raise InvalidInput("jobs on nodes make a jobset of their own: leave jobset out")
-    _bounds(yard, type_name, len(checked))
-    yard.registry.check_data(type_name, data)
-    yard.specs.build(type_name, data, options, time.time())  # refused before anything is written
+    checked = check(yard, type_name, nodes, data, options)
     with yard.store.transaction():
         name = abstract.name if abstract is not None else type_name
         jobset = yard.create_jobset("nodes", name, {"type": type_name, "nodes": checked})
@@ -128,7 +186,7 @@ def redirect(yard: Yard, job_id: int, node: str) -> model.Job:
     with yard.store.transaction():
         found = yard.store.get_jobs([job_id], lock=True)
         if not found:
-            raise NotFound(f"no job with id {job_id}")
+            raise NotFound(_("no job with id {job_id}", job_id=job_id))
         job = found[0]
         if job.status in RESTARTABLE:
             changes: dict[str, Any] = {"queue": queue, "updated": now}

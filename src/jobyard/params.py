@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from jobyard.errors import InvalidInput
+from jobyard.i18n import _
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,9 @@ def from_text(param: Param, text: str) -> Any:
     name = param.name
 
     def bad(what: str) -> InvalidInput:
-        err = InvalidInput(f"parameter {name!r}: {what}, got {text[:60]!r}")
+        err = InvalidInput(
+            _("parameter {name!r}: {what}, got {text!r}", name=name, what=what, text=text[:60])
+        )
         err.field = f"param.{name}"  # type: ignore[attr-defined]
         return err
 
@@ -120,6 +123,25 @@ def from_text(param: Param, text: str) -> Any:
     return json_or_text(text, f"parameter {name!r}")
 
 
+def parse_assignments(items: tuple[str, ...] | list[str]) -> dict[str, Any]:
+    """``name=value`` arguments as a dict; a value is JSON when it parses, else a string
+    (JSON that is not finite or nested too deeply is refused: jobyard.limits.json_or_text)."""
+    from jobyard.limits import json_or_text
+
+    parsed: dict[str, Any] = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        if not sep or not name.isidentifier():
+            raise InvalidInput(
+                _(
+                    "bad parameter {item!r}: expected name=value with a Python identifier name",
+                    item=item,
+                )
+            )
+        parsed[name] = json_or_text(raw, f"parameter {name}")
+    return parsed
+
+
 # -- what an enqueue may pass ------------------------------------------------------------------
 
 
@@ -145,7 +167,13 @@ class Signature:
             if self._required:  # type: ignore[attr-defined]
                 p = self._required[0]  # type: ignore[attr-defined]
                 raise _refused(
-                    p.name, f"job type {type_name!r} needs parameter {p.name!r} ({p.kind})"
+                    p.name,
+                    _(
+                        "job type {type_name!r} needs parameter {name!r} ({kind})",
+                        type_name=type_name,
+                        name=p.name,
+                        kind=p.kind,
+                    ),
                 )
             return
         if type(data) is not dict:
@@ -156,15 +184,26 @@ class Signature:
             if not all(isinstance(k, str) and k.isidentifier() for k in keys):
                 return  # not keyword arguments: passed as one value
             unknown = sorted(keys - names)
-            known = ", ".join(p.name for p in self.params) or "none"
+            known = ", ".join(p.name for p in self.params) or _("none")
             raise _refused(
                 unknown[0],
-                f"job type {type_name!r} has no parameter {unknown[0]!r} (its parameters: {known})",
+                _(
+                    "job type {type_name!r} has no parameter {unknown!r} (its parameters: {known})",
+                    type_name=type_name,
+                    unknown=unknown[0],
+                    known=known,
+                ),
             )
         for p in self._required:  # type: ignore[attr-defined]
             if p.name not in data:
                 raise _refused(
-                    p.name, f"job type {type_name!r} needs parameter {p.name!r} ({p.kind})"
+                    p.name,
+                    _(
+                        "job type {type_name!r} needs parameter {name!r} ({kind})",
+                        type_name=type_name,
+                        name=p.name,
+                        kind=p.kind,
+                    ),
                 )
         for p in self._typed:  # type: ignore[attr-defined]
             if p.name in data:
@@ -173,7 +212,13 @@ class Signature:
                     shown = repr(data[p.name])[:60]
                     raise _refused(
                         p.name,
-                        f"job type {type_name!r}: parameter {p.name!r} {what}, got {shown}",
+                        _(
+                            "job type {type_name!r}: parameter {name!r} {what}, got {shown}",
+                            type_name=type_name,
+                            name=p.name,
+                            what=what,
+                            shown=shown,
+                        ),
                     )
 
     def to_meta(self) -> dict[str, Any]:

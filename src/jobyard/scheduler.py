@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 from jobyard import delayed, feed, retention
 from jobyard.cron import fire_times, prev_fire, validate_cron
 from jobyard.errors import ConfigError, InvalidInput, JobyardError
+from jobyard.i18n import _
 
 if TYPE_CHECKING:
     from jobyard.yard import Yard
@@ -70,13 +71,15 @@ def settings(yard: Yard) -> tuple[str, float]:
     """``[scheduler]`` of jobyard.toml: (catchup, grace)."""
     section = yard.config.raw.get("scheduler", {})
     if not isinstance(section, dict):
-        raise ConfigError("[scheduler] must be a table (catchup, grace)")
+        raise ConfigError(_("[scheduler] must be a table (catchup, grace)"))
     catchup = section.get("catchup", "skip")
     if catchup not in CATCHUP:
-        raise ConfigError(f"[scheduler] catchup must be one of {', '.join(CATCHUP)}")
+        raise ConfigError(
+            _("[scheduler] catchup must be one of {CATCHUP}", CATCHUP=", ".join(CATCHUP))
+        )
     grace = section.get("grace", GRACE)
     if isinstance(grace, bool) or not isinstance(grace, int | float) or grace < 1:
-        raise ConfigError(f"[scheduler] grace must be seconds >= 1, got {grace!r}")
+        raise ConfigError(_("[scheduler] grace must be seconds >= 1, got {grace!r}", grace=grace))
     return str(catchup), float(grace)
 
 
@@ -102,7 +105,13 @@ def schedules(yard: Yard) -> list[Schedule]:
             validate_cron(expr, tz)
             mode = meta.get("catchup") or catchup
             if mode not in CATCHUP:
-                raise InvalidInput(f"catchup must be one of {', '.join(CATCHUP)}, got {mode!r}")
+                raise InvalidInput(
+                    _(
+                        "catchup must be one of {CATCHUP}, got {mode!r}",
+                        CATCHUP=", ".join(CATCHUP),
+                        mode=mode,
+                    )
+                )
             found.append(Schedule(name, expr, tz, mode, grace))
         except InvalidInput as exc:
             _warn(yard, name, f"type {name}: schedule ignored: {exc}")

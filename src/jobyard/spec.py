@@ -17,9 +17,10 @@ from dataclasses import replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, Protocol
 
-from jobyard import model
+from jobyard import model, runas
 from jobyard.errors import InvalidInput
 from jobyard.handle import JobHandle
+from jobyard.i18n import _
 from jobyard.lifecycle import JobSpec
 from jobyard.limits import INT64_MAX, MAX_WAIT, check_text, encode_json, in_window
 from jobyard.model import Repeat, Retry
@@ -66,7 +67,13 @@ Parser = Callable[[Any, Context], Any]
 def parse_name(value: Any, what: str) -> str:
     """A queue or site name: 1 to 200 characters that every backend can store."""
     if not isinstance(value, str) or not 0 < len(value) <= 200:
-        raise InvalidInput(f"invalid {what} {value!r}: give a name of 1 to 200 characters")
+        raise InvalidInput(
+            _(
+                "invalid {what} {value!r}: give a name of 1 to 200 characters",
+                what=what,
+                value=value,
+            )
+        )
     return check_text(value, f"{what} {value!r}")
 
 
@@ -80,20 +87,35 @@ def parse_timeout(value: Any) -> float | None:
         or not 0 < value <= MAX_WAIT
     ):
         raise InvalidInput(
-            f"invalid timeout {value!r}: give a number of seconds > 0 and <= {MAX_WAIT:.0f}"
+            _(
+                "invalid timeout {value!r}: give a number of seconds > 0 and <= {MAX_WAIT:.0f}",
+                value=value,
+                MAX_WAIT=MAX_WAIT,
+            )
         )
     return float(value)
 
 
 def parse_int_id(value: Any, what: str = "job id") -> int:
     if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-        raise InvalidInput(f"invalid {what} {value!r}: ids are whole numbers")
+        raise InvalidInput(
+            _("invalid {what} {value!r}: ids are whole numbers", what=what, value=value)
+        )
     try:
         number = int(value)
     except (TypeError, ValueError, OverflowError):
-        raise InvalidInput(f"invalid {what} {value!r}: ids are whole numbers") from None
+        raise InvalidInput(
+            _("invalid {what} {value!r}: ids are whole numbers", what=what, value=value)
+        ) from None
     if number < 1 or number > INT64_MAX:
-        raise InvalidInput(f"invalid {what} {value!r}: ids are whole numbers from 1 to {INT64_MAX}")
+        raise InvalidInput(
+            _(
+                "invalid {what} {value!r}: ids are whole numbers from 1 to {INT64_MAX}",
+                what=what,
+                value=value,
+                INT64_MAX=INT64_MAX,
+            )
+        )
     return number
 
 
@@ -105,7 +127,9 @@ def parse_depends(value: Any) -> list[int]:
     if isinstance(value, int | str | JobHandle):
         value = [value]
     if not isinstance(value, list | tuple | set | frozenset):
-        raise InvalidInput(f"invalid depends {value!r}: give a job id or a list of job ids")
+        raise InvalidInput(
+            _("invalid depends {value!r}: give a job id or a list of job ids", value=value)
+        )
     return sorted({d.id if isinstance(d, JobHandle) else parse_int_id(d) for d in value})
 
 
@@ -119,15 +143,18 @@ def parse_delay(value: Any, now: float) -> float:
         or not in_window(now + float(value))
     ):
         raise InvalidInput(
-            f"invalid delay {value!r}: give a finite number of seconds >= 0"
-            " that ends before the year 9999"
+            _(
+                "invalid delay {value!r}: give a finite number of seconds >= 0 that ends before "
+                "the year 9999",
+                value=value,
+            )
         )
     return now + float(value)
 
 
 def parse_paused(value: Any) -> bool:
     if not isinstance(value, bool):
-        raise InvalidInput(f"invalid paused {value!r}: give true or false")
+        raise InvalidInput(_("invalid paused {value!r}: give true or false", value=value))
     return value
 
 
@@ -136,10 +163,13 @@ def parse_props(props: Any, limit: int) -> dict[str, Any]:
     if props is None:
         return {}
     if not isinstance(props, dict) or not all(isinstance(k, str) for k in props):
-        raise InvalidInput("props must be a mapping of name → value (names are strings)")
+        raise InvalidInput(_("props must be a mapping of name → value (names are strings)"))
     if props:
         encode_json(props, "props", limit, "max_props_bytes")
-    return props
+    checked: dict[str, Any] = props
+    if checked.get("run_as") is not None:  # the user its scripts/local shells run as
+        checked = {**checked, "run_as": runas.check(checked["run_as"], "props.run_as")}
+    return checked
 
 
 def parse_retries(value: Any) -> int:
@@ -183,8 +213,12 @@ def check_known(options: Mapping[str, Any], known: AbstractSet[str], what: str) 
     unknown = options.keys() - known
     if unknown:
         raise InvalidInput(
-            f"unknown {what} option(s) {', '.join(sorted(map(str, unknown)))}; "
-            f"known: {', '.join(sorted(known))}"
+            _(
+                "unknown {what} option(s) {map}; known: {known}",
+                what=what,
+                map=", ".join(sorted(map(str, unknown))),
+                known=", ".join(sorted(known)),
+            )
         )
 
 
@@ -198,9 +232,9 @@ def parse_options(
     of several wrong ones, the same one is named whatever the order they were given in)."""
     check_known(options, known, what)
     if "retry" in options and "retries" in options:
-        raise InvalidInput("give retry or retries, not both")
+        raise InvalidInput(_("give retry or retries, not both"))
     if options.get("delay") is not None and options.get("after") is not None:
-        raise InvalidInput("give delay or after, not both")
+        raise InvalidInput(_("give delay or after, not both"))
     given = [name for name, value in options.items() if value is not None]
     given.sort(key=_ORDER.__getitem__)
     parsed = {}
@@ -276,7 +310,13 @@ def job_filter(
     statuses = listed(status)
     for s in statuses or []:
         if s not in model.STATUSES:
-            raise InvalidInput(f"unknown status {s!r}: use one of {', '.join(model.STATUSES)}")
+            raise InvalidInput(
+                _(
+                    "unknown status {s!r}: use one of {STATUSES}",
+                    s=s,
+                    STATUSES=", ".join(model.STATUSES),
+                )
+            )
     return JobFilter(
         status=statuses,
         type=listed(type_),

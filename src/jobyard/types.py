@@ -14,9 +14,10 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from jobyard import model
+from jobyard import model, runas
 from jobyard.admission import Limit
 from jobyard.errors import InvalidInput, TypeDisabled, UnknownJobType
+from jobyard.i18n import _
 from jobyard.limits import INT32_MAX
 from jobyard.model import Retry
 from jobyard.params import Signature, signature
@@ -62,13 +63,23 @@ class JobType:
         limit: int | None = None,
         min_nodes: int | None = None,
         max_nodes: int | None = None,
+        run_as: str | dict[str, str] | None = None,
     ) -> None:
+        # Python handlers run in the worker itself: this is the user of their local shell
+        # commands (ctx.shell on a local site), see docs/run-as.md.
+        self.run_as = runas.check(run_as, f"job type {name!r} run_as")
         self.min_nodes = _parse_count(min_nodes, "min_nodes")
         self.max_nodes = _parse_count(max_nodes, "max_nodes")
         if self.min_nodes and self.max_nodes and self.min_nodes > self.max_nodes:
-            raise InvalidInput(f"min_nodes {min_nodes} is more than max_nodes {max_nodes}")
+            raise InvalidInput(
+                _(
+                    "min_nodes {min_nodes} is more than max_nodes {max_nodes}",
+                    min_nodes=min_nodes,
+                    max_nodes=max_nodes,
+                )
+            )
         if batch is not None and (not isinstance(batch, int) or batch < 1):
-            raise InvalidInput(f"batch must be a whole number >= 1, got {batch!r}")
+            raise InvalidInput(_("batch must be a whole number >= 1, got {batch!r}", batch=batch))
         self.limit = _parse_limit(limit)  # at most this many running at once, all workers
         self.name = parse_name(name, "job type name")
         self.func = func
@@ -85,7 +96,9 @@ class JobType:
 
             validate_cron(schedule, timezone)
         if catchup not in (None, "skip", "latest"):
-            raise InvalidInput(f"catchup must be 'skip' or 'latest', got {catchup!r}")
+            raise InvalidInput(
+                _("catchup must be 'skip' or 'latest', got {catchup!r}", catchup=catchup)
+            )
         self.on: list[str] = [on] if isinstance(on, str) else list(on or [])
         self.is_async = inspect.iscoroutinefunction(func)
         self.active = True  # False: workers stop claiming it (disabled in the store)
@@ -110,8 +123,11 @@ class JobType:
     def defer(self, **data: Any) -> JobHandle:
         if self._client is None:
             raise InvalidInput(
-                f"job type {self.name!r} belongs to no Yard: register it with @yard.job, "
-                f"or call yard.enqueue({self.name!r}, data)"
+                _(
+                    "job type {name!r} belongs to no Yard: register it with @yard.job, or call "
+                    "yard.enqueue({name!r}, data)",
+                    name=self.name,
+                )
             )
         return self._client.enqueue(self.name, data)
 
@@ -126,7 +142,13 @@ def _parse_count(value: object, what: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10_000:
-        raise InvalidInput(f"{what} must be a whole number from 1 to 10000, got {value!r}")
+        raise InvalidInput(
+            _(
+                "{what} must be a whole number from 1 to 10000, got {value!r}",
+                what=what,
+                value=value,
+            )
+        )
     return value
 
 
@@ -134,7 +156,9 @@ def _parse_limit(limit: object) -> int | None:
     if limit is None:
         return None
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= INT32_MAX:
-        raise InvalidInput(f"limit must be a whole number >= 1 (or None), got {limit!r}")
+        raise InvalidInput(
+            _("limit must be a whole number >= 1 (or None), got {limit!r}", limit=limit)
+        )
     return limit
 
 
@@ -229,8 +253,12 @@ class TypeRegistry:
                 raise UnknownJobType(name, self.known(refresh=True))
             if old.kind != "python":
                 raise InvalidInput(
-                    f"job type {name!r} is a {old.kind} type: a script runs one at a time "
-                    "with its mutex (jobyard type set NAME --mutex/--no-mutex)"
+                    _(
+                        "job type {name!r} is a {kind} type: a script runs one at a time with its "
+                        "mutex (jobyard type set NAME --mutex/--no-mutex)",
+                        name=name,
+                        kind=old.kind,
+                    )
                 )
             row = StoredType(name, old.kind, old.enabled, {**old.meta, "limit": limit})
             store.upsert_types([row], time.time())
@@ -278,6 +306,7 @@ class TypeRegistry:
                     "signature": t.signature.to_meta() if t.signature else None,
                     "min_nodes": t.min_nodes,
                     "max_nodes": t.max_nodes,
+                    "run_as": t.run_as,
                 },
             )
             for t in self.local.values()
@@ -299,8 +328,11 @@ class TypeRegistry:
             raise TypeDisabled(name)
         if stored is not None and stored.meta.get("deleted"):
             raise InvalidInput(
-                f"job type {name!r} was deleted: its script is gone from the scripts "
-                "directory (put it back and run `jobyard scripts sync`)"
+                _(
+                    "job type {name!r} was deleted: its script is gone from the scripts directory "
+                    "(put it back and run `jobyard scripts sync`)",
+                    name=name,
+                )
             )
         return jt, stored
 

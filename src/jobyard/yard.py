@@ -13,6 +13,7 @@ from jobyard.collections import Collection
 from jobyard.config import Config, load_config
 from jobyard.errors import InvalidInput, NotFound
 from jobyard.handle import JobHandle
+from jobyard.i18n import _
 from jobyard.joblog import read_log
 from jobyard.jobsets import Jobset, create_jobset, load_jobset
 from jobyard.manage import Mode
@@ -41,7 +42,7 @@ class Yard:
             self.config.db = url
         for key, value in options.items():
             if not hasattr(self.config, key):
-                raise InvalidInput(f"unknown Yard option {key!r}")
+                raise InvalidInput(_("unknown Yard option {key!r}", key=key))
             setattr(self.config, key, value)
         self._store: Store | None = None
         self.registry = TypeRegistry(lambda: self.store, client=self)
@@ -137,8 +138,12 @@ class Yard:
         """Create many jobs of one type in one transaction; returns their ids."""
         now = time.time()
         spec = self.specs.build(type_name, None, options, now)
-        check = self.registry.check_data
-        encoded = [check(type_name, d) or self._encode(d) for d in items]
+        sig = self.registry.signature_of(type_name)  # once for the batch, not per row
+        encoded = []
+        for d in items:
+            if sig is not None:
+                sig.check(type_name, d)
+            encoded.append(self._encode(d))
         specs = [spec] * len(encoded)  # one validated spec serves every row
         if conn is not None:
             with self.store.using(conn):
@@ -208,7 +213,7 @@ class Yard:
     def get(self, job_id: int) -> JobHandle:
         jobs = self.store.get_jobs([parse_int_id(job_id)])
         if not jobs:
-            raise NotFound(f"no job with id {job_id}")
+            raise NotFound(_("no job with id {job_id}", job_id=job_id))
         return JobHandle(self, jobs[0].id, jobs[0])
 
     def jobs(
@@ -255,7 +260,9 @@ class Yard:
 
     def restart(self, ids: Any, retries: int = 1, antecedents: bool = False) -> list[int]:
         if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-            raise InvalidInput(f"invalid retries {retries!r}: give a whole number >= 0")
+            raise InvalidInput(
+                _("invalid retries {retries!r}: give a whole number >= 0", retries=retries)
+            )
         found, mode = self._ids(ids)
         return manage.restart(self.store, found, time.time(), retries, mode, antecedents)
 

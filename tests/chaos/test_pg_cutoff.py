@@ -14,9 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from jobyard import Yard
-from tests.chaos import app
-from tests.chaos.procs import spawn_worker, stop_all
+from tests.chaos.procs import chaos_yard, spawn_worker, stop_all, wait_for
 from tests.chaos.test_kill_workers import Runs
 from tests.faultpg import PrivatePostgres, Proxy
 
@@ -33,34 +31,27 @@ def _spawn(url: str, tmp_path: Path, logs: Path, name: str) -> subprocess.Popen[
     return spawn_worker(url, config, logs, name, "-c", str(JOBS), "--prefetch", "0")
 
 
-def _wait(predicate: object, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():  # type: ignore[operator]
-        assert time.monotonic() < deadline, what
-        time.sleep(0.1)
-
-
 def test_a_cut_off_worker_gives_its_jobs_up(private_pg: PrivatePostgres, tmp_path: Path) -> None:
     url = private_pg.create_database("cutoff")
-    yard = Yard(url)
-    for jt in app.yard.types.values():
-        yard.types[jt.name] = jt
+    yard = chaos_yard(url)
     logs = tmp_path / "runs"
     logs.mkdir()
     proxy = Proxy(private_pg.port)
     cut = _spawn(proxy.url("cutoff"), tmp_path, logs, "cut")
     other: subprocess.Popen[str] | None = None
     try:
-        _wait(lambda: yard.store.execute("list_workers").fetchall(), 30, "worker 'cut' never came")
+        wait_for(
+            lambda: yard.store.execute("list_workers").fetchall(), 30, "worker 'cut' never came"
+        )
         ids = [yard.enqueue("chaos_async", {"ms": 8000}).id for _ in range(JOBS)]
-        _wait(lambda: yard.count(status="running") == JOBS, 30, "'cut' did not start the jobs")
+        wait_for(lambda: yard.count(status="running") == JOBS, 30, "'cut' did not start the jobs")
         runs = Runs(signalled=set())
         runs.read(logs)
         assert set(runs.starts) == set(ids)
         proxy.pause()
         other = _spawn(url, tmp_path, logs, "other")
         # 'other' rescues the jobs once their leases are past, and runs them to the end.
-        _wait(lambda: yard.count(status="completed") == JOBS, 60, "the jobs never completed")
+        wait_for(lambda: yard.count(status="completed") == JOBS, 60, "the jobs never completed")
         proxy.resume()
         time.sleep(2 * LEASE)  # 'cut' may now report whatever it still holds
         runs = Runs(signalled=set())

@@ -81,7 +81,11 @@ class Server:
 
 
 def spawn(server: Server, token: str, logs: Path, n: int) -> subprocess.Popen[Any]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JOBYARD_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("JOBYARD_") or k == "JOBYARD_ALLOW_ROOT"
+    }
     env.update(
         PYTHONPATH=str(ROOT),
         JOBYARD_APP="tests.chaos.app",

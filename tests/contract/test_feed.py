@@ -227,6 +227,36 @@ def test_follow_from_now_skips_the_past_and_afollow_reads_too(yard: Yard) -> Non
     assert asyncio.run(two()) == ["job.created new", "job.started new", "job.completed new"]
 
 
+def test_from_now_loses_no_event_of_a_transaction_open_at_that_moment(
+    yard: Yard, backend: str
+) -> None:
+    """PostgreSQL: a transaction that began before "now" and commits after it has a smaller
+    xid than events already committed; "from now on" must not start past its events."""
+    if backend == "sqlite":
+        pytest.skip("SQLite has one writer: no transaction commits while another is open")
+    opened, release = threading.Event(), threading.Event()
+
+    def slow_writer() -> None:
+        with yard.store.transaction():
+            yard.enqueue("old")  # its xid is taken here, before the fast writer's
+            opened.set()
+            release.wait(10)
+
+    writer = threading.Thread(target=slow_writer)
+    writer.start()
+    assert opened.wait(10)
+    yard.enqueue("new")  # committed at once, with a bigger xid
+    feed = Feed(yard.store, poll=0.02)
+    now_on = feed.latest()
+    release.set()
+    writer.join()
+
+    def names() -> set[str]:
+        return {e.type for e in feed.read(now_on, limit=100)[0]}
+
+    until(lambda: "old" in names(), timeout=5)
+
+
 def test_a_handler_that_raises_is_logged_and_the_feed_goes_on(
     yard: Yard, caplog: pytest.LogCaptureFixture
 ) -> None:

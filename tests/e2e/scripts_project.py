@@ -27,7 +27,11 @@ class Project:
         (root / "jobyard.toml").write_text(
             f'db = "{self.db}"\nscripts_dir = "scripts"\n\n[worker]\nlease = 2.0\nheartbeat = 0.5\n'
         )
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("JOBYARD_")} | {
+        # JOBYARD_ALLOW_ROOT (tests/conftest.py) stays: these workers run as root.
+        keep = ("JOBYARD_ALLOW_ROOT",)
+        self.env = {
+            k: v for k, v in os.environ.items() if not k.startswith("JOBYARD_") or k in keep
+        } | {
             "PYTHONPATH": str(ROOT),
             "COLUMNS": "200",
         }

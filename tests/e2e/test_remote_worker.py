@@ -70,7 +70,11 @@ def server(tmp_path: Path) -> Iterator[Server]:
 
 
 def worker_env(server: Server, token: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JOBYARD_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("JOBYARD_") or k == "JOBYARD_ALLOW_ROOT"
+    }
     env.update(
         PYTHONPATH=str(ROOT),
         JOBYARD_APP="tests.e2e.remote_app",

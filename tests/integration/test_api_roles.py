@@ -83,6 +83,9 @@ TABLE: dict[str, set[str]] = {
         for verb in ("done", "fail", "heartbeat", "progress", "log")
     },
     "GET /metrics": READERS,
+    # Signed by Slack instead (tests/integration/test_slack.py); 404 here: no [slack].
+    "POST /slack/command": PUBLIC,
+    "POST /slack/interactive": PUBLIC,
 }
 
 

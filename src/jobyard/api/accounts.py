@@ -16,6 +16,7 @@ from jobyard import accounts
 from jobyard.api.auth import PUBLIC, READ, WORK, Principal, Role
 from jobyard.api.endpoint import JSON, Call, Endpoints
 from jobyard.errors import AuthError, InvalidInput, RateLimited
+from jobyard.i18n import _
 
 if TYPE_CHECKING:
     from jobyard.store.accounts import TokenRow
@@ -126,7 +127,7 @@ def _token_principal(row: TokenRow) -> Principal:
 def _store_auth(call: Call) -> StoreAuth:
     auth = call.state.auth
     if not isinstance(auth, StoreAuth):
-        raise InvalidInput("this server runs without authentication (--no-auth)")
+        raise InvalidInput(_("this server runs without authentication (--no-auth)"))
     return auth
 
 
@@ -143,7 +144,9 @@ def text_field(body: Mapping[str, Any], name: str, default: Any = ...) -> Any:
         return default
     value = body.get(name)
     if not isinstance(value, str):
-        raise InvalidInput(f"{name} must be a string, got {type(value).__name__}")
+        raise InvalidInput(
+            _("{name} must be a string, got {name2}", name=name, name2=type(value).__name__)
+        )
     return value
 
 

@@ -21,6 +21,8 @@ from starlette.routing import BaseRoute, Route
 from jobyard.api import errors as api_errors
 from jobyard.api.auth import PUBLIC, Authenticator
 from jobyard.api.endpoint import Endpoint, Endpoints, error_response, wrap
+from jobyard.api.language import Language
+from jobyard.i18n import _
 
 if TYPE_CHECKING:
     from jobyard.yard import Yard
@@ -38,6 +40,7 @@ MODULES: tuple[str, ...] = (
     "jobyard.api.metrics",
     "jobyard.api.work",
     "jobyard.api.work_wait",
+    "jobyard.api.slack",
 )
 
 
@@ -66,14 +69,16 @@ def endpoints(modules: Sequence[str] = MODULES) -> list[Endpoint]:
 
 async def _not_found(request: Request, exc: Exception) -> Response:
     return error_response(
-        api_errors.ApiError(404, "not_found", f"no such path: {request.url.path}")
+        api_errors.ApiError(404, "not_found", _("no such path: {path}", path=request.url.path))
     )
 
 
 async def _method_not_allowed(request: Request, exc: Exception) -> Response:
     return error_response(
         api_errors.ApiError(
-            405, "method_not_allowed", f"{request.method} is not allowed on {request.url.path}"
+            405,
+            "method_not_allowed",
+            _("{method} is not allowed on {path}", method=request.method, path=request.url.path),
         )
     )
 
@@ -110,6 +115,7 @@ def create_app(
         exception_handlers={404: _not_found, 405: _method_not_allowed},
         lifespan=lifespan,
     )
+    app.add_middleware(Language)
     app.state.jobyard = state
     app.state.endpoints = eps
     return app

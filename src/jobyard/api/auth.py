@@ -25,6 +25,15 @@ ADMIN: frozenset[Role] = frozenset({"admin"})
 WORK: frozenset[Role] = frozenset({"worker"})
 
 
+def run_as_refusal(role: Role, props: Any) -> str | None:
+    """Why ``role`` may not create a job with these props (None: it may). The user a job's
+    scripts and local shells run as (``props.run_as``) is an admin's choice, as the type's
+    run_as is: an operator naming it could run an admin's script as any account."""
+    if role == "admin" or not isinstance(props, dict) or props.get("run_as") in (None, ""):
+        return None
+    return "props.run_as (the user the job runs as) may be set by an admin only"
+
+
 @dataclass(frozen=True)
 class Principal:
     """An authenticated caller. ``via`` is ``token`` or ``session`` (CSRF applies to

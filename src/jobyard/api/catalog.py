@@ -11,6 +11,7 @@ from jobyard.api import errors as api_errors
 from jobyard.api import schemas as s
 from jobyard.api.auth import ADMIN, MANAGE, READ
 from jobyard.api.endpoint import Call, Endpoints, Param
+from jobyard.i18n import _
 from jobyard.limits import json_or_text
 
 ENDPOINTS = Endpoints("catalog")
@@ -48,17 +49,17 @@ def list_types(call: Call) -> Any:
 )
 def patch_type(call: Call) -> Any:
     """Enable/disable a type, set a Python type's running-at-once ``limit`` (null lifts
-    it), or change a script type's schedule, triggers, worker, timeout."""
+    it), or change a script type's schedule, triggers, worker, timeout, run_as."""
     from jobyard.scripts import set_enabled, set_type
 
     yard = call.state.yard
     name = str(call.path["name"])
     body = dict(call.body or {})
     if not body:
-        raise api_errors.invalid("nothing to change: give enabled, schedule, on, worker, ...")
+        raise api_errors.invalid(_("nothing to change: give enabled, schedule, on, worker, ..."))
     enabled = body.pop("enabled", None)
     if enabled is not None and not isinstance(enabled, bool):
-        raise api_errors.invalid("enabled must be true or false", "enabled")
+        raise api_errors.invalid(_("enabled must be true or false"), "enabled")
     if "on" in body and isinstance(body["on"], list):
         body["on"] = ",".join(str(v) for v in body["on"])
     if body.get("timeout") is None and "timeout" in body:
@@ -67,7 +68,7 @@ def patch_type(call: Call) -> Any:
     limited = "limit" in body
     limit = body.pop("limit", None)
     if limited and (isinstance(limit, bool) or not isinstance(limit, int | None)):
-        raise api_errors.invalid("limit must be a whole number >= 1, or null", "limit")
+        raise api_errors.invalid(_("limit must be a whole number >= 1, or null"), "limit")
     if limited:
         yard.registry.set_limit(name, limit)
     if body:
@@ -84,7 +85,7 @@ def emit(call: Call) -> Any:
     """Emit an event: every type listening on it (``on=``) gets a job."""
     body = call.body
     if not isinstance(body.get("event"), str):
-        raise api_errors.invalid("event must be a string", "event")
+        raise api_errors.invalid(_("event must be a string"), "event")
     event = call.state.yard.emit(body["event"], body.get("data"))
     return views.event_view(event)
 

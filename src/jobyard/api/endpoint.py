@@ -28,6 +28,7 @@ from jobyard.api.auth import Principal, Role
 from jobyard.api.forms import CSRF_FORM_FIELD as CSRF_FORM_FIELD
 from jobyard.api.forms import FORM_TYPE, content_type, parse_form
 from jobyard.errors import InvalidInput
+from jobyard.i18n import _
 from jobyard.limits import INT64_MAX, finite_json
 
 if TYPE_CHECKING:
@@ -66,7 +67,9 @@ class Call:
     def query(self, name: str, default: str | None = None) -> str | None:
         values = self.request.query_params.getlist(name)
         if len(values) > 1:
-            raise api_errors.bad_request(f"query parameter {name!r} given more than once", name)
+            raise api_errors.bad_request(
+                _("query parameter {name!r} given more than once", name=name), name
+            )
         return values[0] if values else default
 
     def query_list(self, name: str) -> list[str] | None:
@@ -95,10 +98,19 @@ def parse_int(text: str, name: str, lo: int, hi: int) -> int:
         value = int(text)
     except ValueError:
         raise api_errors.bad_request(
-            f"{name} must be a whole number, got {text[:40]!r}", name
+            _("{name} must be a whole number, got {text!r}", name=name, text=text[:40]), name
         ) from None
     if not lo <= value <= hi:
-        raise api_errors.bad_request(f"{name} must be between {lo} and {hi}, got {value}", name)
+        raise api_errors.bad_request(
+            _(
+                "{name} must be between {lo} and {hi}, got {value}",
+                name=name,
+                lo=lo,
+                hi=hi,
+                value=value,
+            ),
+            name,
+        )
     return value
 
 
@@ -210,13 +222,15 @@ async def read_body(request: Request, ep: Endpoint, max_bytes: int) -> tuple[Any
     ctype = content_type(request)
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise api_errors.too_large(f"request body is over {max_bytes} bytes")
+        raise api_errors.too_large(_("request body is over {max_bytes} bytes", max_bytes=max_bytes))
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > max_bytes:
-            raise api_errors.too_large(f"request body is over {max_bytes} bytes")
+            raise api_errors.too_large(
+                _("request body is over {max_bytes} bytes", max_bytes=max_bytes)
+            )
         chunks.append(chunk)
     raw = b"".join(chunks)
     form_token = None
@@ -224,33 +238,38 @@ async def read_body(request: Request, ep: Endpoint, max_bytes: int) -> tuple[Any
         value, form_token = parse_form(raw)
     elif not raw.strip():
         if ep.body_required:
-            raise api_errors.bad_request("a JSON body is required")
+            raise api_errors.bad_request(_("a JSON body is required"))
         return {}, None
     elif ctype not in ("application/json", ""):
         raise api_errors.ApiError(
-            415, "unsupported_media_type", "send the body as application/json"
+            415, "unsupported_media_type", _("send the body as application/json")
         )
     else:
         value = _parse_json(raw)
     schema = ep.body or {}
     if schema.get("type") == "object":
         if not isinstance(value, dict):
-            raise api_errors.invalid("the body must be a JSON object")
+            raise api_errors.invalid(_("the body must be a JSON object"))
         known = schema.get("properties", {})
         if schema.get("additionalProperties") is False:
             for key in value:
                 if key not in known:
                     raise api_errors.invalid(
-                        f"unknown field {key!r}; known fields: {', '.join(sorted(known))}", key
+                        _(
+                            "unknown field {key!r}; known fields: {known}",
+                            key=key,
+                            known=", ".join(sorted(known)),
+                        ),
+                        key,
                     )
         for key in schema.get("required", ()):
             if key not in value:
-                raise api_errors.invalid(f"missing field {key!r}", key)
+                raise api_errors.invalid(_("missing field {key!r}", key=key), key)
         for key, item in value.items():
             expected = known.get(key, {}).get("type")
             if expected is not None and not _is_type(item, expected):
                 want = expected if isinstance(expected, str) else " or ".join(expected)
-                raise api_errors.invalid(f"field {key!r} must be {want}", key)
+                raise api_errors.invalid(_("field {key!r} must be {want}", key=key, want=want), key)
     return value, form_token
 
 
@@ -258,7 +277,7 @@ def _parse_json(raw: bytes) -> Any:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise api_errors.bad_request("the body is not UTF-8") from None
+        raise api_errors.bad_request(_("the body is not UTF-8")) from None
     try:
         return finite_json(text, "the request body")
     except InvalidInput as exc:
@@ -327,8 +346,13 @@ def wrap(ep: Endpoint, state: AppState) -> Callable[[Request], Any]:
                     raise api_errors.unauthorized()
                 if not allowed(ep, principal):
                     raise api_errors.forbidden(
-                        f"role {principal.role} may not {ep.method} {ep.path}; "
-                        f"allowed: {', '.join(sorted(ep.roles))}"
+                        _(
+                            "role {role} may not {method} {path}; allowed: {roles}",
+                            role=principal.role,
+                            method=ep.method,
+                            path=ep.path,
+                            roles=", ".join(sorted(ep.roles)),
+                        )
                     )
             else:
                 principal = Principal(name="anonymous", role="viewer", via="none")
@@ -337,14 +361,20 @@ def wrap(ep: Endpoint, state: AppState) -> Callable[[Request], Any]:
             form = ep.form and content_type(request) == FORM_TYPE
             if csrf and not form and not _csrf_ok(request, principal, None):
                 raise api_errors.forbidden(
-                    f"missing or wrong CSRF token (send header {CSRF_HEADER})"
+                    _(
+                        "missing or wrong CSRF token (send header {CSRF_HEADER})",
+                        CSRF_HEADER=CSRF_HEADER,
+                    )
                 )
             call = Call(request, principal, state)
             if ep.body is not None:
                 call.body, form_token = await read_body(request, ep, state.max_body)
                 if csrf and form and not _csrf_ok(request, principal, form_token):
                     raise api_errors.forbidden(
-                        f"missing or wrong CSRF token (send field {CSRF_FORM_FIELD})"
+                        _(
+                            "missing or wrong CSRF token (send field {CSRF_FORM_FIELD})",
+                            CSRF_FORM_FIELD=CSRF_FORM_FIELD,
+                        )
                     )
             result = (
                 await ep.handler(call) if is_async else await run_in_threadpool(ep.handler, call)

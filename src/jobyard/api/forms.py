@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 
 from jobyard.api import errors as api_errors
+from jobyard.i18n import _
 
 FORM_TYPE = "application/x-www-form-urlencoded"
 CSRF_FORM_FIELD = "csrf_token"
@@ -29,12 +30,16 @@ def parse_form(raw: bytes) -> tuple[dict[str, str], str | None]:
         text = raw.decode("utf-8")
         pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS)
     except UnicodeDecodeError:
-        raise api_errors.bad_request("the form is not UTF-8") from None
+        raise api_errors.bad_request(_("the form is not UTF-8")) from None
     except ValueError:
-        raise api_errors.bad_request(f"a form may have at most {MAX_FIELDS} fields") from None
+        raise api_errors.bad_request(
+            _("a form may have at most {MAX_FIELDS} fields", MAX_FIELDS=MAX_FIELDS)
+        ) from None
     fields: dict[str, str] = {}
     for key, value in pairs:
         if key in fields:
-            raise api_errors.bad_request(f"form field {key[:40]!r} given more than once", key)
+            raise api_errors.bad_request(
+                _("form field {key!r} given more than once", key=key[:40]), key
+            )
         fields[key] = value
     return fields, fields.pop(CSRF_FORM_FIELD, None)

@@ -9,8 +9,9 @@ from typing import Any
 from jobyard import model, views
 from jobyard.api import errors as api_errors
 from jobyard.api import schemas as s
-from jobyard.api.auth import MANAGE, READ
+from jobyard.api.auth import MANAGE, READ, run_as_refusal
 from jobyard.api.endpoint import JSON, Call, Endpoints, Param
+from jobyard.i18n import _
 
 ENDPOINTS = Endpoints("jobs")
 
@@ -19,14 +20,19 @@ OPERATIONS = ("cancel", "pause", "resume", "restart", "rerun", "remove")
 _OPTION_KEYS = tuple(s.JOB_OPTIONS)
 
 
-def _options(body: dict[str, Any]) -> dict[str, Any]:
-    return {k: body[k] for k in _OPTION_KEYS if k in body and body[k] is not None}
+def _options(call: Call) -> dict[str, Any]:
+    body = call.body
+    options = {k: body[k] for k in _OPTION_KEYS if k in body and body[k] is not None}
+    refusal = run_as_refusal(call.principal.role, options.get("props"))
+    if refusal:
+        raise api_errors.forbidden(refusal)
+    return options
 
 
 def _type_name(body: dict[str, Any]) -> str:
     name = body.get("type")
     if not isinstance(name, str):
-        raise api_errors.invalid("type must be a string: the job type's name", "type")
+        raise api_errors.invalid(_("type must be a string: the job type's name"), "type")
     return name
 
 
@@ -36,7 +42,7 @@ def _cursor(text: str | None) -> int | None:
         return None
     if not text.isdigit() or len(text) > 19 or int(text) < 1:
         raise api_errors.bad_request(
-            f"bad cursor {text[:40]!r}: pass back a 'next' value", "cursor"
+            _("bad cursor {text!r}: pass back a 'next' value", text=text[:40]), "cursor"
         )
     return int(text)
 
@@ -48,12 +54,12 @@ def create_job(call: Call) -> Any:
     """Create a job; with ``nodes``, a jobset of one job per node (queue ``node:NAME``)."""
     body = call.body
     yard = call.state.yard
-    name, options = _type_name(body), _options(body)
+    name, options = _type_name(body), _options(call)
     nodes = body.get("nodes")
     if nodes is None and name not in yard.registry.abstract:
         return yard.enqueue(name, body.get("data"), **options).job.to_dict()
     if nodes is not None and (not isinstance(nodes, list) or not nodes):
-        raise api_errors.invalid("nodes must be a non-empty list of node names", "nodes")
+        raise api_errors.invalid(_("nodes must be a non-empty list of node names"), "nodes")
     jobset, ids = yard.submit(name, nodes, body.get("data"), **options)
     return {"jobset": jobset, "jobs": ids}
 
@@ -71,8 +77,8 @@ def create_jobs(call: Call) -> Any:
     body = call.body
     items = body.get("items")
     if not isinstance(items, list) or len(items) > 10_000:
-        raise api_errors.invalid("items must be a list of at most 10000 job data", "items")
-    ids = call.state.yard.enqueue_many(_type_name(body), items, **_options(body))
+        raise api_errors.invalid(_("items must be a list of at most 10000 job data"), "items")
+    ids = call.state.yard.enqueue_many(_type_name(body), items, **_options(call))
     return {"ids": ids}
 
 
@@ -94,7 +100,12 @@ def list_jobs(call: Call) -> Any:
     for st in status or ():
         if st not in model.STATUSES:
             raise api_errors.bad_request(
-                f"unknown status {st[:40]!r}; statuses: {', '.join(model.STATUSES)}", "status"
+                _(
+                    "unknown status {st!r}; statuses: {STATUSES}",
+                    st=st[:40],
+                    STATUSES=", ".join(model.STATUSES),
+                ),
+                "status",
             )
     limit = call.query_int("limit", 50, 1, MAX_PAGE) or 50
     page = views.recent_jobs(
@@ -174,7 +185,9 @@ def _operation(op: str) -> Any:
         }.get(op, set())
         extra = sorted(set(b) - allowed)
         if extra:
-            raise api_errors.invalid(f"{op} takes no field {extra[0]!r}", extra[0])
+            raise api_errors.invalid(
+                _("{op} takes no field {extra!r}", op=op, extra=extra[0]), extra[0]
+            )
         if op == "rerun":
             kw = {"repeat": b["repeat"]} if "repeat" in b else {}
             return JSON(yard.rerun(job_id, b.get("data"), **kw).job.to_dict(), 201)
@@ -222,5 +235,5 @@ def redirect_job(call: Call) -> Any:
     cancelled starts over there (409 while it runs)."""
     node = (call.body or {}).get("node")
     if not isinstance(node, str):
-        raise api_errors.invalid("node must be a node name", "node")
+        raise api_errors.invalid(_("node must be a node name"), "node")
     return call.state.yard.redirect(call.path_int("id"), node).to_dict()

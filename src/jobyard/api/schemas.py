@@ -109,6 +109,7 @@ TYPE_PATCH: dict[str, Any] = {
         "limit": {"type": ["integer", "null"], "minimum": 1, "maximum": 2147483647},
         "description": STR,
         "group": STR,
+        "run_as": {"type": ["string", "object", "null"]},
     },
 }
 

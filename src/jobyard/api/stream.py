@@ -26,6 +26,7 @@ from jobyard import views
 from jobyard.api import errors as api_errors
 from jobyard.api.auth import READ
 from jobyard.api.endpoint import Call, Endpoints, Param
+from jobyard.i18n import _
 from jobyard.store.events import JobEvent
 from jobyard.yard import Yard
 
@@ -38,7 +39,9 @@ MAX_SUBSCRIBERS = 1000
 
 @dataclass(eq=False)  # by identity: subscribers live in a set
 class Subscriber:
-    queue: asyncio.Queue[tuple[JobEvent, int | None] | None] = field(
+    # (event, its job's jobset, its SSE frame): the frame is made once per event by the
+    # fan-out, not once per client
+    queue: asyncio.Queue[tuple[JobEvent, int | None, str] | None] = field(
         default_factory=lambda: asyncio.Queue(QUEUE)
     )
     start: int = 0  # the fan-out's cursor when it joined: older events come from the log
@@ -57,7 +60,7 @@ class Fanout:
 
     async def subscribe(self, wants_jobset: bool) -> Subscriber:
         if len(self.subscribers) >= MAX_SUBSCRIBERS:
-            raise api_errors.ApiError(503, "busy", "too many event streams; retry later")
+            raise api_errors.ApiError(503, "busy", _("too many event streams; retry later"))
         if self.position is None:
             self.position = await run_in_threadpool(views.latest_transition, self.yard)
         sub = Subscriber(start=self.position, wants_jobset=wants_jobset)
@@ -99,9 +102,10 @@ class Fanout:
                 await asyncio.sleep(min(self.poll * 8, 2.0))
                 continue
             for event in events:
+                item = (event, jobsets.get(event.job_id), frame(event))
                 for sub in list(self.subscribers):
                     try:
-                        sub.queue.put_nowait((event, jobsets.get(event.job_id)))
+                        sub.queue.put_nowait(item)
                     except asyncio.QueueFull:
                         self.subscribers.discard(sub)
                         _drop(sub)
@@ -178,7 +182,7 @@ async def _events(
         position = sub.start if after is None else after
         if after is not None and after != sub.start:
             while True:
-                events, _ = await run_in_threadpool(
+                events, _unused = await run_in_threadpool(
                     views.transitions_after, fan.yard, position, PAGE
                 )
                 if not events:
@@ -198,20 +202,30 @@ async def _events(
         sent = set(recent)
         while True:
             try:
-                item = await asyncio.wait_for(sub.queue.get(), fan.heartbeat)
+                first = await asyncio.wait_for(sub.queue.get(), fan.heartbeat)
             except TimeoutError:
                 yield ": ping\n\n"
                 continue
-            if item is None:
-                yield f"event: dropped\ndata: {json.dumps({'after': position})}\n\n"
-                return
-            event, jobset = item
-            if sent and event.id in sent:
-                sent.discard(event.id)
-                continue
-            position = event.id
-            if flt.matches(event, jobset):
-                yield frame(event)
+            # Whatever else is queued goes out in the same write: one socket write per
+            # frame per client was what saturated the server with many clients.
+            items = [first]
+            while len(items) < PAGE and not sub.queue.empty():
+                items.append(sub.queue.get_nowait())
+            out: list[str] = []
+            for item in items:
+                if item is None:
+                    out.append(f"event: dropped\ndata: {json.dumps({'after': position})}\n\n")
+                    yield "".join(out)
+                    return
+                event, jobset, text = item
+                if sent and event.id in sent:
+                    sent.discard(event.id)
+                    continue
+                position = event.id
+                if flt.matches(event, jobset):
+                    out.append(text)
+            if out:
+                yield "".join(out)
     finally:
         fan.unsubscribe(sub)
 
@@ -238,7 +252,7 @@ async def stream(call: Call) -> StreamingResponse:
     header = call.request.headers.get("last-event-id")
     if header is not None and header.strip():
         if not header.strip().isdigit() or len(header.strip()) > 19:
-            raise api_errors.bad_request("Last-Event-ID must be an event id", "Last-Event-ID")
+            raise api_errors.bad_request(_("Last-Event-ID must be an event id"), "Last-Event-ID")
         after: int | None = int(header.strip())
     else:
         after = call.query_int("after", None, 0)

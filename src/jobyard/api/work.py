@@ -16,6 +16,7 @@ from typing import Any
 from jobyard.api import errors as api_errors
 from jobyard.api.auth import WORK
 from jobyard.api.endpoint import Call, Endpoints, Handler, Param
+from jobyard.i18n import _
 from jobyard.model import RUNNING, Job
 from jobyard.worker import wire
 from jobyard.worker.local import LocalPort
@@ -34,12 +35,17 @@ def _port(call: Call) -> LocalPort:
 def _as(call: Call, worker: object) -> str:
     """The worker name, if the caller may act as it."""
     if not isinstance(worker, str) or not worker:
-        raise api_errors.invalid("worker must be the worker's name", "worker")
+        raise api_errors.invalid(_("worker must be the worker's name"), "worker")
     p = call.principal
     if p.via != "none" and worker != p.name and not worker.startswith(p.name + "/"):
         raise api_errors.forbidden(
-            f"a worker token named {p.name!r} acts only as worker {p.name!r} or "
-            f"{p.name + '/...'!r}, not {worker[:60]!r}"
+            _(
+                "a worker token named {name!r} acts only as worker {name!r} or {value!r}, not "
+                "{worker!r}",
+                name=p.name,
+                value=p.name + "/...",
+                worker=worker[:60],
+            )
         )
     return worker
 
@@ -47,10 +53,10 @@ def _as(call: Call, worker: object) -> str:
 def _body(call: Call, *keys: str) -> dict[str, Any]:
     body = call.body
     if not isinstance(body, dict):
-        raise api_errors.invalid("the body must be a JSON object")
+        raise api_errors.invalid(_("the body must be a JSON object"))
     for key in keys:
         if key not in body:
-            raise api_errors.invalid(f"missing field {key!r}", key)
+            raise api_errors.invalid(_("missing field {key!r}", key=key), key)
     return body
 
 
@@ -60,7 +66,9 @@ def _wire(fn: Any, *args: Any) -> Any:
     except (KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, api_errors.ApiError):
             raise
-        raise api_errors.invalid(f"malformed worker call: {type(exc).__name__}: {exc}") from None
+        raise api_errors.invalid(
+            _("malformed worker call: {name}: {exc}", name=type(exc).__name__, exc=exc)
+        ) from None
 
 
 def post(path: str, **kw: Any) -> Callable[[Handler], Handler]:
@@ -115,17 +123,19 @@ def types(call: Call) -> Any:
 
 def _claim_req(call: Call, body: Any) -> ClaimRequest:
     if not isinstance(body, dict):
-        raise api_errors.invalid("a claim must be a JSON object", "claim_next")
+        raise api_errors.invalid(_("a claim must be a JSON object"), "claim_next")
     for key in ("worker", "queues", "types", "limit", "lease"):
         if key not in body:
-            raise api_errors.invalid(f"missing field {key!r}", key)
+            raise api_errors.invalid(_("missing field {key!r}", key=key), key)
     req: ClaimRequest = _wire(wire.claim_in, body)
     _as(call, req.worker)
     # What runs at once is the server's to say (the stored limits and script mutexes),
     # never a worker's: a limit that skips would cancel other workers' jobs.
     req = replace(req, limits={})
     if not 0 <= req.limit <= MAX_CLAIM or not 0 < req.lease <= 3600:
-        raise api_errors.invalid(f"limit must be 0..{MAX_CLAIM} and lease 0..3600 seconds")
+        raise api_errors.invalid(
+            _("limit must be 0..{MAX_CLAIM} and lease 0..3600 seconds", MAX_CLAIM=MAX_CLAIM)
+        )
     return req
 
 
@@ -154,7 +164,7 @@ def _claimed(call: Call, refs: list[tuple[int, str]]) -> dict[int, Job]:
     """The jobs these (id, run) refs name, as stored, if they still run under that run
     (the rest is no longer the caller's: nothing is recorded for them, as a compare-and-
     set would record nothing). The caller must be their worker."""
-    found = call.state.yard.store.get_jobs(sorted({i for i, _ in refs}))
+    found = call.state.yard.store.get_jobs(sorted({i for i, _unused in refs}))
     runs = dict(refs)
     out = {}
     for job in found:
@@ -169,12 +179,12 @@ def record(call: Call) -> Any:
     """Record outcomes of runs (``ref``: id and run) and claim the next jobs at once."""
     b = _body(call, "outcomes")
     if not isinstance(b["outcomes"], list):
-        raise api_errors.invalid("outcomes must be a list", "outcomes")
+        raise api_errors.invalid(_("outcomes must be a list"), "outcomes")
     items = [
         (_wire(wire.ref_in, item["ref"]), _wire(wire.outcome_in, item["outcome"]))
         for item in b["outcomes"]
     ]
-    jobs = _claimed(call, [ref for ref, _ in items])
+    jobs = _claimed(call, [ref for ref, _unused in items])
     pairs = [(jobs[ref[0]], o) for ref, o in items if ref[0] in jobs]
     req = _claim_req(call, b["claim_next"]) if b.get("claim_next") else None
     port = _port(call)
@@ -191,7 +201,9 @@ def _one(call: Call, outcome: dict[str, Any]) -> Any:
     ref = _wire(wire.ref_in, {"id": call.path_int("id"), "run": b["run"]})
     job = _claimed(call, [ref]).get(ref[0])
     if job is None:
-        raise api_errors.ApiError(409, "lease_lost", f"job {ref[0]} is not running as run {ref[1]}")
+        raise api_errors.ApiError(
+            409, "lease_lost", _("job {ref} is not running as run {ref2}", ref=ref[0], ref2=ref[1])
+        )
     _port(call).record([(job, wire.outcome_in(outcome))])
     return {"ok": True}
 
@@ -241,7 +253,7 @@ def log(call: Call) -> Any:
     if not isinstance(entries, list) or any(
         not isinstance(e, dict) or e.get("job_id") != job_id for e in entries
     ):
-        raise api_errors.invalid("entries must be log entries of this job", "entries")
+        raise api_errors.invalid(_("entries must be log entries of this job"), "entries")
     _port(call).log(job_id, b.get("run"), entries, float(b["lease"]), bool(b.get("guarded", True)))
     return {"ok": True}
 
@@ -251,7 +263,7 @@ def hand_back(call: Call) -> Any:
     """Return claimed jobs to ready without spending an attempt (shutdown)."""
     b = _body(call, "jobs", "reason")
     if not isinstance(b["jobs"], list):
-        raise api_errors.invalid("jobs must be a list of {id, run}", "jobs")
+        raise api_errors.invalid(_("jobs must be a list of {{id, run}}"), "jobs")
     jobs = _claimed(call, [_wire(wire.ref_in, j) for j in b["jobs"]])
     return {"ids": _port(call).hand_back(list(jobs.values()), str(b["reason"]))}
 
@@ -320,6 +332,6 @@ def kv(call: Call) -> Any:
     if op == "update":
         put, keys = b.get("values") or {}, b.get("keys") or []
         if not isinstance(put, dict) or not isinstance(keys, list):
-            raise api_errors.invalid("update takes values (an object) and keys (a list)")
+            raise api_errors.invalid(_("update takes values (an object) and keys (a list)"))
         return {"removed": port.kv_update(jobset, put, [str(k) for k in keys])}
-    raise api_errors.invalid("op must be get, put, delete, all or update", "op")
+    raise api_errors.invalid(_("op must be get, put, delete, all or update"), "op")

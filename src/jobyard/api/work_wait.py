@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from jobyard.api import errors as api_errors
 from jobyard.api.auth import WORK
 from jobyard.api.endpoint import Call, Endpoints
+from jobyard.i18n import _
 from jobyard.store.core import Waiter
 from jobyard.yard import Yard
 
@@ -106,7 +107,9 @@ async def wait(call: Call) -> Any:
     body = call.body if isinstance(call.body, dict) else {}
     timeout = body.get("timeout", 1.0)
     if isinstance(timeout, bool) or not isinstance(timeout, int | float):
-        raise api_errors.invalid("timeout must be a number of seconds", "timeout")
+        raise api_errors.invalid(_("timeout must be a number of seconds"), "timeout")
     if not 0 <= timeout <= MAX_WAIT:  # also NaN
-        raise api_errors.invalid(f"timeout must be 0 to {MAX_WAIT:g} seconds", "timeout")
+        raise api_errors.invalid(
+            _("timeout must be 0 to {MAX_WAIT:g} seconds", MAX_WAIT=MAX_WAIT), "timeout"
+        )
     return {"woke": await waker(call).wait(float(timeout))}

@@ -13,6 +13,7 @@ from jobyard import accounts
 from jobyard.account_views import audit_view, token_view, user_view
 from jobyard.cli.common import get_yard, print_json
 from jobyard.errors import InvalidInput
+from jobyard.i18n import _
 from jobyard.model import iso
 from jobyard.store import Store
 
@@ -33,7 +34,7 @@ def _password(from_stdin: bool) -> str:
     if from_stdin:
         line = sys.stdin.readline()
         if not line:
-            raise InvalidInput("--password-stdin: nothing on stdin")
+            raise InvalidInput(_("--password-stdin: nothing on stdin"))
         return line.rstrip("\r\n")
     value: str = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
     return value
@@ -54,10 +55,12 @@ def user_add(ctx: click.Context, name: str, role: str, password_stdin: bool) -> 
     store = _store(ctx)
     accounts.check_name(name)  # before asking for a password
     if store.user_by_name(name) is not None:
-        raise InvalidInput(f"user {name!r} exists already; change it with `jobyard user passwd`")
+        raise InvalidInput(
+            _("user {name!r} exists already; change it with `jobyard user passwd`", name=name)
+        )
     user = accounts.add_user(store, name, role, _password(password_stdin))
     _audit(store, "user add", name)
-    click.echo(f"user {user.name} added ({user.role})")
+    click.echo(_("user {name} added ({role})", name=user.name, role=user.role))
 
 
 @user_group.command("passwd")
@@ -70,7 +73,7 @@ def user_passwd(ctx: click.Context, name: str, password_stdin: bool) -> None:
     accounts.get_user(store, name)
     accounts.set_password(store, name, _password(password_stdin))
     _audit(store, "user passwd", name)
-    click.echo(f"password of {name} changed")
+    click.echo(_("password of {name} changed", name=name))
 
 
 @user_group.command("role")
@@ -82,7 +85,7 @@ def user_role(ctx: click.Context, name: str, role: str) -> None:
     store = _store(ctx)
     accounts.set_role(store, name, role)
     _audit(store, "user role", name)
-    click.echo(f"{name} is now {role}")
+    click.echo(_("{name} is now {role}", name=name, role=role))
 
 
 @user_group.command("remove")
@@ -93,7 +96,7 @@ def user_remove(ctx: click.Context, name: str) -> None:
     store = _store(ctx)
     accounts.remove_user(store, name)
     _audit(store, "user remove", name)
-    click.echo(f"user {name} removed")
+    click.echo(_("user {name} removed", name=name))
 
 
 @user_group.command("list")
@@ -128,7 +131,15 @@ def token_create(ctx: click.Context, name: str, role: str, expires: str, user: s
     _audit(store, "token create", f"token {new.row.id} {name}")
     click.echo(new.secret)
     until = iso(new.row.expires) or "never"
-    click.echo(f"token {new.row.id} ({role}) expires {until}; it is not shown again", err=True)
+    click.echo(
+        _(
+            "token {id} ({role}) expires {until}; it is not shown again",
+            id=new.row.id,
+            role=role,
+            until=until,
+        ),
+        err=True,
+    )
 
 
 @token_group.command("list")
@@ -145,8 +156,15 @@ def token_list(ctx: click.Context, as_json: bool) -> None:
     for t in out:
         state = "revoked" if t["revoked"] else f"expires {t['expires'] or 'never'}"
         click.echo(
-            f"{t['id']:>4} {t['name']:<20} {t['role']:<9} {t['prefix']}…  {state}; "
-            f"last used {t['last_used'] or 'never'}"
+            _(
+                "{id:>4} {name:<20} {role:<9} {prefix}…  {state}; last used {value}",
+                id=t["id"],
+                name=t["name"],
+                role=t["role"],
+                prefix=t["prefix"],
+                state=state,
+                value=t["last_used"] or "never",
+            )
         )
 
 
@@ -158,7 +176,7 @@ def token_revoke(ctx: click.Context, token_id: int) -> None:
     store = _store(ctx)
     accounts.revoke_token(store, token_id)
     _audit(store, "token revoke", f"token {token_id}")
-    click.echo(f"token {token_id} revoked")
+    click.echo(_("token {token_id} revoked", token_id=token_id))
 
 
 @click.command("audit")

@@ -13,6 +13,7 @@ from jobyard import views
 from jobyard.cli import render
 from jobyard.cli.common import get_yard, print_json
 from jobyard.cli.render import when as _when
+from jobyard.i18n import _
 from jobyard.params import Signature
 
 
@@ -26,7 +27,16 @@ def types_cmd(ctx: click.Context, as_json: bool) -> None:
         print_json(out)
         return
     table = Table(
-        "name", "kind", "enabled", "params", "schedule", "on", "worker", "limit", "last run"
+        _("name"),
+        _("kind"),
+        _("enabled"),
+        _("params"),
+        _("schedule"),
+        _("on"),
+        _("worker"),
+        _("run as"),
+        _("limit"),
+        _("last run"),
     )
 
     def text(value: Any) -> str:
@@ -42,6 +52,7 @@ def types_cmd(ctx: click.Context, as_json: bool) -> None:
             text(t.get("schedule")),
             text(t.get("on")),
             text(t.get("worker")),
+            text(t.get("run_as")),
             _limit(t),
             last,
         )
@@ -74,7 +85,16 @@ def workers_cmd(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         print_json([w.to_dict() for w in rows])
         return
-    table = Table("name", "host", "pid", "queues", "c", "status", "heartbeat", "running")
+    table = Table(
+        _("name"),
+        _("host"),
+        _("pid"),
+        _("queues"),
+        _("c"),
+        _("status"),
+        _("heartbeat"),
+        _("running"),
+    )
     for w in rows:
         state = render.styled(w.status) if w.alive else render.styled("gone", "red")
         table.add_row(

@@ -14,6 +14,7 @@ from jobyard.cli.common import get_yard, print_json
 from jobyard.cli.listing import limit_option, offset_option
 from jobyard.collections import Collection
 from jobyard.errors import InvalidInput
+from jobyard.i18n import _, n_
 from jobyard.limits import json_or_text
 
 
@@ -26,7 +27,7 @@ def collections_cmd(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         print_json(found)
         return
-    table = Table("collection", "items", "by status")
+    table = Table(_("collection"), _("items"), _("by status"))
     for c in found:
         by_status = ", ".join(f"{s} {n}" for s, n in c["statuses"].items())
         table.add_row(c["name"], str(c["items"]), by_status)
@@ -62,7 +63,7 @@ def collection_cmd(
     if as_json:
         print_json([i.to_dict() for i in items])
         return
-    table = Table("id", "status", "data", "created", "updated")
+    table = Table(_("id"), _("status"), _("data"), _("created"), _("updated"))
     for i in items:
         d = i.to_dict()
         data = json.dumps(i.data, ensure_ascii=False)
@@ -75,7 +76,9 @@ def collection_cmd(
         )
     render.console().print(table)
     shown = f"{start + 1}-{start + len(items)}" if items else "none"
-    click.echo(f"{shown} of {page.total} items", err=True)
+    click.echo(
+        n_("{shown} of {n} items", "{shown} of {n} items", page.total, shown=shown), err=True
+    )
 
 
 def register(group: click.Group) -> None:
@@ -90,6 +93,8 @@ def parse_where(pairs: tuple[str, ...]) -> dict[str, Any]:
     for pair in pairs:
         key, sep, raw = pair.partition("=")
         if not sep or not key.strip():
-            raise InvalidInput(f"bad --where {pair!r}: give field=value (e.g. --where user=ann)")
+            raise InvalidInput(
+                _("bad --where {pair!r}: give field=value (e.g. --where user=ann)", pair=pair)
+            )
         where[key] = json_or_text(raw, f"--where {key}")
     return where

@@ -11,6 +11,7 @@ import click
 
 from jobyard.config import load_config
 from jobyard.errors import ConfigError
+from jobyard.i18n import _
 from jobyard.limits import finite_json
 from jobyard.types import JobType
 from jobyard.yard import Yard
@@ -23,7 +24,9 @@ def load_app_module(yard: Yard, name: str) -> None:
     try:
         module = importlib.import_module(name)
     except ImportError as exc:
-        raise ConfigError(f"cannot import app module {name!r}: {exc}") from None
+        raise ConfigError(
+            _("cannot import app module {name!r}: {exc}", name=name, exc=exc)
+        ) from None
     for value in vars(module).values():
         found: list[JobType] = []
         if isinstance(value, Yard) and value is not yard:

@@ -14,6 +14,7 @@ from jobyard.converge.graph import format_for, to_dot, write_file
 from jobyard.converge.resolve import load_root, parse_assignments
 from jobyard.converge.session import Result, graph_and_driver, run_graph
 from jobyard.converge.verbose import VerboseWriter
+from jobyard.i18n import _, n_
 
 __all__ = ["converge_command", "graph_command", "register"]
 
@@ -102,7 +103,7 @@ def converge_command(
         )
         return
     if wait or queue is not None:
-        raise click.UsageError("--wait and --queue go with --distributed")
+        raise click.UsageError(_("--wait and --queue go with --distributed"))
     root = load_root(root_ref)
     graph, driver = graph_and_driver(root, args, tries, retry_delay)
     verbose_writer = VerboseWriter(verbose=verbose, debug=debug)
@@ -143,7 +144,7 @@ def _distributed(
 
     if verbose:
         raise click.UsageError(
-            "-v/-d print an in-process run; with --distributed see each node job's log"
+            _("-v/-d print an in-process run; with --distributed see each node job's log")
         )
     yard = get_yard(ctx)
     jobset = distributed.submit(
@@ -162,7 +163,7 @@ def _distributed(
         result = distributed.follow(yard, jobset, ())
         click.echo(json.dumps({"jobset": jobset, **_result_json(result)}, indent=2))
     else:
-        click.echo(f"jobset {jobset}", err=True)
+        click.echo(_("jobset {jobset}", jobset=jobset), err=True)
         console = render.console()
         tree = LiveTree(distributed.graph_of(yard, jobset), no_act=no_act)
         with Live(console=console, refresh_per_second=8, get_renderable=tree.render):
@@ -204,7 +205,10 @@ def graph_command(
         click.echo(to_dot(graph, outcomes), nl=False)
         return
     write_file(graph, output, outcomes)
-    click.echo(f"wrote {output} ({len(graph)} nodes)", err=True)
+    click.echo(
+        n_("wrote {output} ({n} nodes)", "wrote {output} ({n} nodes)", len(graph), output=output),
+        err=True,
+    )
 
 
 def register(group: click.Group) -> None:

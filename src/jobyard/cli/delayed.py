@@ -10,6 +10,7 @@ from jobyard import delayed
 from jobyard.cli import render
 from jobyard.cli.common import get_yard, parse_params, print_json
 from jobyard.cli.nodes import split_nodes, typed_params
+from jobyard.i18n import _, n_
 from jobyard.store.delayed import DelayedRow
 
 ID = click.IntRange(1, 2**63 - 1)
@@ -29,6 +30,7 @@ def _row(w: DelayedRow) -> dict[str, object]:
         "paused": w.paused,
         "done": w.done,
         "fired": w.fired,
+        "run_as": w.props.get("run_as"),
     }
 
 
@@ -46,6 +48,7 @@ def delayed_group() -> None:
 @click.option("--skip", type=click.IntRange(0, delayed.MAX_SKIP), default=0, show_default=True)
 @click.option("--prop", "props", multiple=True, help="A job property name=value (repeatable).")
 @click.option("--paused", is_flag=True, help="Save it paused.")
+@click.option("--run-as", "run_as", default=None, help="Its jobs run as USER or USER:GROUP.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def add(
@@ -58,6 +61,7 @@ def add(
     skip: int,
     props: tuple[str, ...],
     paused: bool,
+    run_as: str | None,
     as_json: bool,
 ) -> None:
     """Save TYPE [NODE,NODE] [name=value ...] to run --at a time or on --cron; print its id."""
@@ -66,7 +70,7 @@ def add(
     data = typed_params(yard, type_name, rest) or None
     w = delayed.add(
         yard, type_name, nodes=node_list, data=data, props=parse_params(props) or None,
-        at=at, cron=cron, timezone=timezone, skip=skip, paused=paused,
+        at=at, cron=cron, timezone=timezone, skip=skip, paused=paused, run_as=run_as,
     )  # fmt: skip
     if as_json:
         print_json(_row(w))
@@ -83,7 +87,7 @@ def list_cmd(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         print_json(rows)
         return
-    table = Table("id", "type", "nodes", "when", "skip", "state", "fired")
+    table = Table(_("id"), _("type"), _("nodes"), _("when"), _("skip"), _("state"), _("fired"))
     for r in rows:
         state = "done" if r["done"] else "paused" if r["paused"] else "active"
         when = str(r["at"] or f"{r['cron']}" + (f" ({r['timezone']})" if r["timezone"] else ""))
@@ -107,8 +111,12 @@ def _each(verb: str) -> click.Command:
                 delayed.remove(yard, work_id)
             else:
                 delayed.pause(yard, work_id, verb == "pause")
-            click.echo(f"delayed work {work_id}: {verb}d" if verb != "pause" else
-                       f"delayed work {work_id}: paused")  # fmt: skip
+            done = {
+                "pause": _("delayed work {id}: paused", id=work_id),
+                "resume": _("delayed work {id}: resumed", id=work_id),
+                "remove": _("delayed work {id}: removed", id=work_id),
+            }
+            click.echo(done[verb])
 
     command.__doc__ = f"{verb.capitalize()} delayed works by id."
     return command
@@ -125,7 +133,14 @@ for _verb in ("pause", "resume", "remove"):
 def skip_cmd(ctx: click.Context, work_id: int, count: int) -> None:
     """Pass over the next COUNT ticks of a delayed work (0: none)."""
     w = delayed.set_skip(get_yard(ctx), work_id, count)
-    click.echo(f"delayed work {w.id}: the next {w.skip} tick(s) skipped")
+    click.echo(
+        n_(
+            "delayed work {id}: the next {n} tick(s) skipped",
+            "delayed work {id}: the next {n} tick(s) skipped",
+            w.skip,
+            id=w.id,
+        )
+    )
 
 
 def register(group: click.Group) -> None:

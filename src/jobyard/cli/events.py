@@ -14,6 +14,7 @@ from jobyard.cli.common import get_yard, parse_json_option, print_json
 from jobyard.cli.listing import limit_option
 from jobyard.cli.render import when as _when
 from jobyard.events import emit as emit_event
+from jobyard.i18n import _
 from jobyard.limits import INT64_MAX
 
 if TYPE_CHECKING:
@@ -31,7 +32,10 @@ def emit(ctx: click.Context, event: str, data_json: str | None) -> None:
     for job_id in found.jobs:
         click.echo(job_id)
     if not found.jobs:
-        click.echo(f"event {found.id} recorded; no type listens on {event!r}", err=True)
+        click.echo(
+            _("event {id} recorded; no type listens on {event!r}", id=found.id, event=event),
+            err=True,
+        )
 
 
 @click.command()
@@ -68,12 +72,12 @@ def events(
         _follow(yard, name, after, as_json, max_events)
         return
     if after is not None:
-        raise click.UsageError("--after goes with --follow")
+        raise click.UsageError(_("--after goes with --follow"))
     found = views.recent_events(yard, name, limit)
     if as_json:
         print_json([views.event_view(e) for e in found])
         return
-    table = Table("id", "time", "name", "jobs", "source job", "depth", "data")
+    table = Table(_("id"), _("time"), _("name"), _("jobs"), _("source job"), _("depth"), _("data"))
     for e in found:
         table.add_row(
             str(e.id),
@@ -103,7 +107,17 @@ def _follow(
                 click.echo(json.dumps(views.job_event_view(e), ensure_ascii=False))
             else:
                 data = "" if e.data is None else " " + _short(e.data)
-                click.echo(f"{e.id} {_when(e.time)} {e.name} job {e.job_id} ({e.type}){data}")
+                click.echo(
+                    _(
+                        "{id} {_when} {name} job {job_id} ({type}){data}",
+                        id=e.id,
+                        _when=_when(e.time),
+                        name=e.name,
+                        job_id=e.job_id,
+                        type=e.type,
+                        data=data,
+                    )
+                )
             shown += 1
             if max_events is not None and shown >= max_events:
                 return
@@ -120,7 +134,9 @@ def schedules(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         print_json([views.schedule_view(r) for r in rows])
         return
-    table = Table("type", "schedule", "timezone", "catchup", "last tick", "next tick")
+    table = Table(
+        _("type"), _("schedule"), _("timezone"), _("catchup"), _("last tick"), _("next tick")
+    )
     for r in rows:
         table.add_row(
             r["type"],

@@ -22,6 +22,7 @@ from jobyard.cli.common import (
 from jobyard.cli.listing import limit_option
 from jobyard.cli.render import when as _when
 from jobyard.errors import InvalidInput, UnknownJobType
+from jobyard.i18n import N_, _
 from jobyard.model import Job
 
 STATUS_STYLE = {
@@ -38,7 +39,7 @@ STATUS_STYLE = {
 def _ids(text: str) -> list[int]:
     parts = [part.strip() for part in text.split(",")]
     if not all(p.isascii() and p.isdigit() and 1 <= int(p) < 2**63 for p in parts):
-        raise InvalidInput(f"bad job id list {text!r}: write ids like 3,4,5")
+        raise InvalidInput(_("bad job id list {text!r}: write ids like 3,4,5", text=text))
     return [int(p) for p in parts]
 
 
@@ -86,7 +87,9 @@ def submit(
         if data is None:
             data = {}
         if not isinstance(data, dict):
-            raise InvalidInput("--data must be a JSON object when name=value parameters are given")
+            raise InvalidInput(
+                _("--data must be a JSON object when name=value parameters are given")
+            )
         data = {**data, **extra}
     options: dict[str, Any] = {
         "queue": queue,
@@ -121,7 +124,9 @@ def _count(text: str) -> int:
     try:
         return int(text)
     except ValueError:
-        raise InvalidInput(f"bad --retries {text!r}: give a whole number or 'forever'") from None
+        raise InvalidInput(
+            _("bad --retries {text!r}: give a whole number or 'forever'", text=text)
+        ) from None
 
 
 def _wait(yard: Any, job_id: int) -> int:
@@ -144,7 +149,12 @@ def _wait(yard: Any, job_id: int) -> int:
     if job.status == model.COMPLETED:
         print_json(job.result)
         return 0
-    console.print(f"job {job.id} {job.status}" + (f": {job.error}" if job.error else ""))
+    if job.error:
+        console.print(
+            _("job {id} {status}: {error}", id=job.id, status=job.status, error=job.error)
+        )
+    else:
+        console.print(_("job {id} {status}", id=job.id, status=job.status))
     return 1
 
 
@@ -174,8 +184,17 @@ def jobs_cmd(
         print_json([views.job_fields(j) for j in page.rows])
         return
     table = Table(box=None, header_style="bold")
-    for name in ("id", "type", "queue", "status", "priority", "done", "tries", "created"):
-        table.add_column(name, no_wrap=True)
+    for name in (
+        N_("id"),
+        N_("type"),
+        N_("queue"),
+        N_("status"),
+        N_("priority"),
+        N_("done"),
+        N_("tries"),
+        N_("created"),
+    ):
+        table.add_column(_(name), no_wrap=True)
     for j in map(views.job_summary, page.rows):
         table.add_row(
             str(j.id),
@@ -279,12 +298,12 @@ def _manage(operation: str) -> click.Command:
 def _targets(yard: Any, ids: str | None, status: str | None, type_: str | None) -> Any:
     """An id (strict), a list of ids (all must exist) or what a filter matched now."""
     if ids is not None and (status or type_):
-        raise InvalidInput("give job ids or --status/--type, not both")
+        raise InvalidInput(_("give job ids or --status/--type, not both"))
     if ids is not None:
         found = _ids(ids)
         return found[0] if len(found) == 1 else found
     if not (status or type_):
-        raise InvalidInput("which jobs? give ids (3,4,5) or --status/--type")
+        raise InvalidInput(_("which jobs? give ids (3,4,5) or --status/--type"))
     types = type_.split(",") if type_ else None
     statuses = status.split(",") if status else None
     matched = yard.matching(status=statuses, type=types)
@@ -318,19 +337,32 @@ def _report(
     status: str | None,
     type_: str | None,
 ) -> str:
-    verb = "rerun as" if operation == "rerun" else f"{operation}:"
+    # The operation's own name opens the line (data, as in --json), then the words.
+    verb = _("rerun as") if operation == "rerun" else f"{operation}:"
     if not requested:
-        parts = [f"of type {type_}" if type_ else "", f"with status {status}" if status else ""]
-        return f"{verb} nothing (no jobs {' '.join(p for p in parts if p)})"
-    line = f"{verb} {', '.join(map(str, done)) or 'nothing'}"
+        parts = [
+            _("of type {type}", type=type_) if type_ else "",
+            _("with status {status}", status=status) if status else "",
+        ]
+        return _(
+            "{verb} nothing (no jobs {filters})",
+            verb=verb,
+            filters=" ".join(p for p in parts if p),
+        )
+    line = f"{verb} {', '.join(map(str, done)) or _('nothing')}"
     if skipped:
         jobs = views.jobs_by_id(yard, skipped[:SHOWN_IDS])
         named = ", ".join(f"{j.id} ({j.status})" for j in jobs)
         more = len(skipped) - len(jobs)
-        named += f" and {more} more" if more > 0 else ""
+        named += _(" and {more} more", more=more) if more > 0 else ""
         *others, last = model.ALLOWED_FROM[operation]
-        allowed = f"{', '.join(others)} or {last}" if others else last
-        line += f"; passed over {named}: {operation} applies only to {allowed} jobs"
+        allowed = _("{others} or {last}", others=", ".join(others), last=last) if others else last
+        line += _(
+            "; passed over {named}: {operation} applies only to {allowed} jobs",
+            named=named,
+            operation=operation,
+            allowed=allowed,
+        )
     return line
 
 
@@ -348,7 +380,14 @@ def redirect(ctx: click.Context, job_id: int, node: str) -> None:
     from jobyard.nodes import node_of
 
     job = get_yard(ctx).redirect(job_id, node)
-    click.echo(f"job {job.id}: {job.status} on node {node_of(job.queue)}")
+    click.echo(
+        _(
+            "job {id}: {status} on node {node_of}",
+            id=job.id,
+            status=job.status,
+            node_of=node_of(job.queue),
+        )
+    )
 
 
 def register(group: click.Group) -> None:

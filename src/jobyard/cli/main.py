@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import click
 
+from jobyard import i18n
 from jobyard.errors import JobyardError
+from jobyard.i18n import _
 
 # Each module defines click commands and a ``register(group)`` function.
 COMMAND_MODULES = (
@@ -31,6 +35,10 @@ class Group(click.Group):
     """A click group that turns a user mistake into one clear line and exit code 2."""
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
+        # The language first, before click parses anything: its own messages (a usage
+        # error in any option) are then already in the chosen language.
+        argv = kwargs.get("args", args[0] if args else None)
+        _set_language(sys.argv[1:] if argv is None else list(argv))
         # Usage errors become the same one line as every other user mistake (click's own
         # form is three lines: usage, a hint, the error).
         kwargs["standalone_mode"] = False
@@ -39,16 +47,20 @@ class Group(click.Group):
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
         except click.Abort:
-            click.echo("jobyard: aborted", err=True)
+            click.echo(_("jobyard: aborted"), err=True)
             sys.exit(1)
         except click.UsageError as exc:
             if isinstance(exc, click.exceptions.NoArgsIsHelpError):
                 click.echo(exc.ctx.get_help() if exc.ctx else str(exc), err=True)
                 sys.exit(2)
-            click.echo(f"jobyard: error: {exc.format_message()}", err=True)
+            click.echo(
+                _("jobyard: error: {format_message}", format_message=exc.format_message()), err=True
+            )
             sys.exit(2)
         except click.ClickException as exc:
-            click.echo(f"jobyard: error: {exc.format_message()}", err=True)
+            click.echo(
+                _("jobyard: error: {format_message}", format_message=exc.format_message()), err=True
+            )
             sys.exit(exc.exit_code)
         # Without standalone mode click hands back ctx.exit(N) as N (commands return None).
         sys.exit(code if isinstance(code, int) else 0)
@@ -57,7 +69,7 @@ class Group(click.Group):
         try:
             return super().invoke(ctx)
         except JobyardError as exc:
-            click.echo(f"jobyard: error: {exc}", err=True)
+            click.echo(_("jobyard: error: {exc}", exc=exc), err=True)
             sys.exit(2)
 
 
@@ -71,12 +83,47 @@ class Group(click.Group):
     help="Path of jobyard.toml (default: ./jobyard.toml).",
 )
 @click.option("--db", envvar="JOBYARD_DB", default=None, help="Database URL (overrides config).")
+@click.option(
+    "--lang",
+    metavar="|".join(i18n.LANGUAGES),
+    default=None,
+    help="Language of messages (default: env JOBYARD_LANG, else en).",
+)
 @click.pass_context
-def cli(ctx: click.Context, config_path: str | None, db: str | None) -> None:
+def cli(ctx: click.Context, config_path: str | None, db: str | None, lang: str | None) -> None:
     """jobyard: queue jobs, run scripts on schedules, fan out over SSH, converge graphs."""
     ctx.ensure_object(dict)
     ctx.obj["config_path"] = config_path
     ctx.obj["db"] = db
+
+
+def _lang_argument(argv: Sequence[str]) -> str | None:
+    """The value of a global ``--lang`` (before the command name), if any."""
+    for i, arg in enumerate(argv):
+        if arg == "--lang":
+            return argv[i + 1] if i + 1 < len(argv) else ""
+        if arg.startswith("--lang="):
+            return arg.split("=", 1)[1]
+        if arg in ("--config", "--db"):
+            continue
+        if not arg.startswith("-") and (i == 0 or argv[i - 1] not in ("--config", "--db")):
+            return None  # the command name: what follows is the command's own
+    return None
+
+
+def _set_language(argv: Sequence[str]) -> None:
+    """``--lang`` or else ``JOBYARD_LANG``: a language not shipped is one line, exit 2."""
+    given = _lang_argument(argv)
+    source = "--lang"
+    if given is None:
+        given, source = os.environ.get("JOBYARD_LANG"), "JOBYARD_LANG"
+    if given is None or (source == "JOBYARD_LANG" and not given.strip()):
+        return
+    try:
+        i18n.set_language(i18n.choose(given))
+    except ValueError as exc:
+        click.echo(f"jobyard: error: {source}: {exc}", err=True)
+        sys.exit(2)
 
 
 def build() -> click.Group:

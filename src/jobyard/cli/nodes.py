@@ -6,41 +6,17 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any
 
 import click
 from rich.table import Table
 
 from jobyard import model, nodes, views
 from jobyard.cli import render
-from jobyard.cli.common import get_yard, parse_params, print_json
-from jobyard.errors import InvalidInput
-from jobyard.params import from_text
+from jobyard.cli.common import get_yard, print_json
+from jobyard.i18n import _
+from jobyard.nodes import split_nodes as split_nodes
+from jobyard.nodes import typed_params as typed_params
 from jobyard.yard import Yard
-
-
-def split_nodes(params: tuple[str, ...]) -> tuple[str | None, tuple[str, ...]]:
-    """``NODE,NODE name=value ...``: the first argument without ``=`` names the nodes."""
-    if params and "=" not in params[0]:
-        return params[0], params[1:]
-    for p in params:
-        if "=" not in p:
-            raise InvalidInput(f"bad argument {p!r}: nodes come first (a,b), then name=value")
-    return None, params
-
-
-def typed_params(yard: Yard, type_name: str, pairs: tuple[str, ...]) -> dict[str, Any]:
-    """``name=value`` text as the type's handler declares each parameter (``007`` stays a
-    string for a ``str``; ``3`` is a number for an ``int``); undeclared names as JSON-ish
-    values, for the data check to judge."""
-    sig = yard.registry.signature_of(type_name)
-    declared = {p.name: p for p in sig.params} if sig is not None else {}
-    out = parse_params(tuple(p for p in pairs if p.partition("=")[0] not in declared))
-    for pair in pairs:
-        name, _, raw = pair.partition("=")
-        if name in declared:
-            out[name] = from_text(declared[name], raw)
-    return out
 
 
 def wait_jobset(yard: Yard, jobset: int) -> int:
@@ -59,7 +35,15 @@ def wait_jobset(yard: Yard, jobset: int) -> int:
         time.sleep(0.2)
     failed = [j for j in js.jobs if j.status != model.COMPLETED]
     for job in failed:
-        console.print(f"job {job.id} on {nodes.node_of(job.queue)}: {job.status} {job.error or ''}")
+        console.print(
+            _(
+                "job {id} on {node_of}: {status} {value}",
+                id=job.id,
+                node_of=nodes.node_of(job.queue),
+                status=job.status,
+                value=job.error or "",
+            )
+        )
     return 1 if failed else 0
 
 
@@ -95,7 +79,7 @@ def show(ctx: click.Context, jobset_id: int, as_json: bool, wait_: bool) -> None
     console = render.console()
     console.print(render.styled(f"jobset {js.id} {js.kind} {js.name}: ", "bold"), end="")
     console.print(", ".join(f"{n} {s}" for s, n in progress.counts.items() if n))
-    table = Table("job", "node", "type", "status", "progress", "result / error")
+    table = Table(_("job"), _("node"), _("type"), _("status"), _("progress"), _("result / error"))
     for j in js.jobs:
         outcome = j.error if j.status == model.FAILED else j.result
         shown = "" if outcome is None else str(outcome)[:60]

@@ -14,6 +14,7 @@ from jobyard.cli import render
 from jobyard.cli.common import get_yard, print_json
 from jobyard.cli.listing import limit_option
 from jobyard.errors import InvalidInput, JobyardError
+from jobyard.i18n import _
 from jobyard.observers import status
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ def start_observers(yard: Yard) -> obs.Observers | None:
     running = obs.start(yard)
     if running is not None:
         names = ", ".join(loop.observer.name for loop in running.loops)
-        click.echo(f"observers: {names}", err=True)
+        click.echo(_("observers: {names}", names=names), err=True)
     return running
 
 
@@ -40,9 +41,15 @@ def observers(ctx: click.Context, name: str | None, limit: int, as_json: bool) -
     if ctx.invoked_subcommand is not None:
         return
     yard = get_yard(ctx, load_apps=False)
-    found, _ = obs.load(yard.config)
+    found, _unused = obs.load(yard.config)
     if name is not None and name not in {o.name for o in found}:
-        raise InvalidInput(f"no observer {name!r} in the config; known: {_names(found)}")
+        raise InvalidInput(
+            _(
+                "no observer {name!r} in the config; known: {_names}",
+                name=name,
+                _names=_names(found),
+            )
+        )
     rows = status.states(yard, found, time.time())
     recent = status.recent(yard, name, limit)
     if as_json:
@@ -50,9 +57,11 @@ def observers(ctx: click.Context, name: str | None, limit: int, as_json: bool) -
         return
     out = render.console()
     if not rows:
-        out.print("no observers configured ([[observers]] in jobyard.toml)")
+        out.print(_("no observers configured ([[observers]] in jobyard.toml)"))
         return
-    table = Table("observer", "channel", "events", "state", "cursor", "deliveries")
+    table = Table(
+        _("observer"), _("channel"), _("events"), _("state"), _("cursor"), _("deliveries")
+    )
     for r in rows:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(r["deliveries"].items())) or "-"
         cursor = "-" if r["cursor"] is None else str(r["cursor"])
@@ -60,8 +69,10 @@ def observers(ctx: click.Context, name: str | None, limit: int, as_json: bool) -
         table.add_row(r["name"], r["channel"], ", ".join(r["events"]), state, cursor, counts)
     out.print(table)
     if recent:
-        table = Table("time (UTC)", "observer", "event", "name", "job", "status", "tries")
-        table.add_column("last error", overflow="fold")
+        table = Table(
+            _("time (UTC)"), _("observer"), _("event"), _("name"), _("job"), _("status"), _("tries")
+        )
+        table.add_column(_("last error"), overflow="fold")
         for d in recent:
             table.add_row(
                 d["time"][:19].replace("T", " "), d["observer"], str(d["event"]), d["name"] or "",
@@ -82,13 +93,21 @@ def test_send(ctx: click.Context, name: str, job_id: int | None, to: str | None)
     found, mail = obs.load(yard.config)
     observer = next((o for o in found if o.name == name), None)
     if observer is None:
-        raise InvalidInput(f"no observer {name!r} in the config; known: {_names(found)}")
+        raise InvalidInput(
+            _(
+                "no observer {name!r} in the config; known: {_names}",
+                name=name,
+                _names=_names(found),
+            )
+        )
     try:
         sent = status.test_send(yard, observer, mail, job_id, to)
     except JobyardError as exc:
         if isinstance(exc, InvalidInput):
             raise
-        raise click.ClickException(f"observer {name!r}: test send failed: {exc}") from None
+        raise click.ClickException(
+            _("observer {name!r}: test send failed: {exc}", name=name, exc=exc)
+        ) from None
     from jobyard.observers.channels.posting import redact
 
     url = redact(observer.url) if observer.url else None

@@ -16,6 +16,7 @@ from jobyard.cli.common import get_yard, load_app_module
 from jobyard.cli.observers import start_observers
 from jobyard.cli.web import housekeeping_loop, parse_bind, serve_in_thread
 from jobyard.errors import ConfigError, InvalidInput
+from jobyard.i18n import _, n_
 
 
 @click.command()
@@ -69,20 +70,28 @@ def worker(
         return
     yard = get_yard(ctx)
     if concurrency < 1:
-        raise InvalidInput("--concurrency must be >= 1")
+        raise InvalidInput(_("--concurrency must be >= 1"))
     from jobyard.scripts import load_script_types
 
     load_script_types(yard)  # enabled scripts run too; more are picked up while running
     if not yard.types and not any(t.kind == "script" for t in yard.stored_types().values()):
         raise InvalidInput(
-            "no job types loaded: list your modules under app = [...] in jobyard.toml "
-            "or in env JOBYARD_APP, or add scripts (jobyard scripts sync)"
+            _(
+                "no job types loaded: list your modules under app = [...] in jobyard.toml or in "
+                "env JOBYARD_APP, or add scripts (jobyard scripts sync)"
+            )
         )
     qs = [q.strip() for q in queues.split(",") if q.strip()]
     # prefetch=None leaves the worker's adaptive prefetch on; a number fixes it.
     w = yard.worker(name=name, queues=qs, concurrency=concurrency, prefetch=prefetch)
     click.echo(
-        f"worker {w.name}: queues {', '.join(qs)}; types {', '.join(sorted(yard.types))}", err=True
+        _(
+            "worker {name}: queues {qs}; types {types}",
+            name=w.name,
+            qs=", ".join(qs),
+            types=", ".join(sorted(yard.types)),
+        ),
+        err=True,
     )
     w.run()
 
@@ -104,11 +113,11 @@ def _remote_worker(
     if token_file is not None:
         token = Path(token_file).read_text().strip()
     if not token:
-        raise InvalidInput("--server needs a worker token: env JOBYARD_TOKEN or --token-file")
+        raise InvalidInput(_("--server needs a worker token: env JOBYARD_TOKEN or --token-file"))
     yard = get_yard(ctx)  # the app modules' handlers; their Yards never open a store here
     yard._store = NoStore(server)  # type: ignore[assignment]
     if not yard.types:
-        raise InvalidInput("no job types loaded: list your modules under app = [...]")
+        raise InvalidInput(_("no job types loaded: list your modules under app = [...]"))
     port = HttpPort(server, token, python_types=yard.registry.python_rows)
     qs = [q.strip() for q in queues.split(",") if q.strip()]
     w = yard.worker(
@@ -119,7 +128,10 @@ def _remote_worker(
         port=port,
         housekeeping=False,
     )
-    click.echo(f"worker {w.name}: for {server}; queues {', '.join(qs)}", err=True)
+    click.echo(
+        _("worker {name}: for {server}; queues {qs}", name=w.name, server=server, qs=", ".join(qs)),
+        err=True,
+    )
     w.run()
 
 
@@ -130,7 +142,7 @@ def scheduler(ctx: click.Context) -> None:
     yard = get_yard(ctx)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, lambda *_unused: stop.set())
     observers = start_observers(yard)  # [[observers]]: one holder at a time (a lease)
     housekeeping_loop(yard, stop)
     if observers is not None:
@@ -169,7 +181,7 @@ def up(
     if not no_examples and yard.count() == 0:
         from jobyard.demo import seed_jobs
 
-        click.echo(f"seeded example jobs {seed_jobs(yard)}", err=True)
+        click.echo(_("seeded example jobs {seed_jobs}", seed_jobs=seed_jobs(yard)), err=True)
     env = {**os.environ, "JOBYARD_DB": yard.url, "JOBYARD_APP": ",".join(apps)}
     env.pop("JOBYARD_CONFIG", None) if yard.config.path is None else None
     cmd = [sys.executable, "-m", "jobyard"]
@@ -195,9 +207,19 @@ def up(
         signal.signal(sig, on_signal)
     for i in range(n_workers):
         spawn(i)
-    click.echo(f"jobyard up: {n_workers} workers on {yard.url}", err=True)
+    click.echo(
+        n_(
+            "jobyard up: {n} workers on {url}",
+            "jobyard up: {n} workers on {url}",
+            n_workers,
+            url=yard.url,
+        ),
+        err=True,
+    )
     if web is not None:
-        click.echo(f"jobyard up: web UI and API at http://{web_bind}/", err=True)
+        click.echo(
+            _("jobyard up: web UI and API at http://{web_bind}/", web_bind=web_bind), err=True
+        )
     keeper = threading.Thread(target=housekeeping_loop, args=(yard, stop), daemon=True)
     keeper.start()
     refused = None
@@ -219,8 +241,12 @@ def up(
     keeper.join(10)  # its store calls end before the interpreter does
     if refused is not None:
         raise ConfigError(
-            f"worker {refused} exited with code {USAGE_EXIT} (bad configuration or usage, "
-            "see its message above): stopping instead of restarting it"
+            _(
+                "worker {refused} exited with code {USAGE_EXIT} (bad configuration or usage, see "
+                "its message above): stopping instead of restarting it",
+                refused=refused,
+                USAGE_EXIT=USAGE_EXIT,
+            )
         )
 
 
@@ -237,7 +263,9 @@ def _respawn_dead(
         if code == USAGE_EXIT:
             return i
         if code is not None:
-            click.echo(f"worker {i} exited with {code}; starting a new one", err=True)
+            click.echo(
+                _("worker {i} exited with {code}; starting a new one", i=i, code=code), err=True
+            )
             spawn(i)
     return None
 
@@ -253,7 +281,10 @@ def migrate(ctx: click.Context) -> None:
     """Apply pending schema migrations."""
     yard = get_yard(ctx, load_apps=False)
     applied = yard.migrate()
-    click.echo("applied: " + ", ".join(applied) if applied else "schema is up to date")
+    if applied:
+        click.echo(_("applied: {migrations}", migrations=", ".join(applied)))
+    else:
+        click.echo(_("schema is up to date"))
 
 
 def register(group: click.Group) -> None:

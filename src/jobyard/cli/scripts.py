@@ -9,6 +9,7 @@ import click
 
 from jobyard.cli.common import get_yard, print_json
 from jobyard.errors import InvalidInput
+from jobyard.i18n import _
 
 
 @click.group("type")
@@ -28,10 +29,17 @@ def _enable(enabled: bool) -> click.Command:
         yard = get_yard(ctx)
         for name in names:
             st = set_enabled(yard, name, enabled)
-            click.echo(f"{st.kind} type {name} {verb}d")
+            if enabled:
+                click.echo(_("{kind} type {name} enabled", kind=st.kind, name=name))
+            else:
+                click.echo(_("{kind} type {name} disabled", kind=st.kind, name=name))
             if enabled and st.meta.get("deleted"):
                 click.echo(
-                    f"warning: the script of {name} was deleted; it will not run until it is back",
+                    _(
+                        "warning: the script of {name} was deleted; it will not run until it is "
+                        "back",
+                        name=name,
+                    ),
                     err=True,
                 )
 
@@ -45,7 +53,9 @@ type_group.add_command(_enable(False))
 
 def _timeout(value: float | None) -> float | None:
     if value is not None and value < 0:
-        raise InvalidInput(f"--timeout must be seconds >= 0 (0 = none), got {value:g}")
+        raise InvalidInput(
+            _("--timeout must be seconds >= 0 (0 = none), got {value:g}", value=value)
+        )
     return value
 
 
@@ -62,7 +72,7 @@ def limit_cmd(ctx: click.Context, name: str, limit: str) -> None:
     elif limit.strip().isascii() and limit.strip().isdigit() and len(limit.strip()) < 11:
         value = int(limit)
     else:
-        raise InvalidInput(f"bad LIMIT {limit!r}: give a whole number >= 1, or none")
+        raise InvalidInput(_("bad LIMIT {limit!r}: give a whole number >= 1, or none", limit=limit))
     row = get_yard(ctx).registry.set_limit(name, value)
     shown = row.meta.get("limit")
     click.echo(f"{name}: {'no limit' if shown is None else f'at most {shown} at once'}")
@@ -86,6 +96,9 @@ def limit_cmd(ctx: click.Context, name: str, limit: str) -> None:
     default=None,
     help="Also pass DATA and SOCKET as argv (Sooner's form; every local user can read argv).",
 )
+@click.option(
+    "--run-as", "run_as", default=None, help="Run it as USER or USER:GROUP ('' clears it)."
+)
 @click.option("--reset", is_flag=True, help="Drop earlier overrides: the script header applies.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
@@ -100,8 +113,11 @@ def set_cmd(ctx: click.Context, /, name: str, reset: bool, as_json: bool, **opti
         _timeout(changes["timeout"])
     if not changes and not reset:
         raise InvalidInput(
-            "nothing to set: give --schedule, --timezone, --catchup, --on, --worker, --timeout, "
-            "--description, --group, --mutex/--no-mutex, --data-in-argv or --reset"
+            _(
+                "nothing to set: give --schedule, --timezone, --catchup, --on, --worker, "
+                "--timeout, --description, --group, --mutex/--no-mutex, --data-in-argv, "
+                "--run-as or --reset"
+            )
         )
     meta = set_type(get_yard(ctx), name, changes, reset=reset)
     if as_json:
@@ -151,9 +167,15 @@ def init_repo_cmd(ctx: click.Context, path: str) -> None:
     # line or in the environment (a config file keeps its secrets to itself).
     db = yard.url if yard.url.startswith("sqlite:") or explicit_db else None
     done = init_repo(path, scripts_dir(yard), config=yard.config.path, db=db)
-    click.echo(f"{'created' if done.created else 'kept'} bare repository {done.repo}")
-    click.echo(f"hook {done.hook} deploys into {done.work}")
-    click.echo(f"clone it with: git clone [USER@HOST:]{done.repo}")
+    click.echo(
+        _(
+            "{value} bare repository {repo}",
+            value="created" if done.created else "kept",
+            repo=done.repo,
+        )
+    )
+    click.echo(_("hook {hook} deploys into {work}", hook=done.hook, work=done.work))
+    click.echo(_("clone it with: git clone [USER@HOST:]{repo}", repo=done.repo))
 
 
 def register(group: click.Group) -> None:

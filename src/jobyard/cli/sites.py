@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from jobyard.cli.common import get_yard, print_json
+from jobyard.i18n import _, n_
 from jobyard.sites.schedule import SCHEDULES
 from jobyard.yard import Yard
 
@@ -37,7 +38,7 @@ def sites_command(ctx: click.Context, as_json: bool) -> None:
         return
     rows = found["sites"]
     if not rows:
-        click.echo("no sites: add [sites.NAME] tables to jobyard.toml")
+        click.echo(_("no sites: add [sites.NAME] tables to jobyard.toml"))
         return
     width = max(len(r["name"]) for r in rows)
     for row in rows:
@@ -119,14 +120,20 @@ def batch_command(
     previous = None if new else _previous(yard, fresh)
     if previous is not None and not previous.done:
         batch = previous
-        click.echo(f"resuming unfinished batch {batch.id}", err=True)
+        click.echo(_("resuming unfinished batch {id}", id=batch.id), err=True)
     elif previous is not None and previous.failed:
         count = len(rerun_failed(yard, previous.id))
         batch = previous
-        click.echo(f"batch {batch.id}: running again the {count} failed pair(s)", err=True)
+        click.echo(
+            _("batch {id}: running again the {count} failed pair(s)", id=batch.id, count=count),
+            err=True,
+        )
     else:
         batch = create(yard, list(actions), **options)
-        click.echo(f"batch {batch.id}: {len(batch.jobs())} job(s)", err=True)
+        click.echo(
+            n_("batch {id}: {n} job(s)", "batch {id}: {n} job(s)", len(batch.jobs()), id=batch.id),
+            err=True,
+        )
     if no_run:
         click.echo(str(batch.id))
         return
@@ -139,9 +146,23 @@ def batch_command(
             (str(j.data["action"]), str(j.site)): _error_of(j.result, j.error) for j in batch.jobs()
         }
         for action, site in failed:
-            click.echo(f"FAILED {action} on {site}: {errors.get((action, site), '')}")
+            click.echo(
+                _(
+                    "FAILED {action} on {site}: {get}",
+                    action=action,
+                    site=site,
+                    get=errors.get((action, site), ""),
+                )
+            )
         total = len(batch.jobs())
-        click.echo(f"batch {batch.id}: {total - len(failed)} of {total} ok")
+        click.echo(
+            _(
+                "batch {id}: {value} of {total} ok",
+                id=batch.id,
+                value=total - len(failed),
+                total=total,
+            )
+        )
     ctx.exit(1 if failed else 0)
 
 

@@ -13,6 +13,7 @@ import click
 from jobyard.api.auth import Authenticator, NoAuth
 from jobyard.cli.common import get_yard
 from jobyard.errors import ConfigError, InvalidInput
+from jobyard.i18n import _
 from jobyard.scheduler import tick as fire_schedules
 from jobyard.yard import Yard
 
@@ -28,9 +29,9 @@ def parse_bind(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
     host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
     if not sep or not host or not port.isascii() or not port.isdigit():
-        raise InvalidInput(f"bad --bind {text!r}: give HOST:PORT, e.g. 127.0.0.1:8080")
+        raise InvalidInput(_("bad --bind {text!r}: give HOST:PORT, e.g. 127.0.0.1:8080", text=text))
     if not 1 <= int(port) <= 65535:
-        raise InvalidInput(f"bad --bind {text!r}: the port must be from 1 to 65535")
+        raise InvalidInput(_("bad --bind {text!r}: the port must be from 1 to 65535", text=text))
     return host, int(port)
 
 
@@ -42,7 +43,7 @@ def housekeeping_loop(yard: Yard, stop: threading.Event, interval: float = 0.5) 
             yard.housekeeping(now)
             fire_schedules(yard, now)
         except Exception as exc:  # keep the duty alive through a passing database error
-            click.echo(f"scheduler: {exc}", err=True)
+            click.echo(_("scheduler: {exc}", exc=exc), err=True)
         stop.wait(interval)
 
 
@@ -65,11 +66,17 @@ def make_auth(yard: Yard, host: str, no_auth: bool) -> Authenticator:
     if no_auth:
         if not is_loopback(host):
             raise InvalidInput(
-                f"--no-auth is allowed only on a loopback address (127.0.0.1, ::1), not {host!r}"
+                _(
+                    "--no-auth is allowed only on a loopback address (127.0.0.1, ::1), not "
+                    "{host!r}",
+                    host=host,
+                )
             )
         click.secho(
-            "WARNING: --no-auth: every caller on this machine is an admin; "
-            "do not use this on a shared host",
+            _(
+                "WARNING: --no-auth: every caller on this machine is an admin; do not use this on "
+                "a shared host"
+            ),
             fg="red",
             bold=True,
             err=True,
@@ -80,7 +87,9 @@ def make_auth(yard: Yard, host: str, no_auth: bool) -> Authenticator:
     web = yard.config.raw.get("web", {})
     secure = web.get("secure_cookies", False) if isinstance(web, dict) else False
     if not isinstance(secure, bool):
-        raise ConfigError(f"[web] secure_cookies must be true or false, got {secure!r}")
+        raise ConfigError(
+            _("[web] secure_cookies must be true or false, got {secure!r}", secure=secure)
+        )
     return StoreAuth(yard, secure_cookies=secure)
 
 
@@ -93,9 +102,12 @@ def announce_setup(yard: Yard, bind: str) -> None:
     secret = accounts.setup_link(yard.store)
     if secret is not None:
         click.secho(
-            f"No user yet. Create the first admin within an hour, once, at:\n"
-            f"  http://{bind}/setup?token={secret}\n"
-            f"(or run `jobyard user add NAME --role admin`)",
+            _(
+                "No user yet. Create the first admin within an hour, once, at:\n  "
+                "http://{bind}/setup?token={secret}\n(or run `jobyard user add NAME --role admin`)",
+                bind=bind,
+                secret=secret,
+            ),
             fg="yellow",
             err=True,
         )
@@ -130,7 +142,7 @@ def server(yard: Yard, bind: str, no_auth: bool) -> uvicorn.Server:
 
 def serve(yard: Yard, bind: str, no_auth: bool) -> None:
     srv = server(yard, bind, no_auth)
-    click.echo(f"jobyard web: http://{bind}/ on {yard.url}", err=True)
+    click.echo(_("jobyard web: http://{bind}/ on {url}", bind=bind, url=yard.url), err=True)
     srv.run()
 
 
@@ -157,7 +169,9 @@ def serve_in_thread(yard: Yard, bind: str, no_auth: bool) -> WebThread:
     deadline = time.monotonic() + 15
     while not srv.started:
         if not thread.is_alive() or time.monotonic() > deadline:
-            raise ConfigError(f"cannot serve the web UI on {bind}: is the port in use?")
+            raise ConfigError(
+                _("cannot serve the web UI on {bind}: is the port in use?", bind=bind)
+            )
         time.sleep(0.02)
     return WebThread(srv, thread)
 

@@ -26,6 +26,7 @@ from jobyard.converge.model import Graph, build
 from jobyard.converge.runner import Engine, Event, Outcome
 from jobyard.converge.verbose import VerboseWriter
 from jobyard.errors import ConvergeError
+from jobyard.i18n import _
 
 __all__ = [
     "DISPLAY",
@@ -217,7 +218,7 @@ class DoJobber:
 
     def _configured(self) -> Engine:
         if self._engine is None:
-            raise NotConfigured("call configure(root) first")
+            raise NotConfigured(_("call configure(root) first"))
         return self._engine
 
     # work --------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from jobyard.converge.model import (
     validate_tries,
 )
 from jobyard.converge.runner import Phase
+from jobyard.i18n import _
 
 __all__ = ["JobDriver", "build_job_graph", "describe_job", "job_name"]
 
@@ -41,7 +42,7 @@ def describe_job(
     """What :func:`jobyard.converge.model.build` needs to know about a job class."""
     name = job_name(ref)
     if name is None:
-        raise DepsError(f"{ref!r} is not a Job class")
+        raise DepsError(_("{ref!r} is not a Job class", ref=ref))
     if isinstance(ref, str):
         return Described(ref, (), default_tries, default_retry_delay, ref, ref, True)
     tries = getattr(ref, "TRIES", None)
@@ -57,11 +58,17 @@ def describe_job(
         if log is not None:
             log.critical('DEPS for %s is not iterable; is "%s"', name, deps)
         raise DepsError(
-            f'DEPS for {name} is not an iterable of Job classes; is "{deps!r}"'
+            _(
+                'DEPS for {name} is not an iterable of Job classes; is "{deps!r}"',
+                name=name,
+                deps=deps,
+            )
         ) from None
     for dep in found:
         if job_name(dep) is None:
-            raise DepsError(f"DEPS for {name} contains {dep!r}, which is not a Job class")
+            raise DepsError(
+                _("DEPS for {name} contains {dep!r}, which is not a Job class", name=name, dep=dep)
+            )
     return Described(name, found, tries, delay, ref, ref)
 
 
@@ -77,7 +84,7 @@ class JobDriver:
 
     def create(self, spec: NodeSpec) -> object:
         if isinstance(spec.target, str):
-            raise TypeError(f"no Job class named {spec.target!r} in the graph")
+            raise TypeError(_("no Job class named {target!r} in the graph", target=spec.target))
         return spec.target()
 
     def bind(

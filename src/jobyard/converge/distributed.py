@@ -54,6 +54,7 @@ from jobyard.converge.resolve import load_root
 from jobyard.converge.runner import Event, EventKind, Listener, Outcome
 from jobyard.converge.session import Result, graph_and_driver
 from jobyard.errors import InvalidInput, WaitTimeout
+from jobyard.i18n import _
 from jobyard.joblog import read_log
 from jobyard.model import Job, Retry
 
@@ -88,15 +89,21 @@ def root_ref(root: object) -> str:
     module = getattr(root, "__module__", None)
     qualname = getattr(root, "__qualname__", None)
     if not isinstance(root, type) or not module or not qualname:
-        raise InvalidInput(f"cannot name {root!r} for the workers: give the root as 'module:Class'")
+        raise InvalidInput(
+            _("cannot name {root!r} for the workers: give the root as 'module:Class'", root=root)
+        )
     if module == "__main__" or "<locals>" in qualname:
         raise InvalidInput(
-            f"{module}.{qualname} cannot be imported by workers: define it in an importable "
-            "module and give it as 'module:Class'"
+            _(
+                "{module}.{qualname} cannot be imported by workers: define it in an importable "
+                "module and give it as 'module:Class'",
+                module=module,
+                qualname=qualname,
+            )
         )
     ref = f"{module}:{qualname}"
     if load_root(ref) is not root:
-        raise InvalidInput(f"{ref} does not import back to {root!r}")
+        raise InvalidInput(_("{ref} does not import back to {root!r}", ref=ref, root=root))
     return ref
 
 
@@ -145,7 +152,7 @@ def submit(
     else:
         ref, target = root_ref(root), root
     given = dict(args or {})
-    graph, _ = graph_and_driver(target, given, default_tries, default_retry_delay)
+    graph, _unused = graph_and_driver(target, given, default_tries, default_retry_delay)
     if NODE_TYPE not in yard.types:
         register(yard)
     meta = {
@@ -189,7 +196,13 @@ def submit(
 def _converge_jobset(yard: Yard, jobset: int) -> Jobset:
     found = yard.jobset(jobset)
     if found.kind != JOBSET_KIND:
-        raise InvalidInput(f"jobset {jobset} is a {found.kind!r} jobset, not a converge run")
+        raise InvalidInput(
+            _(
+                "jobset {jobset} is a {kind!r} jobset, not a converge run",
+                jobset=jobset,
+                kind=found.kind,
+            )
+        )
     return found
 
 
@@ -236,7 +249,9 @@ def _graph_from_meta(found: Jobset) -> Graph:
         }
         return Graph(root=str(recorded["root"]), specs=specs)
     except (KeyError, TypeError, ValueError) as exc:
-        raise GraphError(f"jobset {found.id} records no usable graph ({exc!r})") from None
+        raise GraphError(
+            _("jobset {id} records no usable graph ({exc!r})", id=found.id, exc=exc)
+        ) from None
 
 
 def _outcome(yard: Yard, job: Job) -> Outcome:
@@ -348,6 +363,12 @@ def follow(
         if found.done:
             return _result(yard, found, graph, outcomes)
         if deadline is not None and time.monotonic() >= deadline:
-            raise WaitTimeout(f"converge jobset {jobset} still running after {timeout} s")
+            raise WaitTimeout(
+                _(
+                    "converge jobset {jobset} still running after {timeout} s",
+                    jobset=jobset,
+                    timeout=timeout,
+                )
+            )
         time.sleep(poll if deadline is None else max(min(poll, deadline - time.monotonic()), 0))
         found = yard.jobset(jobset)

@@ -24,6 +24,7 @@ from pathlib import Path
 from jobyard.converge.model import Graph
 from jobyard.converge.runner import Outcome
 from jobyard.errors import ConvergeError, InvalidInput
+from jobyard.i18n import _
 
 __all__ = [
     "COLORS",
@@ -88,22 +89,25 @@ def find_dot() -> str | None:
 def render(source: str, fmt: str = "png", *, dot: str | None = None) -> bytes:
     """Run ``dot -T<fmt>`` on DOT ``source`` and return its output."""
     if not _FORMAT.fullmatch(fmt):
-        raise InvalidInput(f"invalid Graphviz output format {fmt!r}")
+        raise InvalidInput(_("invalid Graphviz output format {fmt!r}", fmt=fmt))
     exe = dot or find_dot()
     if exe is None:
         raise GraphvizMissing(
-            f"cannot render -T{fmt}: the Graphviz 'dot' program is not installed or not on "
-            "PATH (install graphviz, e.g. `apt-get install graphviz`, or write a .dot file)"
+            _(
+                "cannot render -T{fmt}: the Graphviz 'dot' program is not installed or not on "
+                "PATH (install graphviz, e.g. `apt-get install graphviz`, or write a .dot file)",
+                fmt=fmt,
+            )
         )
     command = [exe, f"-T{fmt}"]
     try:
         proc = subprocess.run(command, input=source.encode(), capture_output=True, check=False)
     except OSError as err:
-        raise GraphvizMissing(f"cannot run {exe!r}: {err}") from err
+        raise GraphvizMissing(_("cannot run {exe!r}: {err}", exe=exe, err=err)) from err
     if proc.returncode != 0:
         detail = proc.stderr.decode(errors="replace").strip().splitlines()
         why = f": {detail[0]}" if detail else ""
-        raise GraphvizFailed(f"Cannot create dot graphs via dot -T{fmt}{why}")
+        raise GraphvizFailed(_("Cannot create dot graphs via dot -T{fmt}{why}", fmt=fmt, why=why))
     return proc.stdout
 
 
@@ -113,7 +117,14 @@ def format_for(path: str | Path) -> str | None:
     if suffix not in FILE_FORMATS:
         known = ", ".join(FILE_FORMATS)
         shown = suffix or "no extension"
-        raise InvalidInput(f"unknown graph file extension ({shown}) for {path}: use one of {known}")
+        raise InvalidInput(
+            _(
+                "unknown graph file extension ({shown}) for {path}: use one of {known}",
+                shown=shown,
+                path=path,
+                known=known,
+            )
+        )
     return FILE_FORMATS[suffix]
 
 
@@ -127,7 +138,9 @@ def write_file(
     try:
         Path(path).write_bytes(data)
     except OSError as err:
-        raise InvalidInput(f"cannot write {path}: {err.strerror or err}") from err
+        raise InvalidInput(
+            _("cannot write {path}: {value}", path=path, value=err.strerror or err)
+        ) from err
 
 
 def display(image: bytes) -> None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jobyard.errors import ConvergeError
+from jobyard.i18n import _
 
 __all__ = [
     "CycleError",
@@ -94,20 +95,26 @@ def _is_number(value: object) -> bool:
 def validate_tries(name: str, tries: object) -> float:
     """Return ``tries`` if it is a number whose integer part is at least one."""
     if not _is_number(tries) or math.isnan(tries):  # type: ignore[arg-type]
-        raise TriesError(f'{name}: TRIES "{tries}" must be a number >= 1.')
+        raise TriesError(
+            _('{name}: TRIES "{tries}" must be a number >= 1.', name=name, tries=tries)
+        )
     assert isinstance(tries, int | float)
     if int(tries) < 1:
-        raise TriesError(f'{name}: TRIES "{tries}" must be >= 1.')
+        raise TriesError(_('{name}: TRIES "{tries}" must be >= 1.', name=name, tries=tries))
     return tries
 
 
 def validate_retry_delay(name: str, delay: object) -> float:
     """Return ``delay`` if it is a non-negative number of seconds."""
     if not _is_number(delay) or math.isnan(delay):  # type: ignore[arg-type]
-        raise RetryDelayError(f'{name}: RETRY_DELAY "{delay}" must be a number of seconds')
+        raise RetryDelayError(
+            _('{name}: RETRY_DELAY "{delay}" must be a number of seconds', name=name, delay=delay)
+        )
     assert isinstance(delay, int | float)
     if delay < 0:
-        raise RetryDelayError(f'{name}: RETRY_DELAY "{delay}" cannot be negative')
+        raise RetryDelayError(
+            _('{name}: RETRY_DELAY "{delay}" cannot be negative', name=name, delay=delay)
+        )
     return delay
 
 
@@ -150,7 +157,9 @@ class Graph:
         if start is None or start == self.root:
             return self.names
         if start not in self.specs:
-            raise GraphError(f"no node named {start!r} in the graph of {self.root}")
+            raise GraphError(
+                _("no node named {start!r} in the graph of {root}", start=start, root=self.root)
+            )
         return post_order(self.specs, start)
 
     def requires(self, name: str) -> frozenset[str]:
@@ -240,7 +249,10 @@ def build(root: object, describe: Describer, *, strict_names: bool = False) -> G
                 return info.name, info.deps
             if strict_names and not info.placeholder and known.key != info.key:
                 raise GraphError(
-                    f"two different nodes are named {info.name!r}; give them distinct names"
+                    _(
+                        "two different nodes are named {name!r}; give them distinct names",
+                        name=info.name,
+                    )
                 )
             return info.name, None
         found[info.name] = info

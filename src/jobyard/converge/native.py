@@ -51,6 +51,7 @@ from jobyard.converge.model import (
 )
 from jobyard.converge.runner import Phase
 from jobyard.errors import ConvergeError
+from jobyard.i18n import _
 
 __all__ = [
     "Action",
@@ -133,7 +134,9 @@ class Action(Node):
 
     def check(self) -> object:
         if self.phase == "check":
-            raise NotConverged(f"{self.node_name} is an action: it always runs")
+            raise NotConverged(
+                _("{node_name} is an action: it always runs", node_name=self.node_name)
+            )
         if self.run_error is not None:
             raise self.run_error
         return self.run_result
@@ -168,7 +171,7 @@ def describe_node(
     elif isinstance(ref, Node):
         node = ref
     else:
-        raise DepsError(f"{ref!r} is not a Node class, a Node or a node name")
+        raise DepsError(_("{ref!r} is not a Node class, a Node or a node name", ref=ref))
     node.args = MappingProxyType(dict(args))
     name = node.node_name
     tries = validate_tries(name, default_tries if node.tries is None else node.tries)
@@ -180,9 +183,18 @@ def describe_node(
             raise TypeError("a string")
         deps = tuple(wanted)
     except TypeError as err:
-        raise DepsError(f"dependencies of {name} are not an iterable of nodes ({err})") from None
+        raise DepsError(
+            _("dependencies of {name} are not an iterable of nodes ({err})", name=name, err=err)
+        ) from None
     except Exception as err:
-        raise GraphError(f"{name}.requires() failed: {type(err).__name__}: {err}") from err
+        raise GraphError(
+            _(
+                "{name}.requires() failed: {name2}: {err}",
+                name=name,
+                name2=type(err).__name__,
+                err=err,
+            )
+        ) from err
     return Described(name, deps, tries, delay, node, (type(node), _frozen(node.params)))
 
 
@@ -207,7 +219,7 @@ class NodeDriver:
     def create(self, spec: NodeSpec) -> object:
         target = spec.target
         if isinstance(target, str):
-            raise GraphError(f"no node named {target!r} in the graph")
+            raise GraphError(_("no node named {target!r} in the graph", target=target))
         if isinstance(target, type):
             return target()
         assert isinstance(target, Node)
@@ -233,7 +245,7 @@ class NodeDriver:
         obj.phase = phase
         result = obj.check()
         if result is False:
-            raise NotConverged(f"{obj.node_name}: check() returned False")
+            raise NotConverged(_("{node_name}: check() returned False", node_name=obj.node_name))
         return result
 
     def run(self, obj: object, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> object:

@@ -19,6 +19,7 @@ from jobyard.converge.resolve import load_root
 from jobyard.converge.runner import Driver, Event, EventKind, attempt
 from jobyard.converge.session import graph_and_driver
 from jobyard.errors import ConvergeError, Fatal, InvalidInput
+from jobyard.i18n import _
 
 if TYPE_CHECKING:
     from jobyard.context import JobContext
@@ -101,7 +102,7 @@ def _write_back(storage: JobsetStorage, before: dict[str, Any], after: dict[str,
     }
     if not all(isinstance(key, str) for key in changed):
         bad = next(key for key in changed if not isinstance(key, str))
-        raise InvalidInput(f"global storage keys must be strings, got {bad!r}")
+        raise InvalidInput(_("global storage keys must be strings, got {bad!r}", bad=bad))
     storage.update(changed, delete=[key for key in before if key not in after])
 
 
@@ -131,7 +132,13 @@ def run_node(
         root, json.dumps(given, sort_keys=True), default_tries, default_retry_delay
     )
     if node not in graph:
-        raise Fatal(f"the graph of {root} has no node {node!r} any more (was the code changed?)")
+        raise Fatal(
+            _(
+                "the graph of {root} has no node {node!r} any more (was the code changed?)",
+                root=root,
+                node=node,
+            )
+        )
     storage = job.shared
     before = storage.snapshot()
     shared = copy.deepcopy(before)

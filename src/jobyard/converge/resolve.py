@@ -15,6 +15,8 @@ from jobyard.converge.model import Graph
 from jobyard.converge.native import is_native
 from jobyard.converge.session import graph_and_driver
 from jobyard.errors import ConvergeError, InvalidInput
+from jobyard.i18n import _
+from jobyard.params import parse_assignments
 
 __all__ = ["RootNotFound", "build_graph", "load_root", "parse_assignments"]
 
@@ -46,7 +48,7 @@ def _import_file(path: Path) -> ModuleType:
         sys.path.insert(0, folder)
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
-        raise RootNotFound(f"cannot import {path}: not a Python file")
+        raise RootNotFound(_("cannot import {path}: not a Python file", path=path))
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     try:
@@ -63,7 +65,7 @@ def _import(module: str) -> ModuleType:
     try:
         if looks_like_file:
             if not path.is_file():
-                raise RootNotFound(f"cannot import {module}: no such file")
+                raise RootNotFound(_("cannot import {module}: no such file", module=module))
             return _import_file(path)
         if "" not in sys.path and os.getcwd() not in sys.path:
             sys.path.insert(0, os.getcwd())
@@ -71,42 +73,46 @@ def _import(module: str) -> ModuleType:
     except RootNotFound:
         raise
     except SystemExit as err:
-        raise RootNotFound(f"cannot import {module}: it called exit({err.code})") from err
+        raise RootNotFound(
+            _("cannot import {module}: it called exit({code})", module=module, code=err.code)
+        ) from err
     except Exception as err:
-        raise RootNotFound(f"cannot import {module}: {type(err).__name__}: {err}") from err
+        raise RootNotFound(
+            _(
+                "cannot import {module}: {name}: {err}",
+                module=module,
+                name=type(err).__name__,
+                err=err,
+            )
+        ) from err
 
 
 def load_root(ref: str) -> object:
     """Import ``MODULE:ROOT`` (``MODULE`` a dotted module name or a ``.py`` path)."""
     module_name, sep, attr = ref.rpartition(":")
     if not sep or not module_name or not attr:
-        raise InvalidInput(f"expected MODULE:ROOTCLASS (e.g. mypkg.jobs:Deploy), got {ref!r}")
+        raise InvalidInput(
+            _("expected MODULE:ROOTCLASS (e.g. mypkg.jobs:Deploy), got {ref!r}", ref=ref)
+        )
     target: Any = _import(module_name)
     for part in attr.split("."):
         try:
             target = getattr(target, part)
         except AttributeError:
             raise RootNotFound(
-                f"cannot find {attr!r} in {module_name}: no attribute {part!r}"
+                _(
+                    "cannot find {attr!r} in {module_name}: no attribute {part!r}",
+                    attr=attr,
+                    module_name=module_name,
+                    part=part,
+                )
             ) from None
     if not (is_native(target) or isinstance(target, type)):
         raise RootNotFound(
-            f"{ref} is a {type(target).__name__}, not a Job or Node class (or a Node)"
+            _(
+                "{ref} is a {name}, not a Job or Node class (or a Node)",
+                ref=ref,
+                name=type(target).__name__,
+            )
         )
     return target
-
-
-def parse_assignments(items: tuple[str, ...] | list[str]) -> dict[str, Any]:
-    """``name=value`` arguments as a dict; a value is JSON when it parses, else a string
-    (JSON that is not finite or nested too deeply is refused: jobyard.limits.json_or_text)."""
-    from jobyard.limits import json_or_text
-
-    parsed: dict[str, Any] = {}
-    for item in items:
-        name, sep, raw = item.partition("=")
-        if not sep or not name.isidentifier():
-            raise InvalidInput(
-                f"bad parameter {item!r}: expected name=value with a Python identifier name"
-            )
-        parsed[name] = json_or_text(raw, f"parameter {name}")
-    return parsed

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jobyard.errors import ConfigError
+from jobyard.i18n import _
 from jobyard.observers.templates import Compiled, Condition
 
 CHANNELS = ("mail", "slack", "webhook", "log")
@@ -69,6 +70,7 @@ class ObserverConfig:
     to: tuple[str, ...] = ()
     url: str | None = None
     secret: str | None = field(default=None, repr=False)
+    token: str | None = field(default=None, repr=False)  # slack-threads: the bot token
     path: str | None = None
     attach_log: bool = True
 
@@ -77,7 +79,9 @@ def _strings(name: str, key: str, value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise ConfigError(f"observer {name!r}: {key} must be a list of strings")
+        raise ConfigError(
+            _("observer {name!r}: {key} must be a list of strings", name=name, key=key)
+        )
     return tuple(value)
 
 
@@ -85,47 +89,77 @@ def _number(name: str, key: str, value: Any, low: float, whole: bool = False) ->
     ok = not isinstance(value, bool) and isinstance(value, int if whole else int | float)
     if not ok or value < low:
         kind = "a whole number" if whole else "a number"
-        raise ConfigError(f"observer {name!r}: {key} must be {kind} >= {low:g}, got {value!r}")
+        raise ConfigError(
+            _(
+                "observer {name!r}: {key} must be {kind} >= {low:g}, got {value!r}",
+                name=name,
+                key=key,
+                kind=kind,
+                low=low,
+                value=value,
+            )
+        )
     return float(value)
 
 
 def _flag(name: str, key: str, value: Any) -> bool:
     if not isinstance(value, bool):
-        raise ConfigError(f"observer {name!r}: {key} must be true or false, got {value!r}")
+        raise ConfigError(
+            _(
+                "observer {name!r}: {key} must be true or false, got {value!r}",
+                name=name,
+                key=key,
+                value=value,
+            )
+        )
     return value
 
 
 def _text(name: str, key: str, value: Any) -> str:
     if not isinstance(value, str) or not value:
-        raise ConfigError(f"observer {name!r}: {key} must be a non-empty string")
+        raise ConfigError(
+            _("observer {name!r}: {key} must be a non-empty string", name=name, key=key)
+        )
     return value
 
 
 def _url(name: str, value: Any) -> str:
     url = _text(name, "url", value)
     if not re.match(r"^https?://[^\s/]+", url):
-        raise ConfigError(f"observer {name!r}: url must be an http:// or https:// URL")
+        raise ConfigError(_("observer {name!r}: url must be an http:// or https:// URL", name=name))
     return url
 
 
 def parse_observer(raw: Mapping[str, Any], index: int = 0) -> ObserverConfig:
     """One ``[[observers]]`` table (or the same dict from Python)."""
     if not isinstance(raw, Mapping):
-        raise ConfigError(f"observers[{index}] must be a table")
+        raise ConfigError(_("observers[{index}] must be a table", index=index))
     name = raw.get("name")
     if not isinstance(name, str) or not _NAME.match(name):
-        raise ConfigError(f"observers[{index}]: name must be 1-64 letters, digits, '_', '.' or '-'")
+        raise ConfigError(
+            _("observers[{index}]: name must be 1-64 letters, digits, '_', '.' or '-'", index=index)
+        )
     channel = raw.get("channel")
     if channel not in CHANNELS:
         raise ConfigError(
-            f"observer {name!r}: unknown channel {channel!r}; give one of {', '.join(CHANNELS)}"
+            _(
+                "observer {name!r}: unknown channel {channel!r}; give one of {CHANNELS}",
+                name=name,
+                channel=channel,
+                CHANNELS=", ".join(CHANNELS),
+            )
         )
     known = COMMON | PER_CHANNEL[channel]
     unknown = set(raw) - known
     if unknown:
         raise ConfigError(
-            f"observer {name!r}: unknown key(s) {', '.join(sorted(unknown))} for channel "
-            f"{channel}; known: {', '.join(sorted(known))}"
+            _(
+                "observer {name!r}: unknown key(s) {unknown} for channel {channel}; known: {known}",
+                name=name,
+                unknown=", ".join(sorted(unknown)),
+                channel=channel,
+                known=", ".join(sorted(known)),
+            )
         )
     opts: dict[str, Any] = {"name": name, "channel": channel}
     for key in ("events", "types", "queues"):
@@ -146,7 +180,7 @@ def parse_observer(raw: Mapping[str, Any], index: int = 0) -> ObserverConfig:
             opts[key] = _number(name, key, raw[key], 0.01)
     start = raw.get("start", "now")
     if start not in ("now", "beginning"):
-        raise ConfigError(f'observer {name!r}: start must be "now" or "beginning"')
+        raise ConfigError(_('observer {name!r}: start must be "now" or "beginning"', name=name))
     opts["start"] = start
     opts.update(_channel_options(name, channel, raw, opts.get("private", False)))
     return ObserverConfig(**opts)
@@ -157,12 +191,16 @@ def _channel_options(name: str, channel: str, raw: Mapping[str, Any], private: b
     templates: dict[str, Compiled] = {}
     for key in ("subject", "body", "text", "payload", "line"):
         if key in raw and not isinstance(raw[key], str):
-            raise ConfigError(f"observer {name!r}: {key} must be a template string")
+            raise ConfigError(
+                _("observer {name!r}: {key} must be a template string", name=name, key=key)
+            )
     if channel == "mail":
         if "to" in raw:
             out["to"] = _strings(name, "to", raw["to"])
         elif not private:
-            raise ConfigError(f"observer {name!r}: a mail observer needs to = [addresses]")
+            raise ConfigError(
+                _("observer {name!r}: a mail observer needs to = [addresses]", name=name)
+            )
         html = _flag(name, "html", raw.get("html", False))
         templates["subject"] = Compiled(name, "subject", raw.get("subject", DEFAULT_SUBJECT))
         templates["body"] = Compiled(name, "body", raw.get("body", DEFAULT_BODY), html=html)
@@ -181,7 +219,9 @@ def _channel_options(name: str, channel: str, raw: Mapping[str, Any], private: b
         templates["line"] = Compiled(name, "line", raw.get("line", DEFAULT_LINE))
         out["resend_unknown"] = _flag(name, "resend_unknown", raw.get("resend_unknown", True))
     if private and channel not in ("mail", "slack"):
-        raise ConfigError(f"observer {name!r}: private = true needs channel mail or slack")
+        raise ConfigError(
+            _("observer {name!r}: private = true needs channel mail or slack", name=name)
+        )
     out["templates"] = templates
     return out
 
@@ -191,7 +231,9 @@ def _secret(name: str, raw: Mapping[str, Any]) -> str | None:
         var = _text(name, "secret_env", raw["secret_env"])
         value = os.environ.get(var)
         if not value:
-            raise ConfigError(f"observer {name!r}: environment variable {var} is not set")
+            raise ConfigError(
+                _("observer {name!r}: environment variable {var} is not set", name=name, var=var)
+            )
         return value
     if "secret" in raw:
         return _text(name, "secret", raw["secret"])
@@ -203,12 +245,14 @@ def parse_observers(raw: Any) -> list[ObserverConfig]:
     if raw is None:
         return []
     if not isinstance(raw, Sequence) or isinstance(raw, str):
-        raise ConfigError("observers must be an array of tables: [[observers]]")
+        raise ConfigError(_("observers must be an array of tables: [[observers]]"))
     found = [parse_observer(item, i) for i, item in enumerate(raw)]
     names = [o.name for o in found]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
-        raise ConfigError(f"observer name(s) used twice: {', '.join(twice)}; give each its own")
+        raise ConfigError(
+            _("observer name(s) used twice: {twice}; give each its own", twice=", ".join(twice))
+        )
     return found
 
 
@@ -217,47 +261,56 @@ def parse_mail(raw: Any) -> MailSettings:
     if raw is None:
         return MailSettings()
     if not isinstance(raw, Mapping):
-        raise ConfigError("[mail] must be a table")
+        raise ConfigError(_("[mail] must be a table"))
     unknown = set(raw) - MAIL_KEYS
     if unknown:
         raise ConfigError(
-            f"[mail]: unknown key(s) {', '.join(sorted(unknown))}; "
-            f"known: {', '.join(sorted(MAIL_KEYS))}"
+            _(
+                "[mail]: unknown key(s) {unknown}; known: {MAIL_KEYS}",
+                unknown=", ".join(sorted(unknown)),
+                MAIL_KEYS=", ".join(sorted(MAIL_KEYS)),
+            )
         )
     opts: dict[str, Any] = {}
     for key, attr in (("host", "host"), ("from", "sender"), ("user", "user")):
         if key in raw:
             if not isinstance(raw[key], str) or not raw[key]:
-                raise ConfigError(f"[mail]: {key} must be a non-empty string")
+                raise ConfigError(_("[mail]: {key} must be a non-empty string", key=key))
             opts[attr] = raw[key]
     if "ca_file" in raw:
         if not isinstance(raw["ca_file"], str) or not os.path.isfile(raw["ca_file"]):
-            raise ConfigError(f"[mail]: ca_file {raw['ca_file']!r} is not a readable file")
+            raise ConfigError(
+                _("[mail]: ca_file {ca_file!r} is not a readable file", ca_file=raw["ca_file"])
+            )
         opts["ca_file"] = raw["ca_file"]
     port = raw.get("port", 25)
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
-        raise ConfigError(f"[mail]: port must be a whole number from 1 to 65535, got {port!r}")
+        raise ConfigError(
+            _("[mail]: port must be a whole number from 1 to 65535, got {port!r}", port=port)
+        )
     opts["port"] = port
     for key in ("starttls", "ssl"):
         if key in raw:
             if not isinstance(raw[key], bool):
-                raise ConfigError(f"[mail]: {key} must be true or false")
+                raise ConfigError(_("[mail]: {key} must be true or false", key=key))
             opts[key] = raw[key]
     if opts.get("starttls") and opts.get("ssl"):
-        raise ConfigError("[mail]: give starttls = true or ssl = true, not both")
+        raise ConfigError(_("[mail]: give starttls = true or ssl = true, not both"))
     timeout = raw.get("timeout", 10.0)
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-        raise ConfigError("[mail]: timeout must be a positive number of seconds")
+        raise ConfigError(_("[mail]: timeout must be a positive number of seconds"))
     opts["timeout"] = float(timeout)
     if "password_env" in raw:
         var = raw["password_env"]
         if not isinstance(var, str) or not os.environ.get(var):
-            raise ConfigError(f"[mail]: environment variable {var} (password_env) is not set")
+            raise ConfigError(
+                _("[mail]: environment variable {var} (password_env) is not set", var=var)
+            )
         opts["password"] = os.environ[var]
     elif "password" in raw:
         if not isinstance(raw["password"], str):
-            raise ConfigError("[mail]: password must be a string")
+            raise ConfigError(_("[mail]: password must be a string"))
         opts["password"] = raw["password"]
     if "password" in opts and "user" not in opts:
-        raise ConfigError("[mail]: a password needs a user")
+        raise ConfigError(_("[mail]: a password needs a user"))
     return MailSettings(**opts)

@@ -13,6 +13,8 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from jobyard.errors import ConfigError
+from jobyard.observers import slack_threads
 from jobyard.observers.channels import Channel, make_channel
 from jobyard.observers.config import (
     MailSettings,
@@ -22,6 +24,7 @@ from jobyard.observers.config import (
     parse_observers,
 )
 from jobyard.observers.delivery import ObserverLoop, owner_id
+from jobyard.slack.settings import parse_slack
 
 if TYPE_CHECKING:
     from jobyard.config import Config
@@ -31,6 +34,13 @@ if TYPE_CHECKING:
 def load(config: Config) -> tuple[list[ObserverConfig], MailSettings]:
     """The observers and mail settings of a loaded config (ConfigError on a mistake)."""
     observers = parse_observers(config.raw.get("observers"))
+    threads = slack_threads.observer(parse_slack(config.raw.get("slack")))
+    if threads is not None:
+        if any(o.name == threads.name for o in observers):
+            raise ConfigError(
+                f"observer name {threads.name!r} is the built-in one of [slack]: rename yours"
+            )
+        observers.append(threads)
     mail = parse_mail(config.raw.get("mail"))
     return observers, mail
 

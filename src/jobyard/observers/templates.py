@@ -17,6 +17,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from jobyard.errors import ConfigError, JobyardError
+from jobyard.i18n import _
 
 
 class RenderError(JobyardError):
@@ -54,8 +55,14 @@ class Compiled:
             self.template: Template = (_HTML if html else _TEXT).from_string(source)
         except TemplateSyntaxError as exc:
             raise ConfigError(
-                f"observer {observer!r}: {field} template, line {exc.lineno}: {exc.message}; "
-                "fix the template (Jinja2 syntax)"
+                _(
+                    "observer {observer!r}: {field} template, line {lineno}: {message}; fix the "
+                    "template (Jinja2 syntax)",
+                    observer=observer,
+                    field=field,
+                    lineno=exc.lineno,
+                    message=exc.message,
+                )
             ) from None
 
     def render(self, context: Mapping[str, Any]) -> str:
@@ -78,8 +85,12 @@ class Condition:
             self.expression = _TEXT.compile_expression(source)
         except TemplateSyntaxError as exc:
             raise ConfigError(
-                f"observer {observer!r}: when expression: {exc.message}; "
-                "give a Jinja2 expression such as \"job.status == 'failed'\""
+                _(
+                    "observer {observer!r}: when expression: {message}; give a Jinja2 expression "
+                    "such as \"job.status == 'failed'\"",
+                    observer=observer,
+                    message=exc.message,
+                )
             ) from None
 
     def __call__(self, context: Mapping[str, Any]) -> bool:

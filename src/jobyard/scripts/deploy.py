@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TextIO
 
 from jobyard.errors import InvalidInput
+from jobyard.i18n import _
 
 ZERO = "0" * 40
 HOOK = "post-receive"
@@ -79,11 +80,13 @@ def init_repo(
     """Create (or re-hook) the bare repository at ``path`` deploying into ``work``."""
     repo, target = Path(os.path.abspath(path)), Path(os.path.abspath(work))
     if repo == target or target.is_relative_to(repo):
-        raise InvalidInput(f"the scripts directory {target} cannot be inside the repository")
+        raise InvalidInput(
+            _("the scripts directory {target} cannot be inside the repository", target=target)
+        )
     created = False
     bare = _is_bare_repo(repo)
     if repo.exists() and not bare and (not repo.is_dir() or any(repo.iterdir())):
-        raise InvalidInput(f"{repo} exists and is not a bare git repository")
+        raise InvalidInput(_("{repo} exists and is not a bare git repository", repo=repo))
     if not repo.exists() or not _is_bare_repo(repo):
         repo.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -91,9 +94,11 @@ def init_repo(
                 ["git", "init", "--bare", "-q", str(repo)], capture_output=True, text=True
             )
         except FileNotFoundError:
-            raise InvalidInput("git is not installed (or not on PATH)") from None
+            raise InvalidInput(_("git is not installed (or not on PATH)")) from None
         if done.returncode != 0:
-            raise InvalidInput(f"git init --bare {repo} failed: {done.stderr.strip()}")
+            raise InvalidInput(
+                _("git init --bare {repo} failed: {strip}", repo=repo, strip=done.stderr.strip())
+            )
         created = True
     target.mkdir(parents=True, exist_ok=True)
     hook = repo / "hooks" / HOOK
@@ -166,20 +171,22 @@ def _deploy_branch(
             continue
         usable.append((old, new, ref))
     head = _git(repo, "symbolic-ref", "-q", "HEAD").stdout.strip() or "refs/heads/main"
-    for _, new, ref in usable:
+    for _unused, new, ref in usable:
         if ref == head:
             if new.strip("0") == "":
                 out.write(f"jobyard: {ref} was deleted; nothing deployed\n")
                 return None
             return ref, new
     branches = [
-        (ref, new) for _, new, ref in usable if ref.startswith("refs/heads/") and new.strip("0")
+        (ref, new)
+        for _unused, new, ref in usable
+        if ref.startswith("refs/heads/") and new.strip("0")
     ]
     if _git(repo, "rev-parse", "-q", "--verify", "HEAD").returncode != 0 and branches:
         _git(repo, "symbolic-ref", "HEAD", branches[0][0])  # first push: adopt its branch
         return branches[0]
     if usable:
-        names = ", ".join(ref for _, _, ref in usable)
+        names = ", ".join(ref for _unused, _unused, ref in usable)
         out.write(f"jobyard: only {head} is deployed; not {names}\n")
     return None
 

@@ -2,7 +2,7 @@
 
 A script type is a row of ``job_types`` with kind ``script``; its ``meta`` JSON holds the
 effective settings (``description, group, schedule, on, worker, mutex, timeout,
-data_in_argv``), the
+data_in_argv, run_as``), the
 bookkeeping (``path, sha, deleted, last_ran, last_status``) and where settings came from:
 ``header`` (the ``# jobyard: key = value`` lines, read at sync) and ``overrides`` (set with
 ``jobyard type set``). Effective = defaults, then header, then overrides. The header's
@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from jobyard.errors import InvalidInput, UnknownJobType
+from jobyard.i18n import _
 from jobyard.store.base import StoredType
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ FIELDS = (
     "mutex",
     "timeout",
     "data_in_argv",
+    "run_as",
 )
 DEFAULTS: dict[str, Any] = {
     "description": "",
@@ -46,6 +48,7 @@ DEFAULTS: dict[str, Any] = {
     "mutex": True,
     "timeout": None,
     "data_in_argv": False,  # argv is readable by every local user: data goes on stdin/env
+    "run_as": None,  # USER or USER:GROUP the script runs as (jobyard.runas)
     # from the header's param/nodes lines only (a header that drops them drops them)
     "signature": None,
     "min_nodes": None,
@@ -66,7 +69,7 @@ def check_field(name: str, value: Any) -> Any:
         if value is None:
             return ""
         if not isinstance(value, str):
-            raise InvalidInput(f"{name} must be text, got {value!r}")
+            raise InvalidInput(_("{name} must be text, got {value!r}", name=name, value=value))
         return value.strip()
     if name == "schedule":
         if value is None or (isinstance(value, str) and not value.strip()):
@@ -76,7 +79,7 @@ def check_field(name: str, value: Any) -> Any:
         try:
             validate_cron(value)
         except InvalidInput as exc:
-            raise InvalidInput(f"schedule: {exc}") from None
+            raise InvalidInput(_("schedule: {exc}", exc=exc)) from None
         return str(value).strip()
     if name == "timezone":
         if value is None or (isinstance(value, str) and not value.strip()):
@@ -84,34 +87,38 @@ def check_field(name: str, value: Any) -> Any:
         from jobyard.cron import validate_cron
 
         if not isinstance(value, str):
-            raise InvalidInput(f"timezone must be an IANA zone name, got {value!r}")
+            raise InvalidInput(_("timezone must be an IANA zone name, got {value!r}", value=value))
         try:
             validate_cron("* * * * *", value.strip())
         except InvalidInput as exc:
-            raise InvalidInput(f"timezone: {exc}") from None
+            raise InvalidInput(_("timezone: {exc}", exc=exc)) from None
         return value.strip()
     if name == "catchup":
         if value is None or (isinstance(value, str) and not value.strip()):
             return None
         if value not in ("skip", "latest"):
-            raise InvalidInput(f"catchup must be 'skip' or 'latest', got {value!r}")
+            raise InvalidInput(_("catchup must be 'skip' or 'latest', got {value!r}", value=value))
         return value
     if name == "on":
         items = value.split(",") if isinstance(value, str) else value
         if items is None:
             return []
         if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
-            raise InvalidInput(f"on must be event names separated by commas, got {value!r}")
+            raise InvalidInput(
+                _("on must be event names separated by commas, got {value!r}", value=value)
+            )
         events = list(dict.fromkeys(i.strip() for i in items if i.strip()))
         for event in events:
             if "\n" in event:
-                raise InvalidInput(f"on: bad event name {event!r}")
+                raise InvalidInput(_("on: bad event name {event!r}", event=event))
         return events
     if name == "worker":
         if value is None or (isinstance(value, str) and not value.strip()):
             return None
         if not isinstance(value, str) or not _WORDISH.match(value.strip()):
-            raise InvalidInput(f"worker must be a worker name without spaces, got {value!r}")
+            raise InvalidInput(
+                _("worker must be a worker name without spaces, got {value!r}", value=value)
+            )
         return value.strip()
     if name in ("mutex", "data_in_argv"):
         if isinstance(value, bool):
@@ -119,7 +126,7 @@ def check_field(name: str, value: Any) -> Any:
         text = str(value).strip().lower()
         if text in _TRUE or text in _FALSE:
             return text in _TRUE
-        raise InvalidInput(f"{name} must be true or false, got {value!r}")
+        raise InvalidInput(_("{name} must be true or false, got {value!r}", name=name, value=value))
     if name == "timeout":
         if value is None:
             return None
@@ -128,11 +135,21 @@ def check_field(name: str, value: Any) -> Any:
             try:
                 number = float(value)
             except ValueError:
-                raise InvalidInput(f"timeout must be seconds (0 = none), got {value!r}") from None
+                raise InvalidInput(
+                    _("timeout must be seconds (0 = none), got {value!r}", value=value)
+                ) from None
         if isinstance(number, bool) or not isinstance(number, int | float) or not number >= 0:
-            raise InvalidInput(f"timeout must be seconds >= 0 (0 = none), got {value!r}")
+            raise InvalidInput(
+                _("timeout must be seconds >= 0 (0 = none), got {value!r}", value=value)
+            )
         return float(number) or None
-    raise InvalidInput(f"unknown script setting {name!r}; known: {', '.join(FIELDS)}")
+    if name == "run_as":
+        from jobyard import runas
+
+        return runas.check(value)
+    raise InvalidInput(
+        _("unknown script setting {name!r}; known: {FIELDS}", name=name, FIELDS=", ".join(FIELDS))
+    )
 
 
 def parse_header(text: str) -> tuple[dict[str, Any], list[str]]:
@@ -179,10 +196,26 @@ def parse_header(text: str) -> tuple[dict[str, Any], list[str]]:
             values[key] = check_field(key, raw)
         except InvalidInput as exc:
             warnings.append(f"line {number}: {exc}")
+            if key == "run_as":
+                _keep_run_as(values, raw)
     signature = signature_meta(list(declared.values()))
     if signature is not None:
         values["signature"] = signature
     return values, warnings
+
+
+def _keep_run_as(values: dict[str, Any], raw: str) -> None:
+    """A header's run_as naming a user unknown here is kept (with the warning): dropped,
+    the script would run as the worker's default user, likely a more powerful one; kept,
+    its jobs fail saying the user is missing. A malformed one is refused outright."""
+    from jobyard import runas
+
+    try:
+        spec = runas.parse(raw)
+    except InvalidInput:
+        values["run_as"] = "!invalid"  # never a user: its runs fail rather than run as root
+        return
+    values["run_as"] = str(spec) if spec is not None else None
 
 
 def compose(meta: dict[str, Any]) -> dict[str, Any]:
@@ -247,9 +280,11 @@ def set_type(yard: Yard, name: str, changes: dict[str, Any], reset: bool = False
 
 
 def _python_only(name: str, kind: str) -> str:
-    return (
-        f"job type {name!r} is a {kind} type: set its options where it is defined "
-        "(@yard.job(...)); `jobyard type set` changes script types only"
+    return _(
+        "job type {name!r} is a {kind} type: set its options where it is defined "
+        "(@yard.job(...)); `jobyard type set` changes script types only",
+        name=name,
+        kind=kind,
     )
 
 

@@ -23,7 +23,7 @@ import tempfile
 import time
 from typing import Any
 
-from jobyard import model
+from jobyard import model, runas
 from jobyard.context import JobContext
 from jobyard.errors import JobyardError
 from jobyard.scripts.calls import MAX_REQUEST, Calls
@@ -46,23 +46,45 @@ class ScriptFailed(JobyardError):
 # worker's database connections.)
 _LAUNCHER = """\
 import ctypes, os, signal, sys
-ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+creds, cwd = sys.argv[2], sys.argv[3]
+if creds:  # run as another user: drop root here, in a fresh process (see jobyard.runas)
+    uid, gid, groups, mask = creds.split(":")
+    try:
+        os.setgroups([int(g) for g in groups.split(",")])
+        os.setgid(int(gid))
+        os.setuid(int(uid))
+        os.umask(int(mask, 8))
+        os.chdir(cwd)
+    except OSError as exc:
+        sys.stderr.write(f"cannot run as uid {uid} in {cwd}: {exc.strerror or exc}\\n")
+        os._exit(126)
+ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL (after setuid, which clears it)
 for name in ("SIGPIPE", "SIGXFSZ"):  # Python ignores these; a script must not inherit that
     signal.signal(getattr(signal, name), signal.SIG_DFL)
 if os.getppid() != int(sys.argv[1]):
     os._exit(137)  # the worker died already
 try:
-    os.execv(sys.argv[2], sys.argv[2:])
+    os.execv(sys.argv[4], sys.argv[4:])
 except OSError as exc:
-    sys.stderr.write(f"cannot run script {sys.argv[2]}: {exc.strerror or exc}\\n")
+    sys.stderr.write(f"cannot run script {sys.argv[4]}: {exc.strerror or exc}\\n")
     os._exit(126)
 """
 
 
-def _command(path: str, *args: str) -> list[str]:
+def _command(
+    path: str, *args: str, ident: runas.Identity | None = None, cwd: str = ""
+) -> tuple[list[str], dict[str, Any]]:
+    """The argv that starts the script, and the extra Popen options it needs."""
+    switch = ident is not None and ident.switch
     if sys.platform.startswith("linux") and sys.executable:
-        return [sys.executable, "-I", "-S", "-c", _LAUNCHER, str(os.getpid()), path, *args]
-    return [path, *args]
+        creds = ""
+        if switch:
+            assert ident is not None
+            groups = ",".join(str(g) for g in ident.groups)
+            creds = f"{ident.uid}:{ident.gid}:{groups}:{runas.UMASK:o}"
+        launcher = [sys.executable, "-I", "-S", "-c", _LAUNCHER, str(os.getpid()), creds, cwd]
+        return [*launcher, path, *args], {}
+    return [path, *args], runas.popen_options(ident)
 
 
 def _killpg(pid: int, sig: int) -> None:
@@ -91,23 +113,50 @@ def _check_path(path: Any) -> str:
     return path
 
 
-def _environment(ctx: JobContext, data: str, socket_path: str) -> dict[str, str]:
+def _environment(
+    ctx: JobContext, data: str, socket_path: str, ident: runas.Identity | None
+) -> dict[str, str]:
+    protocol = {
+        "JOBYARD_JOB_ID": str(ctx.job.id),
+        "JOBYARD_TYPE": ctx.job.type,
+        "JOBYARD_ATTEMPT": str(ctx.job.attempts),
+        "JOBYARD_DATA": data,
+        "JOBYARD_SOCKET": socket_path,
+        "PYTHONUNBUFFERED": "1",  # Python scripts' output arrives live
+    }
+    if ctx.job.site:
+        protocol["JOBYARD_SITE"] = str(ctx.job.site)
+    here = os.path.dirname(sys.executable)  # so `#!/usr/bin/env python3` finds jobyard
+    if ident is not None:
+        # Another user's script gets none of the worker's variables (its database URL,
+        # tokens); nor the worker's interpreter first on PATH, which it may not reach.
+        return runas.environment(ident, protocol, "" if ident.switch else here)
     env = dict(os.environ)
     env.pop("JOBYARD_SITE", None)
-    env.update(
-        JOBYARD_JOB_ID=str(ctx.job.id),
-        JOBYARD_TYPE=ctx.job.type,
-        JOBYARD_ATTEMPT=str(ctx.job.attempts),
-        JOBYARD_DATA=data,
-        JOBYARD_SOCKET=socket_path,
-    )
-    env.setdefault("PYTHONUNBUFFERED", "1")  # Python scripts' output arrives live
-    if ctx.job.site:
-        env["JOBYARD_SITE"] = str(ctx.job.site)
-    here = os.path.dirname(sys.executable)  # so `#!/usr/bin/env python3` finds jobyard
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    env.update({k: v for k, v in protocol.items() if k != "PYTHONUNBUFFERED"})
     if here and here not in env.get("PATH", "").split(os.pathsep):
         env["PATH"] = here + os.pathsep + env.get("PATH", "")
     return env
+
+
+def _identity(ctx: JobContext, meta: dict[str, Any]) -> runas.Identity | None:
+    config = ctx.yard.config
+    value = runas.effective(ctx.job.props, None, meta.get("run_as"), config.run_as)
+    return runas.decide(value, runas.allow_root(config.allow_root), f"script {ctx.job.type}")
+
+
+def _hand_over(folder: str, socket_path: str, ident: runas.Identity | None) -> None:
+    """Give the run's socket (and its 0700 folder) to the script's user: it alone (and
+    root) can connect; the worker's own user keeps the socket as it is otherwise."""
+    if ident is None or not ident.switch:
+        return
+    os.chown(folder, ident.uid, ident.gid)
+    os.chown(socket_path, ident.uid, ident.gid)
+
+
+def folder_of(path: str) -> str:
+    return os.path.dirname(os.path.abspath(path))
 
 
 def _encode(data: Any) -> str:
@@ -142,6 +191,7 @@ async def run_script(ctx: JobContext, meta: dict[str, Any], limits: Limits) -> A
     from jobyard.scripts.params import with_defaults
 
     path = _check_path(meta.get("path"))
+    ident = _identity(ctx, meta)
     data = _encode(with_defaults(meta, ctx.data))
     timeout = ctx.job.timeout or meta.get("timeout") or None
     sink = Sink(ctx, limits)
@@ -153,6 +203,12 @@ async def run_script(ctx: JobContext, meta: dict[str, Any], limits: Limits) -> A
     except OSError as exc:
         shutil.rmtree(folder, ignore_errors=True)
         raise ScriptFailed(f"cannot open the run's socket {socket_path}: {exc}") from None
+    try:
+        _hand_over(folder, socket_path, ident)
+    except OSError as exc:
+        server.close()
+        shutil.rmtree(folder, ignore_errors=True)
+        raise ScriptFailed(f"cannot give the run's socket to {ident}: {exc}") from None
     proc: asyncio.subprocess.Process | None = None
     readers: list[asyncio.Future[None]] = []
     status, started = model.FAILED, time.time()
@@ -161,14 +217,18 @@ async def run_script(ctx: JobContext, meta: dict[str, Any], limits: Limits) -> A
     feeding: asyncio.Future[None] | None = None
     try:
         try:
+            argv, extra = _command(
+                path, *((data, socket_path) if in_argv else ()), ident=ident, cwd=folder_of(path)
+            )
             proc = await asyncio.create_subprocess_exec(
-                *_command(path, *((data, socket_path) if in_argv else ())),
+                *argv,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
-                env=_environment(ctx, data, socket_path),
-                cwd=os.path.dirname(path),
+                env=_environment(ctx, data, socket_path, ident),
+                cwd=folder_of(path),
                 start_new_session=True,
+                **extra,
             )
         except OSError as exc:
             if exc.errno == errno.E2BIG:
@@ -177,7 +237,8 @@ async def run_script(ctx: JobContext, meta: dict[str, Any], limits: Limits) -> A
                     "an environment variable takes at most 128 KB)"
                 ) from None
             raise ScriptFailed(f"cannot run script {path}: {exc.strerror or exc}") from None
-        sink.note(f"script started: {path} (pid {proc.pid})", data={"pid": proc.pid})
+        who = f" as {ident.describe()}" if ident is not None and ident.switch else ""
+        sink.note(f"script started: {path} (pid {proc.pid}){who}", data={"pid": proc.pid})
         sink.start()
         assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
         feeding = asyncio.ensure_future(_feed(proc.stdin, data))

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jobyard.errors import InvalidInput
+from jobyard.i18n import _
 from jobyard.scripts.meta import HEADER_BYTES, KIND, compose, parse_header, write_type
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ class SyncReport:
 
     def lines(self) -> list[str]:
         """The report as a person reads it (also what a ``git push`` prints)."""
-        out = [f"scripts in {self.directory}:"]
+        out = [_("scripts in {directory}:", directory=self.directory)]
         for label, names in (
             ("created (disabled)", self.created),
             ("updated", self.updated),
@@ -111,8 +112,11 @@ def sync_scripts(yard: Yard, directory: str | os.PathLike[str] | None = None) ->
     folder = scripts_dir(yard, directory)
     if not folder.is_dir():
         raise InvalidInput(
-            f"scripts directory {folder} does not exist (set scripts_dir in jobyard.toml "
-            "or give the folder: jobyard scripts sync DIR)"
+            _(
+                "scripts directory {folder} does not exist (set scripts_dir in jobyard.toml or "
+                "give the folder: jobyard scripts sync DIR)",
+                folder=folder,
+            )
         )
     report = SyncReport(str(folder))
     found = _discover(folder, report)

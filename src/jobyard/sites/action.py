@@ -21,7 +21,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from jobyard import runas
 from jobyard.errors import Fatal, InvalidInput
+from jobyard.i18n import _
 from jobyard.sites.inventory import Site, roles_of
 
 if TYPE_CHECKING:
@@ -65,7 +67,9 @@ class ActionContext:
         self.options: dict[str, Any] = dict(data.get("options") or {})
         from jobyard.sites.shell import Shell  # asyncssh loads when an action runs, not before
 
-        self.shell: Shell = Shell(self.site, self.log, int(data.get("capture", 64 * 1024)))
+        self.shell: Shell = Shell(
+            self.site, self.log, int(data.get("capture", 64 * 1024)), _policy(job, self.site)
+        )
         self.reports: list[str] = []
         self.errors: list[str] = []
 
@@ -93,6 +97,16 @@ class ActionContext:
 
     def __repr__(self) -> str:
         return f"<action {self.action} on {self.site.name} ({self.id})>"
+
+
+def _policy(job: JobContext, site: Site) -> runas.Policy:
+    """Who the local shell of this job runs as: the job's run_as, the site's, the type's,
+    the worker's ([worker] run_as); see jobyard.runas."""
+    jt = job.yard.types.get(job.job.type)
+    config = job.yard.config
+    value = runas.effective(job.job.props, site.config, getattr(jt, "run_as", None), config.run_as)
+    what = f"action {job.job.type.removeprefix(TYPE_PREFIX)!r} on site {site.name!r}"
+    return runas.Policy(value, runas.allow_root(config.allow_root), what)
 
 
 def _describe(exc: BaseException) -> str:
@@ -175,10 +189,10 @@ class Actions:
         **options: Any,
     ) -> Callable[..., Any]:
         if not callable(func):
-            raise InvalidInput(f"an action is a function, got {func!r}")
+            raise InvalidInput(_("an action is a function, got {func!r}", func=func))
         found_name = name or getattr(func, "__name__", None)
         if not found_name or not isinstance(found_name, str):
-            raise InvalidInput("give the action a name: @yard.action(roles, name='...')")
+            raise InvalidInput(_("give the action a name: @yard.action(roles, name='...')"))
         found = self.by_name.get(found_name)
         if found is None:
             given = roles_of(roles) or [found_name]  # no roles: the role is the action's name
@@ -201,7 +215,9 @@ class Actions:
                 "none registered (name the module defining them in jobyard.toml app = [...] "
                 "or env JOBYARD_APP)"
             )
-            raise InvalidInput(f"action {name!r} not found; known actions: {known}")
+            raise InvalidInput(
+                _("action {name!r} not found; known actions: {known}", name=name, known=known)
+            )
         return found
 
     def adopt(self, other: Actions) -> None:

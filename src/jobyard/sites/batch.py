@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from jobyard import model
 from jobyard.errors import InvalidInput, WaitTimeout
+from jobyard.i18n import _
 from jobyard.jobsets import UNFINISHED
 from jobyard.sites.action import FAILED_KEY, Actions
 from jobyard.sites.inventory import Inventory, roles_of
@@ -69,7 +70,7 @@ def plan(
     if isinstance(names, str):
         names = [names]
     if not names:
-        raise InvalidInput("a batch needs at least one action")
+        raise InvalidInput(_("a batch needs at least one action"))
     restrict = inventory.require(roles_of(roles)) if roles is not None else None
     pairs: list[Pair] = []
     for step, name in enumerate(names, first_step):
@@ -79,16 +80,24 @@ def plan(
         members = inventory.list(action.roles)
         if not members:
             raise InvalidInput(
-                f"action {name!r}: its role(s) {', '.join(action.roles)} have no sites; "
-                "add sites with yard.sites.add or [sites.NAME] roles = [...]"
+                _(
+                    "action {name!r}: its role(s) {roles} have no sites; add sites with "
+                    "yard.sites.add or [sites.NAME] roles = [...]",
+                    name=name,
+                    roles=", ".join(action.roles),
+                )
             )
         if restrict is not None:
             members = inventory.list(action.roles, restrict)
         pairs.extend(Pair(step, name, site) for site in members)
     if not pairs and restrict is not None:
-        raise InvalidInput(f"no site of roles {', '.join(restrict)} runs these actions")
+        raise InvalidInput(
+            _("no site of roles {restrict} runs these actions", restrict=", ".join(restrict))
+        )
     if not pairs:
-        raise InvalidInput(f"none of the actions {', '.join(names)} is known: nothing to run")
+        raise InvalidInput(
+            _("none of the actions {names} is known: nothing to run", names=", ".join(names))
+        )
     return pairs
 
 
@@ -113,7 +122,7 @@ def _enqueue(
         else:
             site = yard.sites.get(pair.site)
             if site is None:
-                raise InvalidInput(f"unknown site {pair.site!r}")
+                raise InvalidInput(_("unknown site {site!r}", site=pair.site))
             site_data = site.to_dict()
         data = {
             "action": pair.action,
@@ -155,7 +164,13 @@ def create(
     """Make the batch's jobset and jobs (in one transaction); returns its handle."""
     if unknown:
         known = "schedule, roles, break_on_error, serial, max_fail, options, allow_missing"
-        raise InvalidInput(f"unknown batch option(s) {', '.join(sorted(unknown))}; known: {known}")
+        raise InvalidInput(
+            _(
+                "unknown batch option(s) {unknown}; known: {known}",
+                unknown=", ".join(sorted(unknown)),
+                known=known,
+            )
+        )
     names = [names] if isinstance(names, str) else list(names)
     pairs = plan(yard.sites, yard.actions, names, roles, allow_missing=allow_missing)
     size = serial_size(serial, len({p.site for p in pairs}))
@@ -191,7 +206,9 @@ class Batch:
         """The latest job of each (step, site): a re-run's job replaces the failed one."""
         found = self.yard.jobset(self.id)
         if found.kind != JOBSET_KIND:
-            raise InvalidInput(f"jobset {self.id} is a {found.kind!r} jobset, not a batch")
+            raise InvalidInput(
+                _("jobset {id} is a {kind!r} jobset, not a batch", id=self.id, kind=found.kind)
+            )
         return latest_jobs(found.jobs)
 
     @property
@@ -214,7 +231,9 @@ class Batch:
         deadline = None if timeout is None else time.monotonic() + timeout
         while not self.done:
             if deadline is not None and time.monotonic() >= deadline:
-                raise WaitTimeout(f"batch {self.id} still running after {timeout} s")
+                raise WaitTimeout(
+                    _("batch {id} still running after {timeout} s", id=self.id, timeout=timeout)
+                )
             time.sleep(poll)
         return self
 
@@ -277,7 +296,9 @@ def rerun_failed(yard: Yard, jobset: int) -> list[int]:
     finished, as the first run did."""
     batch = Batch(yard, jobset)
     if not batch.done:
-        raise InvalidInput(f"batch {jobset} is still running: wait for it before re-running")
+        raise InvalidInput(
+            _("batch {jobset} is still running: wait for it before re-running", jobset=jobset)
+        )
     found = yard.jobset(jobset)
     redo = [j for j in batch.jobs() if pair_failed(j)]
     if not redo:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jobyard.errors import InvalidInput, JobyardError
+from jobyard.i18n import _
 
 __all__ = [
     "CAPTURE",
@@ -41,11 +42,13 @@ def quote(value: Any) -> str:
 def _one(part: Any) -> str:
     if isinstance(part, str):
         if not part.strip():
-            raise InvalidInput("empty shell command")
+            raise InvalidInput(_("empty shell command"))
         return part
     if isinstance(part, tuple | list) and part and all(isinstance(w, str) for w in part):
         return " ".join(quote(w) for w in part)
-    raise InvalidInput(f"a shell command is a string or a list/tuple of words, got {part!r}")
+    raise InvalidInput(
+        _("a shell command is a string or a list/tuple of words, got {part!r}", part=part)
+    )
 
 
 def render(command: Command) -> str:
@@ -54,11 +57,13 @@ def render(command: Command) -> str:
         return _one(command)
     if isinstance(command, list):
         if not command:
-            raise InvalidInput("empty list of shell commands")
+            raise InvalidInput(_("empty list of shell commands"))
         return " && ".join(
             f"{{ {_one(part)}\n}}" if len(command) > 1 else _one(part) for part in command
         )
-    raise InvalidInput(f"a shell command is a string, a tuple or a list, got {command!r}")
+    raise InvalidInput(
+        _("a shell command is a string, a tuple or a list, got {command!r}", command=command)
+    )
 
 
 def display(command: Command) -> str:
@@ -73,7 +78,7 @@ def env_prefix(env: Mapping[str, str]) -> str:
     parts = []
     for name, value in env.items():
         if not name.isidentifier() or not name.isascii():
-            raise InvalidInput(f"invalid environment variable name {name!r}")
+            raise InvalidInput(_("invalid environment variable name {name!r}", name=name))
         parts.append(f"{name}={quote(value)}; export {name}; ")
     return "".join(parts)
 

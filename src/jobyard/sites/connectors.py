@@ -12,6 +12,7 @@ import os
 import signal
 from typing import Any, Protocol
 
+from jobyard import runas
 from jobyard.sites import connect
 from jobyard.sites.commands import Capture, ShellTimeout
 from jobyard.sites.inventory import Site
@@ -40,11 +41,16 @@ async def _pump(reader: Any, stream: str, capture: Capture) -> None:
 
 
 class LocalConnector:
-    """``sh -c TEXT`` on the worker's machine, in its own process group."""
+    """``sh -c TEXT`` on the worker's machine, in its own process group; with a run_as
+    ``policy`` (a local site's shell), as the user it names, in a clean environment. Without
+    one (the worker's own tools, such as rsync to an SSH site) as the worker."""
 
-    def __init__(self, site: str, concurrency: int | None = None) -> None:
+    def __init__(
+        self, site: str, concurrency: int | None = None, policy: runas.Policy | None = None
+    ) -> None:
         self.site = site
         self.concurrency = concurrency
+        self.policy = policy
 
     async def run(
         self, text: str, capture: Capture, timeout: float | None, stdin: bytes | None
@@ -55,6 +61,11 @@ class LocalConnector:
     async def _run(
         self, text: str, capture: Capture, timeout: float | None, stdin: bytes | None
     ) -> int:
+        ident = self.policy.identity() if self.policy is not None else None
+        extra: dict[str, Any] = runas.popen_options(ident)
+        if ident is not None:
+            extra["env"] = runas.environment(ident, {"JOBYARD_SITE": self.site})
+            extra["cwd"] = ident.cwd if ident.switch else None
         proc = await asyncio.create_subprocess_exec(
             "sh",
             "-c",
@@ -63,6 +74,7 @@ class LocalConnector:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True,
+            **extra,
         )
         if stdin is not None and proc.stdin is not None:
             proc.stdin.write(stdin)
@@ -174,8 +186,10 @@ class SSHConnector:
         return status if status is not None else 255
 
 
-def connector_for(site: Site) -> Connector:
+def connector_for(site: Site, policy: runas.Policy | None = None) -> Connector:
+    """The site's connector; ``policy`` (run_as) counts for a local site only: an SSH
+    site's commands run as its ``user`` on the far side."""
     if site.local:
-        return LocalConnector(site.name, _size(site, None))
+        return LocalConnector(site.name, _size(site, None), policy)
     sessions = int(site.config.get("max_sessions", MAX_SESSIONS))
     return SSHConnector(connect.Target.of(site), _size(site, None), sessions)

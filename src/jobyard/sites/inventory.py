@@ -7,7 +7,8 @@ every site of the roles (and to sites that join those roles later, under their o
 
 Values are JSON data, because a site travels to the worker inside its job's data. The
 connection keys are typed: ``host, user, identity, known_hosts, jump`` strings, ``port`` a
-whole number, ``connect_timeout`` a number, ``env`` a table of strings, ``concurrency``
+whole number, ``connect_timeout`` a number, ``env`` a table of strings, ``run_as`` the
+user (``USER[:GROUP]``) a local site's shell runs as, ``concurrency``
 (commands at once on the site, per process) and ``max_sessions`` (channels at once on
 one SSH connection, default 10 as OpenSSH's MaxSessions) whole numbers.
 """
@@ -19,7 +20,9 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from jobyard import runas
 from jobyard.errors import ConfigError, InvalidInput
+from jobyard.i18n import _
 
 StrList = list[str]  # `list` is also a method name of Inventory
 __all__ = ["Inventory", "Merge", "Site", "check_value", "roles_of"]
@@ -33,7 +36,11 @@ STRING_KEYS = ("host", "user", "identity", "known_hosts", "jump", "sudo_password
 def _check_name(name: Any, what: str) -> str:
     if not isinstance(name, str) or not _NAME.match(name):
         raise InvalidInput(
-            f"invalid {what} {name!r}: use 1 to 200 letters, digits, '_', '.', '@' or '-'"
+            _(
+                "invalid {what} {name!r}: use 1 to 200 letters, digits, '_', '.', '@' or '-'",
+                what=what,
+                name=name,
+            )
         )
     return name
 
@@ -58,12 +65,18 @@ def _json(value: Any, where: str) -> None:
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
-                raise InvalidInput(f"{where}: table keys must be strings, got {key!r}")
+                raise InvalidInput(
+                    _("{where}: table keys must be strings, got {key!r}", where=where, key=key)
+                )
             _json(item, where)
         return
     raise InvalidInput(
-        f"{where} must be JSON data (string, number, bool, list or table), got "
-        f"{type(value).__name__}: keep helpers in the action's module, not in the site"
+        _(
+            "{where} must be JSON data (string, number, bool, list or table), got {name}: keep "
+            "helpers in the action's module, not in the site",
+            where=where,
+            name=type(value).__name__,
+        )
     )
 
 
@@ -71,27 +84,61 @@ def check_value(site: str, key: str, value: Any) -> None:
     """InvalidInput naming the site and variable when ``value`` cannot be that variable."""
     where = f"site {site!r} variable {key!r}"
     if key in STRING_KEYS and not isinstance(value, str):
-        raise InvalidInput(f"{where} must be a string, got {type(value).__name__} {value!r}")
+        raise InvalidInput(
+            _(
+                "{where} must be a string, got {name} {value!r}",
+                where=where,
+                name=type(value).__name__,
+                value=value,
+            )
+        )
     if key == "port" and (isinstance(value, bool) or not isinstance(value, int)):
-        raise InvalidInput(f"{where} must be a whole number (1-65535), got {value!r}")
+        raise InvalidInput(
+            _("{where} must be a whole number (1-65535), got {value!r}", where=where, value=value)
+        )
     if key == "port" and not 1 <= value <= 65535:
-        raise InvalidInput(f"{where} must be between 1 and 65535, got {value}")
+        raise InvalidInput(
+            _("{where} must be between 1 and 65535, got {value}", where=where, value=value)
+        )
     if key in ("concurrency", "max_sessions") and (
         isinstance(value, bool) or not isinstance(value, int) or value < 1
     ):
-        raise InvalidInput(f"{where} must be a whole number >= 1, got {value!r}")
+        raise InvalidInput(
+            _("{where} must be a whole number >= 1, got {value!r}", where=where, value=value)
+        )
     if key == "connect_timeout" and (
         isinstance(value, bool) or not isinstance(value, int | float) or value <= 0
     ):
-        raise InvalidInput(f"{where} must be a positive number of seconds, got {value!r}")
+        raise InvalidInput(
+            _(
+                "{where} must be a positive number of seconds, got {value!r}",
+                where=where,
+                value=value,
+            )
+        )
+    if key == "run_as":  # a local site's shell user (jobyard.runas): known here, now
+        runas.check(value, where)
     if key == "env":
         if not isinstance(value, dict):
-            raise InvalidInput(f'{where} must be a table of NAME = "value" strings')
+            raise InvalidInput(_('{where} must be a table of NAME = "value" strings', where=where))
         for name, text in value.items():
             if not isinstance(name, str) or not _ENV_NAME.match(name):
-                raise InvalidInput(f"{where}: {name!r} is not a variable name (A-Z, 0-9, _)")
+                raise InvalidInput(
+                    _(
+                        "{where}: {name!r} is not a variable name (A-Z, 0-9, _)",
+                        where=where,
+                        name=name,
+                    )
+                )
             if not isinstance(text, str):
-                raise InvalidInput(f"{where}: {name} must be a string, got {text!r}")
+                raise InvalidInput(
+                    _(
+                        "{where}: {name} must be a string, got {text!r}",
+                        where=where,
+                        name=name,
+                        text=text,
+                    )
+                )
     _json(value, where)
 
 
@@ -110,11 +157,20 @@ class Site:
         if key.startswith("__"):
             raise AttributeError(key)
         known = ", ".join(sorted(config)) or "none"
-        raise AttributeError(f"site {self.name!r} has no variable {key!r}; it has: {known}")
+        raise AttributeError(
+            _(
+                "site {name!r} has no variable {key!r}; it has: {known}",
+                name=self.name,
+                key=key,
+                known=known,
+            )
+        )
 
     def __setattr__(self, key: str, value: Any) -> None:
         if key in ("name", "roles"):
-            raise InvalidInput(f"the {key} of site {self.name!r} cannot be changed")
+            raise InvalidInput(
+                _("the {key} of site {name!r} cannot be changed", key=key, name=self.name)
+            )
         self.__dict__["config"][key] = value
 
     def __getitem__(self, key: str) -> Any:
@@ -171,12 +227,12 @@ class Inventory:
         """Add sites (or merge into existing ones); returns their names."""
         given = {**dict(config or {}), **variables}
         if "name" in given:
-            raise InvalidInput("the name of a site is fixed: remove the 'name' variable")
+            raise InvalidInput(_("the name of a site is fixed: remove the 'name' variable"))
         if "roles" in given:
             roles = [*roles_of(roles), *roles_of(given.pop("roles"))]
         sites = roles_of(names, "site name")
         if not sites:
-            raise InvalidInput("sites.add needs at least one site name")
+            raise InvalidInput(_("sites.add needs at least one site name"))
         role_list = roles_of(roles)
         for site in sites:
             for key, value in given.items():
@@ -208,7 +264,7 @@ class Inventory:
         """Apply variables to every site of the roles (which must exist); returns the sites."""
         given = {**dict(config or {}), **variables}
         if "name" in given or "roles" in given:
-            raise InvalidInput("sites.update cannot change a site's name or roles")
+            raise InvalidInput(_("sites.update cannot change a site's name or roles"))
         names = self.list(self.require(roles_of(roles)))
         for site in names:
             for key, value in given.items():
@@ -247,7 +303,12 @@ class Inventory:
             if role not in self._roles:
                 known = ", ".join(sorted(self._roles)) or "none"
                 raise InvalidInput(
-                    f"unknown role {role!r} (no site or role has that name); known roles: {known}"
+                    _(
+                        "unknown role {role!r} (no site or role has that name); known roles: "
+                        "{known}",
+                        role=role,
+                        known=known,
+                    )
                 )
         return roles
 
@@ -260,14 +321,16 @@ class Inventory:
         sites, roles = raw.get("sites", {}), raw.get("roles", {})
         for section, table in (("sites", sites), ("roles", roles)):
             if not isinstance(table, dict) or not all(isinstance(v, dict) for v in table.values()):
-                raise ConfigError(f"{path}: [{section}.NAME] entries must be tables")
+                raise ConfigError(
+                    _("{path}: [{section}.NAME] entries must be tables", path=path, section=section)
+                )
         try:
             for name, table in sites.items():
                 self.add(name, table.get("roles"), {k: v for k, v in table.items() if k != "roles"})
             for role, table in roles.items():
                 if role not in self._roles:
                     raise InvalidInput(
-                        f'[roles.{role}] has no sites: give a site roles = ["{role}"]'
+                        _('[roles.{role}] has no sites: give a site roles = ["{role}"]', role=role)
                     )
                 self.update(role, table)
         except InvalidInput as exc:

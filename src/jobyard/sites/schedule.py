@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jobyard.errors import InvalidInput
+from jobyard.i18n import _
 
 __all__ = ["SCHEDULES", "Pair", "lower", "max_fail_count", "serial_size"]
 
@@ -34,7 +35,9 @@ def serial_size(value: Any, sites: int) -> int | None:
     except ValueError:
         size = 0
     if size < 1 or isinstance(value, bool):
-        raise InvalidInput(f"invalid serial {value!r}: give a number of sites >= 1 or N%")
+        raise InvalidInput(
+            _("invalid serial {value!r}: give a number of sites >= 1 or N%", value=value)
+        )
     return size
 
 
@@ -47,17 +50,23 @@ def max_fail_count(value: Any, pairs: int) -> int | None:
     except ValueError:
         found = -1
     if found < 0 or isinstance(value, bool):
-        raise InvalidInput(f"invalid max_fail {value!r}: give a number >= 0 or N%")
+        raise InvalidInput(_("invalid max_fail {value!r}: give a number >= 0 or N%", value=value))
     return found
 
 
 def lower(pairs: Sequence[Pair], schedule: str, serial: int | None) -> list[list[int]]:
     """For each pair, the indexes of the pairs it waits for."""
     if schedule not in SCHEDULES:
-        raise InvalidInput(f"unknown schedule {schedule!r}; use one of {', '.join(SCHEDULES)}")
+        raise InvalidInput(
+            _(
+                "unknown schedule {schedule!r}; use one of {SCHEDULES}",
+                schedule=schedule,
+                SCHEDULES=", ".join(SCHEDULES),
+            )
+        )
     if serial is not None and schedule != "site-sequential":
-        raise InvalidInput("serial (a rolling batch) works with the site-sequential schedule")
-    deps: list[list[int]] = [[] for _ in pairs]
+        raise InvalidInput(_("serial (a rolling batch) works with the site-sequential schedule"))
+    deps: list[list[int]] = [[] for _unused in pairs]
     if schedule == "atomic":
         for i in range(1, len(pairs)):
             deps[i] = [i - 1]

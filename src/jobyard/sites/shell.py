@@ -14,7 +14,9 @@ import os
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
+from jobyard import runas
 from jobyard.errors import InvalidInput
+from jobyard.i18n import _
 from jobyard.sites import loop
 from jobyard.sites.commands import (
     CAPTURE,
@@ -47,11 +49,17 @@ class Shell:
 
     quote = staticmethod(quote)
 
-    def __init__(self, site: Site, log: Log | None = None, capture: int = CAPTURE) -> None:
+    def __init__(
+        self,
+        site: Site,
+        log: Log | None = None,
+        capture: int = CAPTURE,
+        run_as: runas.Policy | None = None,
+    ) -> None:
         self.site = site
         self._log = log
         self.capture = capture
-        self.connector = connector_for(site)
+        self.connector = connector_for(site, run_as)
         self.lines_left = 10_000  # of output logged by this shell (then one notice)
 
     def cmd(self, *words: Any) -> str:
@@ -89,12 +97,16 @@ class Shell:
     ) -> Coroutine[Any, Any, Result]:
         text = render(command)
         if isinstance(secrets, str) or not all(isinstance(x, str) and x for x in secrets):
-            raise InvalidInput("secrets must be a list of non-empty strings")
+            raise InvalidInput(_("secrets must be a list of non-empty strings"))
         limit = self.capture if capture is None else capture
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
-            raise InvalidInput(f"capture must be a whole number of bytes >= 0, got {limit!r}")
+            raise InvalidInput(
+                _("capture must be a whole number of bytes >= 0, got {limit!r}", limit=limit)
+            )
         if timeout is not None and (isinstance(timeout, bool) or timeout <= 0):
-            raise InvalidInput(f"timeout must be a positive number of seconds, got {timeout!r}")
+            raise InvalidInput(
+                _("timeout must be a positive number of seconds, got {timeout!r}", timeout=timeout)
+            )
         merged = {**dict(self.site.config.get("env") or {}), **dict(env or {})}
         full = env_prefix(merged) + text if merged else text
         data = stdin.encode() if isinstance(stdin, str) else stdin
@@ -154,8 +166,12 @@ class Shell:
         password = os.environ.get(var) if var else None
         if var and password is None:
             raise InvalidInput(
-                f"site {self.site.name!r}: sudo_password_env names {var}, which is not set "
-                "in this worker's environment"
+                _(
+                    "site {name!r}: sudo_password_env names {var}, which is not set in this "
+                    "worker's environment",
+                    name=self.site.name,
+                    var=var,
+                )
             )
         flags = ["-S", "-p", ""] if password is not None else ["-n"]
         argv = ("sudo", *flags, *as_user, "--", "sh", "-c", text)

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from jobyard.errors import InvalidInput
+from jobyard.i18n import _
 from jobyard.sites import connect
 from jobyard.sites.commands import Capture, Result, ShellFailed
 from jobyard.sites.connectors import LocalConnector
@@ -120,7 +121,10 @@ async def _rsync(
     if shell._log is not None:
         shell._log(f"{shell.site.name}$ {shown}", "info")
     try:
-        code = await LocalConnector(shell.site.name).run(shlex.join(argv), cap, None, None)
+        # A local site's copy is made by its shell's user (run_as); an SSH site's by the
+        # worker, whose keys reach the site.
+        local = shell.connector if shell.site.local else LocalConnector(shell.site.name)
+        code = await local.run(shlex.join(argv), cap, None, None)
     finally:
         if temp:
             os.unlink(temp)
@@ -237,16 +241,18 @@ async def transfer(
     upload: bool,
     mirror: bool = False,
     args: Sequence[str] = (),
-    **_: Any,
+    **_unused: Any,
 ) -> Result:
     """One upload or download (see the module docstring)."""
     for what, path in (("source", src), ("destination", dest)):
         if not isinstance(path, str) or not path:
-            raise InvalidInput(f"transfer {what} must be a non-empty path, got {path!r}")
+            raise InvalidInput(
+                _("transfer {what} must be a non-empty path, got {path!r}", what=what, path=path)
+            )
     if upload and not os.path.exists(src):
-        raise InvalidInput(f"upload: {src} does not exist on this machine")
+        raise InvalidInput(_("upload: {src} does not exist on this machine", src=src))
     if not all(isinstance(a, str) for a in args):
-        raise InvalidInput("rsync args must be strings")
+        raise InvalidInput(_("rsync args must be strings"))
     if not shell.site.local and not mirror and not args:
         done = await _small(shell, src, dest, upload)
         if done is not None:
@@ -254,5 +260,5 @@ async def transfer(
     if await _has_rsync(shell):
         return await _rsync(shell, src, dest, upload, mirror, args)
     if shell.site.local:
-        raise InvalidInput("rsync is not installed on this machine (needed for a local site)")
+        raise InvalidInput(_("rsync is not installed on this machine (needed for a local site)"))
     return await _sftp(shell, src, dest, upload, mirror)

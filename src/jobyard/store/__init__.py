@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from jobyard.i18n import _
 from jobyard.store.base import JobFilter, Store
 
 
@@ -18,8 +19,11 @@ def open_store(url: str) -> Store:
 
         return PostgresStore(url)
     raise DatabaseError(
-        f"cannot open database {url!r}: unknown scheme; use sqlite:///path.db or "
-        "postgresql://user@host:port/dbname"
+        _(
+            "cannot open database {url!r}: unknown scheme; use sqlite:///path.db or "
+            "postgresql://user@host:port/dbname",
+            url=url,
+        )
     )
 
 

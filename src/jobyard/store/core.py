@@ -16,6 +16,7 @@ from dataclasses import fields
 from typing import Any
 
 from jobyard.errors import DatabaseError
+from jobyard.i18n import _
 from jobyard.model import Job
 from jobyard.store import queries
 
@@ -93,7 +94,7 @@ class StoreCore(ABC):
     driver_errors: tuple[type[Exception], ...] = ()
 
     def _error(self, exc: BaseException) -> DatabaseError:
-        return DatabaseError(f"database {self.url!r}: {exc}")
+        return DatabaseError(_("database {url!r}: {exc}", url=self.url, exc=exc))
 
     def _conn(self) -> Any:
         conn = getattr(self._local, "conn", None)

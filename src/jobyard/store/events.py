@@ -99,7 +99,8 @@ class EventsMixin(StoreCore):
         return [self._job_event(r) for r in rows]
 
     def last_job_event(self) -> int:
-        """The id of the newest transition event (0 if none): a cursor for "from now on"."""
+        """A cursor for "from now on" (0 if none): the newest transition event every reader
+        can see (on PostgreSQL not max(id), which would skip events of open transactions)."""
         return int(self.execute("job_events_last", {}).fetchone()[0])
 
     def add_job_events(self, name: str, ids: Sequence[int], now: float, data: Any) -> None:

@@ -128,19 +128,20 @@ class JobsMixin(StoreCore):
             self._created(ids, params)
         return ids
 
+    # How job.created events are written in the insert's own transaction: ``"values"``
+    # from the values at hand (one executemany, which PostgreSQL runs as COPY for a big
+    # batch), or ``"trigger"`` by the database itself (SQLite, migration 0016).
+    created_events: str = "values"
+
     def _created(self, ids: Sequence[int], rows: Sequence[Mapping[str, Any]]) -> None:
-        # job.created events in the insert's own transaction: for a few jobs from the
-        # values at hand, for a batch one INSERT ... SELECT (a per-row trigger would cost
-        # every insert of a bulk enqueue a statement of its own).
-        if len(ids) <= SMALL_BATCH:
-            events = [
-                {"time": r["created"], "id": i, "type": r["type"], "queue": r["queue"],
-                 "status": r["status"]}
-                for i, r in zip(ids, rows, strict=True)
-            ]  # fmt: skip
-            self.executemany("job_event_created_row", events)
+        if self.created_events == "trigger":
             return
-        self.execute("job_events_created", {"ids": self.list_param(list(ids))})
+        events = [
+            {"time": r["created"], "name": "job.created", "id": i, "type": r["type"],
+             "queue": r["queue"], "status": r["status"]}
+            for i, r in zip(ids, rows, strict=True)
+        ]  # fmt: skip
+        self.executemany("job_event_created_row", events)
 
     @abstractmethod
     def _insert_rows(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
@@ -381,8 +382,6 @@ class JobsMixin(StoreCore):
             for r in rows
         ]
 
-
-SMALL_BATCH = 8  # up to this many jobs, their job.created rows are written from values
 
 LEVELS = {"debug": 0, "info": 1, "warning": 2, "error": 3}
 LOG_EVENT_MESSAGE = 200  # characters of the last line a job.log event carries

@@ -39,6 +39,7 @@ from psycopg.types.json import Json
 
 from jobyard import admission
 from jobyard.errors import DatabaseError
+from jobyard.i18n import _
 from jobyard.model import Job
 from jobyard.store.base import Result, Store, Waiter, dumps
 from jobyard.store.collections import PostgresItemsSQL
@@ -91,7 +92,11 @@ class PostgresStore(Store):
             options = conninfo_to_dict(url)
         except psycopg.Error as exc:
             raise DatabaseError(
-                f"cannot open database {self.masked_url!r}: {_reason(exc)}"
+                _(
+                    "cannot open database {masked_url!r}: {_reason}",
+                    masked_url=self.masked_url,
+                    _reason=_reason(exc),
+                )
             ) from None
         extra: dict[str, Any] = {}
         if "application_name" not in options:
@@ -112,7 +117,11 @@ class PostgresStore(Store):
             return psycopg.connect(self._conninfo, autocommit=True)
         except psycopg.Error as exc:
             raise DatabaseError(
-                f"cannot open database {self.masked_url!r}: {_reason(exc)}"
+                _(
+                    "cannot open database {masked_url!r}: {_reason}",
+                    masked_url=self.masked_url,
+                    _reason=_reason(exc),
+                )
             ) from None
 
     def _conn(self) -> Any:
@@ -195,7 +204,13 @@ class PostgresStore(Store):
     driver_errors = (psycopg.Error,)
 
     def _error(self, exc: BaseException) -> DatabaseError:
-        return DatabaseError(f"database {self.masked_url!r}: {_reason(exc)}")
+        return DatabaseError(
+            _(
+                "database {masked_url!r}: {_reason}",
+                masked_url=self.masked_url,
+                _reason=_reason(exc),
+            )
+        )
 
     def _may_retry(
         self, conn: psycopg.Connection[Any], exc: BaseException | None, sql: str

@@ -24,6 +24,7 @@ from operator import itemgetter
 from typing import Any
 
 from jobyard.errors import DatabaseError
+from jobyard.i18n import _
 from jobyard.model import Job
 from jobyard.store.base import Result, Store, Waiter
 from jobyard.store.collections import SQLiteItemsSQL
@@ -44,17 +45,23 @@ def sqlite_path(url: str) -> str:
         return ":memory:"
     if not rest.startswith("///"):
         raise DatabaseError(
-            f"cannot open database {url!r}: write sqlite:///relative.db, "
-            "sqlite:////absolute/path.db or sqlite://:memory:"
+            _(
+                "cannot open database {url!r}: write sqlite:///relative.db, "
+                "sqlite:////absolute/path.db or sqlite://:memory:",
+                url=url,
+            )
         )
     path = rest[3:]
     if not path:
-        raise DatabaseError(f"cannot open database {url!r}: no file name after sqlite:///")
+        raise DatabaseError(
+            _("cannot open database {url!r}: no file name after sqlite:///", url=url)
+        )
     return path
 
 
 class SQLiteStore(Store):
     dialect = "sqlite"
+    created_events = "trigger"  # job.created: migration 0016
     placeholder = ":{}"
     items_sql = SQLiteItemsSQL()
 
@@ -70,7 +77,13 @@ class SQLiteStore(Store):
             self._target = os.path.abspath(path)
             folder = os.path.dirname(self._target)
             if not os.path.isdir(folder):
-                raise DatabaseError(f"cannot open database {url!r}: folder {folder} does not exist")
+                raise DatabaseError(
+                    _(
+                        "cannot open database {url!r}: folder {folder} does not exist",
+                        url=url,
+                        folder=folder,
+                    )
+                )
             self._anchor = None
             self.wake_dir = self._target + ".wake"
         self.lock_path = None if self.wake_dir is None else self._target + ".lock"
@@ -109,7 +122,9 @@ class SQLiteStore(Store):
             conn.execute("PRAGMA temp_store=MEMORY")
             conn.execute("PRAGMA wal_autocheckpoint=8000")  # fewer, larger checkpoints
         except sqlite3.Error as exc:
-            raise DatabaseError(f"cannot open database {self.url!r}: {exc}") from None
+            raise DatabaseError(
+                _("cannot open database {url!r}: {exc}", url=self.url, exc=exc)
+            ) from None
         return conn
 
     @staticmethod
@@ -203,10 +218,13 @@ class SQLiteStore(Store):
             pause = min(pause * 2, 0.002)
 
     def _locked_message(self) -> str:
-        where = f" (lock file {self.lock_path})" if self.lock_path else ""
-        return (
-            f"database {self.url!r} is locked: no write lock after {self.busy_timeout:g} s"
-            f"{where}; another process holds it"
+        where = _(" (lock file {lock_path})", lock_path=self.lock_path) if self.lock_path else ""
+        return _(
+            "database {url!r} is locked: no write lock after {busy_timeout:g} s{where}; another "
+            "process holds it",
+            url=self.url,
+            busy_timeout=self.busy_timeout,
+            where=where,
         )
 
     def _begin(self, conn: sqlite3.Connection, durable: bool) -> sqlite3.Connection:
@@ -293,6 +311,16 @@ class SQLiteStore(Store):
             return self._insert_jobs(rows)
         except sqlite3.Error as exc:
             raise self._error(exc) from exc
+
+    def _insert_and_notify(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        if len(rows) != 1:
+            return super()._insert_and_notify(rows)
+        # One statement (its job.created event comes from a trigger): atomic on its own,
+        # in the caller's transaction or not, with no BEGIN/COMMIT of its own.
+        ids = self._insert_rows(rows)
+        if rows[0]["status"] == "ready":
+            self.notify([str(rows[0]["queue"])])
+        return ids
 
     def _insert_jobs(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
         if not rows:

@@ -17,6 +17,7 @@ import stat
 import threading
 
 from jobyard.errors import DatabaseError
+from jobyard.i18n import _
 from jobyard.store.base import Waiter
 
 _SOCKET_PATH_MAX = 100  # sun_path holds 108 bytes; longer paths go through /proc/self/fd
@@ -26,14 +27,23 @@ def _db_owner(db: str) -> os.stat_result:
     try:
         return os.stat(db)
     except OSError as exc:
-        raise DatabaseError(f"cannot open database file {db}: {exc.strerror}") from None
+        raise DatabaseError(
+            _("cannot open database file {db}: {strerror}", db=db, strerror=exc.strerror)
+        ) from None
 
 
 def _refuse(path: str, what: str, found: os.stat_result, db: os.stat_result) -> DatabaseError:
     return DatabaseError(
-        f"refusing the {what} {path}: it is owned by uid {found.st_uid}, not by the "
-        f"database file's owner (uid {db.st_uid}) or this process (uid {os.geteuid()}); "
-        "another user may have planted it: check and remove it"
+        _(
+            "refusing the {what} {path}: it is owned by uid {st_uid}, not by the database file's "
+            "owner (uid {st_uid2}) or this process (uid {geteuid}); another user may have planted "
+            "it: check and remove it",
+            what=what,
+            path=path,
+            st_uid=found.st_uid,
+            st_uid2=db.st_uid,
+            geteuid=os.geteuid(),
+        )
     )
 
 
@@ -61,12 +71,18 @@ def open_lock_file(path: str, db_path: str) -> int:
         fd = os.open(path, flags, mode)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise DatabaseError(f"refusing the lock file {path}: it is a symbolic link") from None
-        raise DatabaseError(f"cannot open the lock file {path}: {exc.strerror}") from None
+            raise DatabaseError(
+                _("refusing the lock file {path}: it is a symbolic link", path=path)
+            ) from None
+        raise DatabaseError(
+            _("cannot open the lock file {path}: {strerror}", path=path, strerror=exc.strerror)
+        ) from None
     try:
         found = os.fstat(fd)
         if not stat.S_ISREG(found.st_mode):
-            raise DatabaseError(f"refusing the lock file {path}: it is not a regular file")
+            raise DatabaseError(
+                _("refusing the lock file {path}: it is not a regular file", path=path)
+            )
         if found.st_uid not in (os.geteuid(), db.st_uid):
             raise _refuse(path, "lock file", found, db)
         _adopt(fd, found, db, mode)
@@ -85,12 +101,22 @@ def open_wake_dir(path: str, db_path: str) -> int:
     except FileExistsError:
         pass
     except OSError as exc:
-        raise DatabaseError(f"cannot create the wake-up folder {path}: {exc.strerror}") from None
+        raise DatabaseError(
+            _(
+                "cannot create the wake-up folder {path}: {strerror}",
+                path=path,
+                strerror=exc.strerror,
+            )
+        ) from None
     try:
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError as exc:
         raise DatabaseError(
-            f"refusing the wake-up folder {path}: {exc.strerror} (not a plain folder?)"
+            _(
+                "refusing the wake-up folder {path}: {strerror} (not a plain folder?)",
+                path=path,
+                strerror=exc.strerror,
+            )
         ) from None
     try:
         found = os.fstat(fd)

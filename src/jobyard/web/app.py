@@ -17,6 +17,7 @@ from jobyard.api import errors as api_errors
 from jobyard.api.app import AppState, create_app
 from jobyard.api.auth import Authenticator
 from jobyard.api.endpoint import error_response
+from jobyard.i18n import _
 from jobyard.web.page import Page, Pages, error_page, wrap
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                names = {k.lower() for k, _ in headers}
+                names = {k.lower() for k, _unused in headers}
                 headers.extend(h for h in SECURITY_HEADERS if h[0] not in names)
                 if static:
                     headers.append((b"cache-control", STATIC_CACHE))
@@ -118,6 +119,6 @@ async def _not_found(request: Request, exc: Exception) -> Response:
     """A 404 page for people, the JSON error for API clients."""
     if request.url.path.startswith("/api/"):
         return error_response(
-            api_errors.ApiError(404, "not_found", f"no such path: {request.url.path}")
+            api_errors.ApiError(404, "not_found", _("no such path: {path}", path=request.url.path))
         )
-    return error_page(request, None, 404, f"there is no page at {request.url.path}")
+    return error_page(request, None, 404, _("there is no page at {path}", path=request.url.path))

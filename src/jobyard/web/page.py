@@ -17,9 +17,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from jobyard import i18n
 from jobyard.api import errors as api_errors
 from jobyard.api.auth import READ, Principal, Role
 from jobyard.api.endpoint import CSRF_FORM_FIELD, CSRF_HEADER, Call
+from jobyard.i18n import N_, _
 from jobyard.web.render import render
 
 if TYPE_CHECKING:
@@ -80,14 +82,23 @@ class Pages:
         return self.add("POST", path, roles, title, public)
 
 
+# Each language named in itself, for the switch in the page header.
+LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
+
+
 def can(principal: Principal | None, roles: Iterable[Role]) -> bool:
     return principal is not None and (principal.via == "none" or principal.role in roles)
 
 
 def common(call_principal: Principal | None, request: Request, title: str) -> dict[str, Any]:
     p = call_principal
+    lang = i18n.current()
     return {
-        "title": title,
+        # Titles are msgids (N_ in the page tables) or already-made text: gettext only, no
+        # formatting, so a name with braces in a title is shown as it is.
+        "title": i18n.gettext_now(title),
+        "lang": lang,
+        "languages": LANGUAGE_NAMES,
         "me": p,
         "can_manage": can(p, ("operator", "admin")),
         "is_admin": can(p, ("admin",)),
@@ -105,8 +116,13 @@ def html(view: View, principal: Principal | None, request: Request, title: str) 
 def error_page(
     request: Request, principal: Principal | None, status: int, message: str
 ) -> HTMLResponse:
-    titles = {403: "Forbidden", 404: "Not found", 409: "Not allowed now", 413: "Too large"}
-    title = titles.get(status, "Error" if status < 500 else "Server error")
+    titles = {
+        403: N_("Forbidden"),
+        404: N_("Not found"),
+        409: N_("Not allowed now"),
+        413: N_("Too large"),
+    }
+    title = titles.get(status, N_("Error") if status < 500 else N_("Server error"))
     view = View("error.html", {"status": status, "message": message}, status)
     return html(view, principal, request, title)
 
@@ -117,12 +133,14 @@ async def read_form(request: Request) -> dict[str, list[str]]:
     async for chunk in request.stream():
         size += len(chunk)
         if size > MAX_FORM_BYTES:
-            raise api_errors.too_large(f"the form is over {MAX_FORM_BYTES} bytes")
+            raise api_errors.too_large(
+                _("the form is over {MAX_FORM_BYTES} bytes", MAX_FORM_BYTES=MAX_FORM_BYTES)
+            )
         chunks.append(chunk)
     try:
         text = b"".join(chunks).decode("utf-8")
     except UnicodeDecodeError:
-        raise api_errors.bad_request("the form is not UTF-8") from None
+        raise api_errors.bad_request(_("the form is not UTF-8")) from None
     return parse_qs(text, keep_blank_values=True, max_num_fields=2000)
 
 
@@ -145,12 +163,12 @@ def wrap(page: Page, state: AppState) -> Callable[[Request], Any]:
                             "?" + request.url.query if request.url.query else ""
                         )
                         return RedirectResponse("/login?next=" + quote(target, safe=""), 303)
-                    raise api_errors.unauthorized("log in first")
+                    raise api_errors.unauthorized(_("log in first"))
                 if not can(principal, page.roles):
                     raise api_errors.forbidden(
-                        f"your role ({principal.role}) may not open this page"
+                        _("your role ({role}) may not open this page", role=principal.role)
                         if page.method == "GET"
-                        else f"your role ({principal.role}) may not do this"
+                        else _("your role ({role}) may not do this", role=principal.role)
                     )
             call = Call(request, principal or Principal("anonymous", "viewer", "none"), state)
             if page.method == "POST":
@@ -161,7 +179,7 @@ def wrap(page: Page, state: AppState) -> Callable[[Request], Any]:
                     and not _csrf_ok(principal, request, form)
                 ):
                     raise api_errors.forbidden(
-                        "the form's CSRF token is missing or wrong; reload the page"
+                        _("the form's CSRF token is missing or wrong; reload the page")
                     )
                 call.body = form
             result = await run_in_threadpool(page.handler, call)

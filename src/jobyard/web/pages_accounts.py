@@ -12,6 +12,7 @@ from jobyard.api.accounts import end_session, set_cookie, start_session
 from jobyard.api.auth import ADMIN, READ
 from jobyard.api.endpoint import Call
 from jobyard.errors import AuthError, InvalidInput
+from jobyard.i18n import N_, _
 from jobyard.web.page import Pages, View, form_value
 
 PAGES = Pages()
@@ -21,7 +22,7 @@ def _next(text: str) -> str:
     return text if text.startswith("/") and not text.startswith("//") else "/"
 
 
-@PAGES.post("/login", "Log in", roles=(), public=True)
+@PAGES.post("/login", N_("Log in"), roles=(), public=True)
 def login_submit(call: Call) -> View | Response:
     nxt = _next(form_value(call, "next", "/"))
     try:
@@ -31,17 +32,17 @@ def login_submit(call: Call) -> View | Response:
     return set_cookie(call, RedirectResponse(nxt, 303), session)
 
 
-@PAGES.post("/logout", "Log out", roles=READ)
+@PAGES.post("/logout", N_("Log out"), roles=READ)
 def logout_submit(call: Call) -> Response:
     return end_session(call, RedirectResponse("/login", 303))
 
 
-@PAGES.get("/setup", "Set up the first admin", roles=(), public=True)
+@PAGES.get("/setup", N_("Set up the first admin"), roles=(), public=True)
 def setup_page(call: Call) -> View:
     return View("setup.html", {"token": call.query("token") or "", "error": None})
 
 
-@PAGES.post("/setup", "Set up the first admin", roles=(), public=True)
+@PAGES.post("/setup", N_("Set up the first admin"), roles=(), public=True)
 def setup_submit(call: Call) -> View | Response:
     token = form_value(call, "token")
     name, password = form_value(call, "username"), form_value(call, "password")
@@ -53,7 +54,7 @@ def setup_submit(call: Call) -> View | Response:
     return set_cookie(call, RedirectResponse("/", 303), session)
 
 
-@PAGES.get("/admin/users", "Users and tokens", roles=ADMIN)
+@PAGES.get("/admin/users", N_("Users and tokens"), roles=ADMIN)
 def users_page(call: Call) -> View:
     return _users_view(call)
 
@@ -73,7 +74,7 @@ def _users_view(call: Call) -> View:
     )
 
 
-@PAGES.post("/admin/users", "Users and tokens", roles=ADMIN)
+@PAGES.post("/admin/users", N_("Users and tokens"), roles=ADMIN)
 def users_submit(call: Call) -> View | Response:
     store = call.state.yard.store
     what = form_value(call, "what")
@@ -98,10 +99,10 @@ def users_submit(call: Call) -> View | Response:
             try:
                 token_id = int(form_value(call, "id"))
             except ValueError:
-                raise InvalidInput("which token?") from None
+                raise InvalidInput(_("which token?")) from None
             accounts.revoke_token(store, token_id)
         else:
-            raise InvalidInput("unknown action")
+            raise InvalidInput(_("unknown action"))
     except InvalidInput as exc:
         error = str(exc)
     if new_token is None and error is None:
@@ -112,7 +113,7 @@ def users_submit(call: Call) -> View | Response:
     return view
 
 
-@PAGES.get("/admin/audit", "Audit log", roles=ADMIN)
+@PAGES.get("/admin/audit", N_("Audit log"), roles=ADMIN)
 def audit_page(call: Call) -> View:
     before = call.query_int("before", None, 1)
     actor = call.query("actor") or None

@@ -13,6 +13,7 @@ from jobyard import model, views
 from jobyard.api.auth import MANAGE
 from jobyard.api.endpoint import Call
 from jobyard.errors import InvalidInput, NotFound
+from jobyard.i18n import N_, _
 from jobyard.spec import parse_int_id
 from jobyard.web.counts import StaleCounts
 from jobyard.web.page import Pages, View, form_value
@@ -32,7 +33,11 @@ def _filters(call: Call) -> dict[str, list[str] | None]:
         unknown = [s for s in status if s not in model.STATUSES]
         if unknown:
             raise InvalidInput(
-                f"unknown status {unknown[0]!r}; statuses: {', '.join(model.STATUSES)}"
+                _(
+                    "unknown status {unknown!r}; statuses: {STATUSES}",
+                    unknown=unknown[0],
+                    STATUSES=", ".join(model.STATUSES),
+                )
             )
     return {"status": status, "type": call.query_list("type"), "queue": call.query_list("queue")}
 
@@ -55,11 +60,11 @@ def _throughput(call: Call) -> Throughput:
     return chart
 
 
-@PAGES.get("/", "Dashboard")
+@PAGES.get("/", N_("Dashboard"))
 def dashboard(call: Call) -> View:
     yard = call.state.yard
     counts, counted = _counts(call).get()
-    by_queue, _ = call.state.extra["web.queues"].get()
+    by_queue, _unused = call.state.extra["web.queues"].get()
     now = time.time()
     running = views.recent_jobs(yard, status=[model.RUNNING], limit=20).rows
     failed = views.recent_jobs(yard, status=[model.FAILED], limit=10).rows
@@ -84,7 +89,7 @@ def dashboard(call: Call) -> View:
     )
 
 
-@PAGES.get("/jobs", "Jobs")
+@PAGES.get("/jobs", N_("Jobs"))
 def jobs(call: Call) -> View | Response:
     q = (call.query("q") or "").strip().lstrip("#")
     if q:
@@ -157,7 +162,9 @@ def _job_context(call: Call, job_id: int) -> dict[str, Any]:
     try:
         job = yard.get(job_id).job
     except NotFound:
-        raise NotFound(f"no job {job_id}: it was never created or has been removed") from None
+        raise NotFound(
+            _("no job {job_id}: it was never created or has been removed", job_id=job_id)
+        ) from None
     allowed = [a for a in ACTIONS if job.status in model.ALLOWED_FROM[a]]
     eta = None
     if job.status == model.RUNNING and job.started and 0 < job.percent < 100:
@@ -166,7 +173,7 @@ def _job_context(call: Call, job_id: int) -> dict[str, Any]:
     return {"job": job, "allowed": allowed, "eta": eta, "finished": job.status in model.FINISHED}
 
 
-@PAGES.get("/jobs/{id}", "Job")
+@PAGES.get("/jobs/{id}", N_("Job"))
 def job_page(call: Call) -> View:
     job_id = call.path_int("id")
     # The event cursor before the job is read: the live parts go on from here, so a
@@ -178,12 +185,12 @@ def job_page(call: Call) -> View:
     return View("job.html", ctx)
 
 
-@PAGES.get("/jobs/{id}/part/status", "Job")
+@PAGES.get("/jobs/{id}/part/status", N_("Job"))
 def job_status_part(call: Call) -> View:
     return View("job_status.html", _job_context(call, call.path_int("id")))
 
 
-@PAGES.get("/jobs/{id}/part/log", "Job")
+@PAGES.get("/jobs/{id}/part/log", N_("Job"))
 def job_log_part(call: Call) -> View:
     job_id = call.path_int("id")
     return View("job_log.html", _log_tail(call, job_id))
@@ -202,12 +209,14 @@ def _log_tail(call: Call, job_id: int) -> dict[str, Any]:
     }
 
 
-@PAGES.post("/jobs/{id}/{action}", "Job", roles=MANAGE)
+@PAGES.post("/jobs/{id}/{action}", N_("Job"), roles=MANAGE)
 def job_action(call: Call) -> Response:
     job_id = call.path_int("id")
     action = str(call.path["action"])
     if action not in ACTIONS:
-        raise NotFound(f"no action {action!r}; actions: {', '.join(ACTIONS)}")
+        raise NotFound(
+            _("no action {action!r}; actions: {ACTIONS}", action=action, ACTIONS=", ".join(ACTIONS))
+        )
     yard = call.state.yard
     target = f"/jobs/{job_id}"
     if action == "rerun":
@@ -219,11 +228,13 @@ def job_action(call: Call) -> Response:
     return RedirectResponse(target, 303)
 
 
-@PAGES.post("/jobs/bulk", "Jobs", roles=MANAGE)
+@PAGES.post("/jobs/bulk", N_("Jobs"), roles=MANAGE)
 def jobs_bulk(call: Call) -> Response:
     action = form_value(call, "action")
     if action not in BULK_ACTIONS:
-        raise InvalidInput(f"choose an action: {', '.join(BULK_ACTIONS)}")
+        raise InvalidInput(
+            _("choose an action: {BULK_ACTIONS}", BULK_ACTIONS=", ".join(BULK_ACTIONS))
+        )
     yard = call.state.yard
     form: dict[str, list[str]] = call.body or {}
     if form_value(call, "scope") == "filter":
@@ -241,9 +252,9 @@ def jobs_bulk(call: Call) -> Response:
         try:
             ids = sorted({int(v) for v in form.get("ids", []) if 0 < len(v) <= 19})
         except ValueError:
-            raise InvalidInput("the selected job ids are not numbers") from None
+            raise InvalidInput(_("the selected job ids are not numbers")) from None
         if not ids:
-            raise InvalidInput("select some jobs first, or apply to every job of the filter")
+            raise InvalidInput(_("select some jobs first, or apply to every job of the filter"))
     done = getattr(yard, action)(ids)
     back = form_value(call, "back") or "/jobs"
     if not back.startswith("/") or back.startswith("//"):

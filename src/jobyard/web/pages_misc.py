@@ -8,6 +8,7 @@ from typing import Any
 from jobyard import model, views
 from jobyard.api.endpoint import Call
 from jobyard.errors import InvalidInput
+from jobyard.i18n import N_, _
 from jobyard.limits import json_or_text
 from jobyard.web.graph import layout
 from jobyard.web.page import Pages, View
@@ -17,24 +18,24 @@ PAGES = Pages()
 ITEMS_PER_PAGE = 100
 
 
-@PAGES.get("/workers", "Workers")
+@PAGES.get("/workers", N_("Workers"))
 def workers_page(call: Call) -> View:
     return View("workers.html", {"workers": views.workers(call.state.yard, time.time())})
 
 
-@PAGES.get("/events", "Events")
+@PAGES.get("/events", N_("Events"))
 def events_page(call: Call) -> View:
     name = call.query("name") or None
     events = views.recent_events(call.state.yard, name, 100)
     return View("events.html", {"events": events[::-1], "name": name or ""})
 
 
-@PAGES.get("/collections", "Collections")
+@PAGES.get("/collections", N_("Collections"))
 def collections_page(call: Call) -> View:
     return View("collections.html", {"collections": views.collections_summary(call.state.yard)})
 
 
-@PAGES.get("/collections/{name}", "Collection")
+@PAGES.get("/collections/{name}", N_("Collection"))
 def collection_page(call: Call) -> View:
     yard = call.state.yard
     name = str(call.path["name"])
@@ -47,7 +48,7 @@ def collection_page(call: Call) -> View:
         if key.startswith("where."):
             field = key[len("where.") :]
             if not field:
-                raise InvalidInput("a where. filter needs a field name: where.FIELD=VALUE")
+                raise InvalidInput(_("a where. filter needs a field name: where.FIELD=VALUE"))
             where[field] = json_or_text(value, f"filter {field}")
     page = views.collection_page(coll, statuses, where, order, ITEMS_PER_PAGE, offset)
     items = page.items[::-1]  # newest first
@@ -73,18 +74,18 @@ def _jobset(call: Call) -> dict[str, Any]:
     return {"jobset": js, "graph": graph, "progress": views.jobset_progress(js.jobs)}
 
 
-@PAGES.get("/jobsets/{id}", "Jobset")
+@PAGES.get("/jobsets/{id}", N_("Jobset"))
 def jobset_page(call: Call) -> View:
     cursor = views.latest_transition(call.state.yard)  # before the read: see job.html
     return View("jobset.html", {**_jobset(call), "cursor": cursor})
 
 
-@PAGES.get("/jobsets/{id}/part/graph", "Jobset")
+@PAGES.get("/jobsets/{id}/part/graph", N_("Jobset"))
 def jobset_graph_part(call: Call) -> View:
     return View("jobset_graph.html", _jobset(call))
 
 
-@PAGES.get("/login", "Log in", public=True)
+@PAGES.get("/login", N_("Log in"), public=True)
 def login_page(call: Call) -> View:
     nxt = call.query("next") or "/"
     if not nxt.startswith("/") or nxt.startswith("//"):

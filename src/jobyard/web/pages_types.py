@@ -10,10 +10,11 @@ from typing import Any
 from starlette.responses import RedirectResponse, Response
 
 from jobyard import params, views
-from jobyard.api.auth import ADMIN, MANAGE
+from jobyard.api.auth import ADMIN, MANAGE, run_as_refusal
 from jobyard.api.endpoint import Call
 from jobyard.cron import fire_times
 from jobyard.errors import InvalidInput, JobyardError
+from jobyard.i18n import N_, _
 from jobyard.limits import finite_json
 from jobyard.web.page import Pages, View, form_value
 
@@ -33,7 +34,7 @@ def _next_fires(row: dict[str, Any], now: float) -> list[float]:
         return []
 
 
-@PAGES.get("/types", "Job types")
+@PAGES.get("/types", N_("Job types"))
 def types_page(call: Call) -> View:
     now = time.time()
     groups: dict[str, list[dict[str, Any]]] = {}
@@ -43,7 +44,7 @@ def types_page(call: Call) -> View:
     return View("types.html", {"groups": sorted(groups.items()), "editable": EDITABLE})
 
 
-@PAGES.post("/types/{name}/enable", "Job types", roles=ADMIN)
+@PAGES.post("/types/{name}/enable", N_("Job types"), roles=ADMIN)
 def type_enable(call: Call) -> Response:
     from jobyard.scripts import set_enabled
 
@@ -51,7 +52,7 @@ def type_enable(call: Call) -> Response:
     return RedirectResponse("/types", 303)
 
 
-@PAGES.post("/types/{name}/disable", "Job types", roles=ADMIN)
+@PAGES.post("/types/{name}/disable", N_("Job types"), roles=ADMIN)
 def type_disable(call: Call) -> Response:
     from jobyard.scripts import set_enabled
 
@@ -59,7 +60,7 @@ def type_disable(call: Call) -> Response:
     return RedirectResponse("/types", 303)
 
 
-@PAGES.post("/types/{name}/set", "Job types", roles=ADMIN)
+@PAGES.post("/types/{name}/set", N_("Job types"), roles=ADMIN)
 def type_set(call: Call) -> Response:
     from jobyard.scripts import set_type
 
@@ -79,10 +80,12 @@ def type_set(call: Call) -> Response:
             try:
                 value = float(value) if value else 0.0  # empty: no timeout
             except ValueError:
-                raise InvalidInput(f"timeout must be seconds, got {value[:40]!r}") from None
+                raise InvalidInput(
+                    _("timeout must be seconds, got {value!r}", value=value[:40])
+                ) from None
         changes[key] = value
     if not changes:
-        raise InvalidInput("nothing to change")
+        raise InvalidInput(_("nothing to change"))
     set_type(call.state.yard, name, changes)
     return RedirectResponse("/types", 303)
 
@@ -109,7 +112,7 @@ def _form_state(call: Call, type_name: str, values: dict[str, str]) -> dict[str,
     }
 
 
-@PAGES.get("/new", "Run a job", roles=MANAGE)
+@PAGES.get("/new", N_("Run a job"), roles=MANAGE)
 def new_form(call: Call) -> View:
     values = {k: v for k, v in call.request.query_params.items() if len(v) <= 10_000}
     return View("new.html", _form_state(call, values.get("type", ""), values))
@@ -125,7 +128,7 @@ def _build(call: Call, state: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
             text = form.get(f"param.{p.name}", "")
             if text == "" and p.kind != "bool":
                 if p.required:
-                    err = InvalidInput(f"parameter {p.name!r} is required")
+                    err = InvalidInput(_("parameter {name!r} is required", name=p.name))
                     err.field = f"param.{p.name}"  # type: ignore[attr-defined]
                     raise err
                 continue
@@ -140,8 +143,11 @@ def _build(call: Call, state: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         try:
             options["delay"] = float(options["delay"])
         except ValueError:
-            raise _field(InvalidInput("delay must be seconds"), "delay") from None
+            raise _field(InvalidInput(_("delay must be seconds")), "delay") from None
     props = _json_field(form, "props", None)
+    refusal = run_as_refusal(call.principal.role, props)
+    if refusal:
+        raise _field(InvalidInput(refusal), "props")
     if props is not None:
         options["props"] = props
     return data, options
@@ -162,7 +168,7 @@ def _json_field(form: dict[str, str], name: str, default: Any) -> Any:
         raise _field(exc, name) from None
 
 
-@PAGES.post("/new", "Run a job", roles=MANAGE)
+@PAGES.post("/new", N_("Run a job"), roles=MANAGE)
 def new_submit(call: Call) -> View | Response:
     form: dict[str, list[str]] = call.body or {}
     values = {k: v[0] for k, v in form.items() if v}
@@ -170,7 +176,7 @@ def new_submit(call: Call) -> View | Response:
     yard = call.state.yard
     try:
         if not state["type_name"]:
-            raise _field(InvalidInput("choose a job type"), "type")
+            raise _field(InvalidInput(_("choose a job type")), "type")
         data, options = _build(call, state)
         nodes = [n.strip() for n in values.get("nodes", "").split(",") if n.strip()]
         if not nodes and state["min_nodes"]:
@@ -183,7 +189,7 @@ def new_submit(call: Call) -> View | Response:
             )
         if nodes:
             try:  # every node checked, in one transaction: nothing written if one is bad
-                jobset, _ = yard.submit(state["type_name"], nodes, data, **options)
+                jobset, _unused = yard.submit(state["type_name"], nodes, data, **options)
             except InvalidInput as exc:
                 if getattr(exc, "field", None) is None and "node" in str(exc):
                     raise _field(exc, "nodes") from None

@@ -1,9 +1,8 @@
-"""The Jinja2 environment of the web UI: autoescape always on, copy through gettext (the
-i18n layer: English now, catalogues later), and the filters the templates share."""
+"""The Jinja2 environment of the web UI: autoescape always on, copy through gettext in the
+request's language (jobyard.i18n), and the filters the templates share."""
 
 from __future__ import annotations
 
-import gettext
 import json
 import time
 from functools import lru_cache
@@ -12,6 +11,8 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
+from jobyard import i18n
+from jobyard.i18n import _
 from jobyard.model import iso, priority_name
 
 
@@ -27,7 +28,7 @@ def when(ts: float | None) -> Markup:
 def ago(ts: float | None) -> str:
     if ts is None:
         return "—"
-    return duration(max(time.time() - ts, 0.0)) + " ago"
+    return _("{duration} ago", duration=duration(max(time.time() - ts, 0.0)))
 
 
 def duration(seconds: float | None) -> str:
@@ -35,14 +36,14 @@ def duration(seconds: float | None) -> str:
         return "—"
     s = float(seconds)
     if s < 1:
-        return f"{s * 1000:.0f} ms"
+        return _("{ms:.0f} ms", ms=s * 1000)
     if s < 60:
-        return f"{s:.1f} s"
+        return _("{s:.1f} s", s=s)
     if s < 3600:
-        return f"{int(s // 60)} min {int(s % 60)} s"
+        return _("{min} min {s} s", min=int(s // 60), s=int(s % 60))
     if s < 86400:
-        return f"{int(s // 3600)} h {int(s % 3600 // 60)} min"
-    return f"{int(s // 86400)} d {int(s % 86400 // 3600)} h"
+        return _("{h} h {min} min", h=int(s // 3600), min=int(s % 3600 // 60))
+    return _("{d} d {h} h", d=int(s // 86400), h=int(s % 86400 // 3600))
 
 
 def pretty(value: Any) -> str:
@@ -65,7 +66,10 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.install_gettext_translations(gettext.NullTranslations(), newstyle=True)  # type: ignore[attr-defined]
+    # Looked up at each call, so one environment serves every request's language.
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext_now, i18n.ngettext_now, newstyle=True
+    )
     env.filters.update(
         when=when, ago=ago, duration=duration, pretty=pretty, short=short, priority=priority_name
     )

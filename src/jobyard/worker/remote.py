@@ -31,6 +31,7 @@ from jobyard.errors import (
     LeaseLost,
     NotFound,
 )
+from jobyard.i18n import _
 from jobyard.store.core import Waiter
 from jobyard.worker import wire
 from jobyard.worker.port import ClaimRequest, WorkerInfo, WorkerStatus
@@ -52,8 +53,12 @@ class NoStore:
 
     def __getattr__(self, name: str) -> Any:
         raise ConfigError(
-            f"this worker talks to {self._server} and never opens the database "
-            f"(something asked the store for {name!r})"
+            _(
+                "this worker talks to {server} and never opens the database (something asked the "
+                "store for {name!r})",
+                server=self._server,
+                name=name,
+            )
         )
 
 
@@ -100,7 +105,9 @@ class HttpPort:
         poll: float = 0.5,
     ) -> None:
         if not server.startswith(("http://", "https://")):
-            raise InvalidInput(f"--server must be an http(s) URL, got {server[:80]!r}")
+            raise InvalidInput(
+                _("--server must be an http(s) URL, got {server!r}", server=server[:80])
+            )
         self.server = server.rstrip("/")
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._python_types = python_types
@@ -134,12 +141,20 @@ class HttpPort:
                 r = self._client().request(method, "/api/v1/work/" + path, json=body)
             except httpx.TransportError as exc:
                 if time.monotonic() > deadline:
-                    raise DatabaseError(f"server {self.server} unreachable: {exc}") from None
+                    raise DatabaseError(
+                        _("server {server} unreachable: {exc}", server=self.server, exc=exc)
+                    ) from None
             else:
                 if r.status_code not in RETRY_STATUSES:
                     return _result(r)
                 if time.monotonic() > deadline:
-                    raise DatabaseError(f"server {self.server} answers {r.status_code}")
+                    raise DatabaseError(
+                        _(
+                            "server {server} answers {status_code}",
+                            server=self.server,
+                            status_code=r.status_code,
+                        )
+                    )
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
 
@@ -289,11 +304,11 @@ def _result(r: httpx.Response) -> Any:
     if code == "lease_lost":
         raise LeaseLost(message)
     if r.status_code in (401, 403):
-        raise ConfigError(f"the server refused this worker: {message}")
+        raise ConfigError(_("the server refused this worker: {message}", message=message))
     if r.status_code == 404:
         raise NotFound(message)
     if code == "invalid_transition":
         raise JobyardError(message)
     if r.status_code < 500:
         raise InvalidInput(message)
-    raise DatabaseError(f"the server failed: {message}")
+    raise DatabaseError(_("the server failed: {message}", message=message))

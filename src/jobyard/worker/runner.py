@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from jobyard.context import JobContext
 from jobyard.errors import InvalidInput
+from jobyard.i18n import _
 from jobyard.model import Job
 from jobyard.worker import registry
 from jobyard.worker.execute import Outcome, failed, run_async, run_batch, run_sync
@@ -62,9 +63,14 @@ class Worker(Recorder, Keeper):
         port: WorkerPort | None = None,
     ) -> None:
         if not isinstance(concurrency, int) or concurrency < 1:
-            raise InvalidInput(f"concurrency must be a whole number >= 1, got {concurrency!r}")
+            raise InvalidInput(
+                _(
+                    "concurrency must be a whole number >= 1, got {concurrency!r}",
+                    concurrency=concurrency,
+                )
+            )
         if not queues:
-            raise InvalidInput("a worker needs at least one queue")
+            raise InvalidInput(_("a worker needs at least one queue"))
         self.yard = yard
         if port is None:
             from jobyard.worker.local import LocalPort
@@ -132,7 +138,9 @@ class Worker(Recorder, Keeper):
 
     def stop(self, level: ShutdownLevel = "normal", wait: bool = True, timeout: float = 30) -> None:
         if level not in ("soft", "normal", "hard"):
-            raise InvalidInput(f"invalid shutdown level {level!r}: use soft, normal or hard")
+            raise InvalidInput(
+                _("invalid shutdown level {level!r}: use soft, normal or hard", level=level)
+            )
         loop = self._loop
         if loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(self._request_stop, level)
@@ -170,7 +178,7 @@ class Worker(Recorder, Keeper):
         return [
             *self.queued,
             *(entry[0] for entry in self.running.values()),
-            *(job for job, _ in (*self._finished, *self._recording)),
+            *(job for job, _unused in (*self._finished, *self._recording)),
         ]
 
     # -- the loop ---------------------------------------------------------------------------
@@ -246,7 +254,7 @@ class Worker(Recorder, Keeper):
             self._promote_after = now + 0.2
         active = [(name, jt) for name, jt in self.types.items() if jt.active]
         limits = {n: lim for n, jt in active if (lim := jt.admission_limit()) is not None}
-        types = [name for name, _ in active]
+        types = [name for name, _unused in active]
         return ClaimRequest(self.name, self.queues, types, limit, self.lease, promote, limits)
 
     def _claim_batch(self, limit: int) -> tuple[list[Job], float | None]:

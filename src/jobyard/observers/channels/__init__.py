@@ -29,6 +29,10 @@ def make_channel(observer: ObserverConfig, mail: MailSettings) -> Channel:
         from jobyard.observers.channels.mail import MailChannel
 
         return MailChannel(mail)
+    if observer.channel == "slack" and observer.token is not None:
+        from jobyard.observers.channels.slack import SlackThreadChannel
+
+        return SlackThreadChannel(observer.url or "", observer.token, observer.timeout)
     if observer.channel == "slack":
         from jobyard.observers.channels.slack import SlackChannel
 

@@ -232,7 +232,14 @@ WHERE (e.xid, e.id) > (c.xid, %(after)s)
 ORDER BY e.xid, e.id LIMIT %(limit)s
 
 -- name: job_events_last
-SELECT coalesce(max(id), 0) FROM job_events
+-- "From now on": the last event in feed order that every reader can already see. Not
+-- max(id): a transaction open now may commit events later under a smaller xid than events
+-- already committed, and a cursor at max(id) would skip them for good. Events between this
+-- one and max(id) are delivered again to such a reader: at least once, never lost.
+SELECT coalesce((
+    SELECT id FROM job_events
+    WHERE xid < pg_snapshot_xmin(pg_current_snapshot())
+    ORDER BY xid DESC, id DESC LIMIT 1), 0)
 
 -- Cron schedules (jobyard.scheduler): the (type, tick) primary key fires each tick once.
 -- Two schedulers inserting the same tick: the second waits for the first to commit, then
@@ -428,10 +435,6 @@ WHERE (%(actor)s::text IS NULL OR actor = %(actor)s::text)
   AND (%(before)s::bigint IS NULL OR id < %(before)s::bigint)
 ORDER BY id DESC LIMIT %(limit)s
 
--- name: job_events_created
-INSERT INTO job_events (time, name, job_id, type, queue, status)
-SELECT created, 'job.created', id, type, queue, status FROM jobs WHERE id = ANY(%(ids)s)
-
 -- name: active_by_queue
 -- Each branch names its status as a literal, so each reads that status's partial index.
 SELECT queue, 'ready' AS status, count(*) AS n FROM jobs WHERE status = 'ready' GROUP BY queue
@@ -597,5 +600,6 @@ DELETE FROM job_tombstones WHERE removed < %(before)s
   AND id < (SELECT max(id) FROM job_tombstones)
 
 -- name: job_event_created_row
--- job.created of a few jobs, from the values at hand (no read of the rows just written).
-INSERT INTO job_events (time, name, job_id, type, queue, status) VALUES (%(time)s, 'job.created', %(id)s, %(type)s, %(queue)s, %(status)s)
+-- job.created of new jobs, from the values at hand (no read of the rows just written);
+-- one parameter per column, so PostgreSQL runs a big batch of them as COPY.
+INSERT INTO job_events (time, name, job_id, type, queue, status) VALUES (%(time)s, %(name)s, %(id)s, %(type)s, %(queue)s, %(status)s)

@@ -379,10 +379,6 @@ WHERE (:actor IS NULL OR actor = :actor) AND (:action IS NULL OR action = :actio
   AND (:before IS NULL OR id < :before)
 ORDER BY id DESC LIMIT :limit
 
--- name: job_events_created
-INSERT INTO job_events (time, name, job_id, type, queue, status)
-SELECT created, 'job.created', id, type, queue, status FROM jobs WHERE id IN (SELECT value FROM json_each(:ids))
-
 -- name: active_by_queue
 -- Each branch names its status as a literal, so each reads that status's partial index.
 SELECT queue, 'ready' AS status, count(*) AS n FROM jobs WHERE status = 'ready' GROUP BY queue
@@ -545,5 +541,6 @@ DELETE FROM job_tombstones WHERE removed < :before
   AND id < (SELECT max(id) FROM job_tombstones)
 
 -- name: job_event_created_row
--- job.created of a few jobs, from the values at hand (no read of the rows just written).
-INSERT INTO job_events (time, name, job_id, type, queue, status) VALUES (:time, 'job.created', :id, :type, :queue, :status)
+-- job.created from values, the PostgreSQL way (kept so both dialects define the same
+-- queries; SQLite writes these events from a trigger, migration 0016).
+INSERT INTO job_events (time, name, job_id, type, queue, status) VALUES (:time, :name, :id, :type, :queue, :status)

@@ -1,0 +1,127 @@
+"""From a checked request to jobs with a thread: who the caller is and may do, the
+thread's first message, the create, and the first message brought up to date.
+
+The first message is posted (chat.postMessage, which gives it a ``ts``) *before* the job
+is written, so the job's props carry the thread from its first event on; the job is
+checked before that, so a refused command posts nothing. Without a bot token, or when
+Slack refuses the post, the job is created all the same, without follow-ups."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from jobyard import accounts
+from jobyard.errors import InvalidInput, NotFound
+from jobyard.slack import command
+from jobyard.slack.client import SlackClient, SlackError
+from jobyard.slack.mrkdwn import escape
+
+if TYPE_CHECKING:
+    from jobyard.slack.settings import SlackSettings
+    from jobyard.yard import Yard
+
+log = logging.getLogger("jobyard.slack")
+CREATORS = ("operator", "admin")
+
+
+@dataclass(frozen=True)
+class Caller:
+    slack_id: str
+    name: str
+    role: str
+
+
+@dataclass(frozen=True)
+class Launched:
+    created: command.Created
+    thread: dict[str, str] | None
+    note: str = ""  # why there is no thread, when there is none
+
+    def text(self) -> str:
+        """Plain text (the caller escapes it for mrkdwn)."""
+        out = self.created.summary()
+        if self.thread is not None:
+            out += "; its progress follows in the thread"
+        elif self.note:
+            out += f" (no follow-ups: {self.note})"
+        return out
+
+
+def caller(yard: Yard, settings: SlackSettings, slack_id: Any) -> Caller:
+    """The jobyard user behind a Slack user, allowed to create jobs (InvalidInput says
+    what to ask an admin for otherwise; its message is plain text)."""
+    shown = str(slack_id)[:40]
+    name = settings.users.get(slack_id) if isinstance(slack_id, str) else None
+    if name is None:
+        raise InvalidInput(
+            f"your Slack user {shown} is not mapped to a jobyard user: ask an admin to map "
+            "your Slack user ([slack] users in jobyard.toml)"
+        )
+    try:
+        user = accounts.get_user(yard.store, name)
+    except (NotFound, InvalidInput):
+        raise InvalidInput(
+            f"your Slack user is mapped to {name!r}, who is not a jobyard user: "
+            f"ask an admin to add them (jobyard user add {name} --role operator)"
+        ) from None
+    if user.role not in CREATORS:
+        raise InvalidInput(
+            f"{name} is a {user.role}: a {user.role} may not create jobs; "
+            "ask an admin for the operator role"
+        )
+    return Caller(slack_id, user.name, user.role)
+
+
+def client_of(settings: SlackSettings) -> SlackClient | None:
+    if settings.bot_token is None:
+        return None
+    return SlackClient(settings.api_url, settings.bot_token, settings.timeout)
+
+
+def launch(
+    yard: Yard, settings: SlackSettings, who: Caller, order: command.Order, channel: str | None
+) -> Launched:
+    """Check, post the thread's first message, create, and say so in that message."""
+    props: dict[str, Any] = {"creator": who.name}
+    command.check(yard, order, {"props": props})
+    client = client_of(settings)
+    what = escape(command.describe(order))
+    thread: dict[str, str] | None = None
+    note = "" if client is not None else "no bot_token in [slack]"
+    if client is not None and channel:
+        try:
+            first = client.call(
+                "chat.postMessage",
+                {"channel": channel, "text": f"*{escape(who.name)}* is creating {what} …"},
+            )
+            thread = {"channel": str(first.get("channel") or channel), "ts": str(first["ts"])}
+        except (SlackError, KeyError) as exc:
+            note = str(exc) if isinstance(exc, SlackError) else "Slack gave no message ts"
+            log.warning("slack: no thread for %s: %s", who.name, note)
+    if thread is not None:
+        props["slack"] = {
+            "channel": thread["channel"],
+            "thread_ts": thread["ts"],
+            "user": who.slack_id,
+        }
+    try:
+        created = command.create(yard, order, {"props": props})
+    except Exception as exc:
+        if thread is not None and client is not None:
+            reason = str(exc) if isinstance(exc, InvalidInput) else "the server failed"
+            _update(
+                client, thread, f"*{escape(who.name)}* could not create {what}: {escape(reason)}"
+            )
+        raise
+    if thread is not None and client is not None:
+        _update(client, thread, f"*{escape(who.name)}* created {created.name()}: {what}")
+    return Launched(created, thread, note)
+
+
+def _update(client: SlackClient, thread: dict[str, str], text: str) -> None:
+    try:
+        client.call("chat.update", {"channel": thread["channel"], "ts": thread["ts"], "text": text})
+    except SlackError as exc:  # the job stands; the first message keeps its older words
+        log.warning("slack: %s", exc)
