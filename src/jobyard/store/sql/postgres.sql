@@ -332,6 +332,10 @@ SELECT * FROM jobsets WHERE id = %(id)s
 -- name: jobset_latest
 SELECT id FROM jobsets WHERE kind = %(kind)s AND name = %(name)s ORDER BY id DESC LIMIT 1
 
+-- name: jobsets_recent
+SELECT * FROM jobsets WHERE kind = %(kind)s AND (%(before)s::bigint IS NULL OR id < %(before)s::bigint)
+ORDER BY id DESC LIMIT %(limit)s
+
 -- name: jobset_kv_get
 SELECT value FROM jobset_kv WHERE jobset = %(jobset)s AND key = %(key)s
 

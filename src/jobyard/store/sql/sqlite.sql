@@ -274,6 +274,10 @@ SELECT * FROM jobsets WHERE id = :id
 -- name: jobset_latest
 SELECT id FROM jobsets WHERE kind = :kind AND name = :name ORDER BY id DESC LIMIT 1
 
+-- name: jobsets_recent
+SELECT * FROM jobsets WHERE kind = :kind AND (:before IS NULL OR id < :before)
+ORDER BY id DESC LIMIT :limit
+
 -- name: jobset_kv_get
 SELECT value FROM jobset_kv WHERE jobset = :jobset AND key = :key
 
