@@ -2,7 +2,7 @@
 
 A script type is a row of ``job_types`` with kind ``script``; its ``meta`` JSON holds the
 effective settings (``description, group, schedule, on, worker, mutex, timeout,
-data_in_argv, run_as``), the
+data_in_argv, run_as, semaphores``), the
 bookkeeping (``path, sha, deleted, last_ran, last_status``) and where settings came from:
 ``header`` (the ``# jobyard: key = value`` lines, read at sync) and ``overrides`` (set with
 ``jobyard type set``). Effective = defaults, then header, then overrides. The header's
@@ -36,6 +36,7 @@ FIELDS = (
     "timeout",
     "data_in_argv",
     "run_as",
+    "semaphores",
 )
 DEFAULTS: dict[str, Any] = {
     "description": "",
@@ -49,6 +50,7 @@ DEFAULTS: dict[str, Any] = {
     "timeout": None,
     "data_in_argv": False,  # argv is readable by every local user: data goes on stdin/env
     "run_as": None,  # USER or USER:GROUP the script runs as (jobyard.runas)
+    "semaphores": [],  # what each run holds (jobyard.semaphores): "db, files:write"
     # from the header's param/nodes lines only (a header that drops them drops them)
     "signature": None,
     "min_nodes": None,
@@ -147,6 +149,12 @@ def check_field(name: str, value: Any) -> Any:
         from jobyard import runas
 
         return runas.check(value)
+    if name == "semaphores":
+        # names are checked against the defined semaphores at enqueue (the spec builder):
+        # a script may be synced before the config that defines them is deployed
+        from jobyard.semaphores import parse_needs
+
+        return parse_needs(value)
     raise InvalidInput(
         _("unknown script setting {name!r}; known: {FIELDS}", name=name, FIELDS=", ".join(FIELDS))
     )
