@@ -116,3 +116,28 @@ def test_a_failing_send_is_retried_with_backoff_and_recorded(yard: Yard, tmp_pat
         time.sleep(0.02)
     [d] = yard.store.recent_deliveries("ops")
     assert d.status == "sent" and d.attempts == 3 and path.read_text().split() == [str(job)]
+
+
+def test_the_log_is_read_only_for_events_that_pass_the_filters(
+    yard: Yard, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """A long log is not read for every event an observer looks at: only for those it
+    sends (or first, when its ``when`` expression reads the log)."""
+    from jobyard import views
+
+    reads: list[int] = []
+    real = views.job_log
+    monkeypatch.setattr(views, "job_log", lambda y, i: reads.append(i) or real(y, i))
+    ids = created(yard, 4)
+    path = tmp_path / "out.log"
+    when = f"job.id == {ids[2]}"
+    loop = ObserverLoop(yard, config(path, when=when, line="{{ job.log | length }}"),
+                        LogFileChannel(str(path)), "a", poll=0.01)  # fmt: skip
+    loop.step(threading.Event())
+    assert len(path.read_text().split()) == 1 and reads == [ids[2]]
+    reads.clear()
+    other = tmp_path / "other.log"
+    reader = ObserverLoop(yard, config(other, name="b", when="job.log | length >= 0"),
+                          LogFileChannel(str(other)), "b", poll=0.01)  # fmt: skip
+    reader.step(threading.Event())
+    assert other.read_text().split() == [str(i) for i in ids] and sorted(reads) == ids

@@ -38,7 +38,7 @@ from jobyard.feed import Feed
 from jobyard.observers import filters
 from jobyard.observers.channels import Channel, ChannelError
 from jobyard.observers.config import ObserverConfig
-from jobyard.observers.render import context, job_context, render
+from jobyard.observers.render import add_log, context, job_context, needs_log_to_filter, render
 from jobyard.observers.templates import RenderError
 
 if TYPE_CHECKING:
@@ -228,7 +228,7 @@ class ObserverLoop:
 
     def deliver(self, event: dict[str, Any], first: bool) -> bool:
         """Filter, record and send one event; False when the lease was lost first."""
-        job = job_context(self.yard, event)
+        job = job_context(self.yard, event, log=needs_log_to_filter(self.observer))
         props = job.get("props") or {}
         if filters.silenced(self.observer, props):
             return True
@@ -245,6 +245,8 @@ class ObserverLoop:
             wanted, error = True, str(exc)
         if not wanted:
             return True
+        if "log_entries" not in ctx["job"] and ctx["job"].get("id") is not None:
+            add_log(self.yard, ctx["job"])  # templates may show it: read once it is wanted
         if not self._renew():
             return False
         name, event_id = self.observer.name, int(event["id"])

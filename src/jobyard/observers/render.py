@@ -44,8 +44,9 @@ class Notification:
     attachments: list[tuple[str, bytes]] = field(default_factory=list)
 
 
-def job_context(yard: Yard, event: Mapping[str, Any]) -> dict[str, Any]:
-    """The job of an event as templates see it, read through the views."""
+def job_context(yard: Yard, event: Mapping[str, Any], log: bool = True) -> dict[str, Any]:
+    """The job of an event as templates see it, read through the views; without its log
+    when ``log`` is false (:func:`add_log` reads it later, once the event is wanted)."""
     from jobyard import views
 
     job_id = event.get("job")
@@ -62,20 +63,37 @@ def job_context(yard: Yard, event: Mapping[str, Any]) -> dict[str, Any]:
             "log_entries": [],
         }
     else:
-        from jobyard.errors import NotFound
-
         job = views.job_fields(found[0])
-        try:
-            entries = [views.log_entry(e) for e in views.job_log(yard, found[0].id)]
-        except NotFound:  # removed a moment ago
-            entries = []
-        job["log_entries"] = entries
-        job["log"] = [str(e.get("message", "")) for e in entries]
+        if log:
+            add_log(yard, job)
     failures = job.get("failures") or []
     job["error"] = failures[-1].get("error") if failures else None
     queue = job.get("queue") or ""
     job["node"] = queue.removeprefix("node:") if queue.startswith("node:") else None
     return job
+
+
+def add_log(yard: Yard, job: dict[str, Any]) -> None:
+    """Read the job's log into ``log`` and ``log_entries`` (if not read yet)."""
+    from jobyard import views
+    from jobyard.errors import NotFound
+
+    if "log_entries" in job:
+        return
+    try:
+        entries = [views.log_entry(e) for e in views.job_log(yard, int(job["id"]))]
+    except NotFound:  # removed a moment ago
+        entries = []
+    job["log_entries"] = entries
+    job["log"] = [str(e.get("message", "")) for e in entries]
+
+
+def needs_log_to_filter(observer: ObserverConfig) -> bool:
+    """Whether the observer's ``when`` expression may read the log (then it is read before
+    filtering; otherwise only for the events that pass: most events of most observers do
+    not, and a log can be long)."""
+    when = observer.when
+    return when is not None and "log" in str(getattr(when, "source", "log"))
 
 
 def context(
