@@ -28,6 +28,7 @@ METRICS = [  # key, label, path in a system's result, higher is better
     ("noop", "drain noop (jobs/s)", ("drain", "noop", "rate", "median"), True),
     ("incr", "drain incr (jobs/s)", ("drain", "incr", "rate", "median"), True),
     ("enqueue", "bulk enqueue (jobs/s)", ("drain", "noop", "enqueue_rate", "median"), True),
+    ("single", "single enqueue (jobs/s)", ("single_enqueue", "rate", "median"), True),
     ("p50", "latency p50 (ms)", ("latency", "p50_ms"), False),
     ("p99", "latency p99 (ms)", ("latency", "p99_ms"), False),
 ]

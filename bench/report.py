@@ -92,6 +92,14 @@ def _ratios(data: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _single_rows(data: dict[str, Any]) -> list[list[str]]:
+    return [
+        [r["label"], f"{one['n']:,}", spread_text(one["rate"], 0)]
+        for r in data["systems"]
+        if (one := r.get("single_enqueue"))
+    ]
+
+
 def _latency_rows(data: dict[str, Any]) -> list[list[str]]:
     return [
         [
@@ -182,6 +190,15 @@ def render(data: dict[str, Any]) -> str:
     ]
     if ratios := _ratios(data):
         parts += ["", "### jobyard vs the fastest peer (rate medians)", "", *ratios]
+    if rows := _single_rows(data):
+        parts += [
+            "",
+            "### Single enqueue: one job per call",
+            "",
+            "The system's normal enqueue call in a loop, no worker running (median, min-max).",
+            "",
+            *table(["System", "calls per run", "jobs/s"], rows),
+        ]
     if rows := _latency_rows(data):
         parts += [
             "",

@@ -45,6 +45,7 @@ from common import (
     BenchConfig,
     SkipSystem,
     ensure_import_paths,
+    payload,
     redis_client,
 )
 from measure import Limits, WorkerGroup, log, time_limit
@@ -68,6 +69,7 @@ class Plan:
     runs: int
     latency_samples: int
     latency_spacing: float
+    single_jobs: int
     rescue_runs: int
     rescue_default: bool
     phase_timeout: float
@@ -88,6 +90,7 @@ class Plan:
             pilot = 3.0 + self.pilot_jobs / rate if self.pilot_jobs else 0.0
             total += fair.SAMPLE_SECONDS + len(self.bodies) * (pilot + self.runs * one)
             total += 4.0 + self.latency_samples * self.latency_spacing
+            total += self.runs * self.single_jobs / GUESS_ENQUEUE.get(name, 20000) * 20
         if any(name.startswith("jobyard") for name in self.systems) and self.rescue_runs:
             default_lease = rescue.default_lease()[0] + 5 if self.rescue_default else 0.0
             total += self.rescue_runs * (default_lease + rescue.SHORT_LEASE + 5)
@@ -122,6 +125,10 @@ def run_system(
             if out:
                 result["drain"][body] = out
         cfg.body = "noop"
+        if plan.single_jobs:
+            single = _phase(result, "single enqueue", plan, lambda: _single(adapter, plan))
+            if single:
+                result["single_enqueue"] = single
         if plan.latency_samples:
             lat = _phase(
                 result,
@@ -193,6 +200,22 @@ def _drains(
     return out
 
 
+def _single(adapter: Any, plan: Plan) -> dict[str, Any]:
+    """Enqueue calls of one job each (the normal API a web request would use), no worker
+    running: ``single_jobs`` calls per run, ``runs`` runs, the queue emptied before each."""
+    rates = []
+    for _ in range(plan.runs):
+        adapter.reset()
+        t0 = time.perf_counter()
+        for i in range(plan.single_jobs):
+            adapter.enqueue_one(payload(i))
+        rates.append(plan.single_jobs / (time.perf_counter() - t0))
+    adapter.reset()
+    out = {"n": plan.single_jobs, "rate": fair.spread(rates)}
+    log(f"  single enqueue: {report.spread_text(out['rate'], 0)} jobs/s")
+    return out
+
+
 def _rescue(adapter: Any, plan: Plan, probes: Any, workers: WorkerGroup) -> dict[str, Any]:
     out: dict[str, Any] = {}
     settings = [("short", rescue.SHORT_LEASE, rescue.SHORT_HEARTBEAT)]
@@ -220,6 +243,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--runs", type=int, default=3, help="drains per figure (median, min-max)")
     p.add_argument("--latency-samples", type=int, default=200)
     p.add_argument("--latency-spacing", type=float, default=0.02, help="mean pause, s")
+    p.add_argument("--single-jobs", type=int, default=2000, help="single enqueue calls per run")
     p.add_argument("--rescue-runs", type=int, default=3)
     p.add_argument(
         "--busy-percent",
@@ -242,12 +266,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.systems = args.systems or QUICK_SYSTEMS
         args.jobs, args.pilot_jobs, args.runs = min(args.jobs, 300), 0, 1
         args.latency_samples = min(args.latency_samples, 10)
+        args.single_jobs = min(args.single_jobs, 100)
         args.rescue_runs = min(args.rescue_runs, 1)
     args.systems = args.systems or ",".join(DEFAULT_SYSTEMS)
     for key in ("procs", "threads", "jobs", "runs"):
         if getattr(args, key) < 1:
             p.error(f"--{key.replace('_', '-')} must be at least 1")
-    for key in ("pilot_jobs", "latency_samples", "rescue_runs"):
+    for key in ("pilot_jobs", "latency_samples", "single_jobs", "rescue_runs"):
         if getattr(args, key) < 0:
             p.error(f"--{key.replace('_', '-')} must be 0 or more")
     unknown = set(args.bodies.split(",")) - set(BODIES)
@@ -291,6 +316,7 @@ def main(argv: list[str] | None = None) -> int:
         runs=args.runs,
         latency_samples=args.latency_samples,
         latency_spacing=args.latency_spacing,
+        single_jobs=args.single_jobs,
         rescue_runs=args.rescue_runs,
         rescue_default=not args.quick,  # the default lease alone takes 10+ s a run
         phase_timeout=args.phase_timeout,

@@ -70,6 +70,9 @@ def test_quick_run_writes_the_fair_report(tmp_path: Path) -> None:
         assert lat["n"] == settings["latency_samples"] and lat["missing"] == 0
         assert 0 < lat["p50_ms"] <= lat["p99_ms"] <= lat["max_ms"] < 10_000
         assert "<" not in r["workers"]  # every placeholder filled in
+        single = r["single_enqueue"]
+        assert single["n"] == 100 and single["rate"]["median"] > 0
+        assert f"| {r['label']} | 100 |" in text
     # The equal slots, in each system's own words: 2 processes x 4, or 8 threads.
     assert "2 x" in systems["jobyard-sqlite"]["workers"] and "-c 4" in text
     assert "-k thread -w 8" in systems["huey-thread"]["workers"]
@@ -79,7 +82,13 @@ def test_quick_run_writes_the_fair_report(tmp_path: Path) -> None:
     # Not before the lease can have run out; well within a few heartbeats after it.
     assert 1.0 <= seconds < 15, seconds
     assert "huey" not in {k for r in systems.values() for k in r.get("rescue", {})}
-    for title in ("### Latency", "### Rescue", "### How each system", "### Load"):
+    for title in (
+        "### Single enqueue",
+        "### Latency",
+        "### Rescue",
+        "### How each system",
+        "### Load",
+    ):
         assert title in text
 
 
