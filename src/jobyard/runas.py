@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jobyard.errors import Fatal, InvalidInput
+from jobyard.i18n import _
 
 __all__ = [
     "Identity",
@@ -153,6 +154,19 @@ class Identity:
 def allow_root(config_value: bool) -> bool:
     """``[worker] allow_root``, or env ``JOBYARD_ALLOW_ROOT`` set to a true value."""
     return config_value or os.environ.get("JOBYARD_ALLOW_ROOT", "").lower() in _TRUE
+
+
+def root_warning(config_allow: bool, worker_run_as: Any) -> str | None:
+    """What a worker started as root says at start when it will refuse to run scripts and
+    local shell commands as root (no ``[worker] run_as``, root not allowed), else None:
+    better told once at start than found in each failed job."""
+    if os.geteuid() != 0 or worker_run_as or allow_root(config_allow):
+        return None
+    return _(
+        "warning: this worker runs as root, so scripts and local shell commands without "
+        "run_as will fail; set [worker] run_as = USER (or run_as on the type or site), or "
+        "[worker] allow_root = true"
+    )
 
 
 def _resolve(spec: RunAs) -> Identity:

@@ -186,6 +186,7 @@ def test_root_worker_refuses_root_unless_allowed(project: Project, users: Users)
         assert said in str(job.failures[-1]["error"]), job.failures
         assert not any(m.startswith("uid=") for m in project.log(job.id))
     assert worker.poll() is None  # the worker goes on
+    assert "warning: this worker runs as root" in project.worker_log("strict")  # told at start
 
     worker.terminate()
     worker.wait(20)
@@ -195,6 +196,7 @@ def test_root_worker_refuses_root_unless_allowed(project: Project, users: Users)
     for name in ("plain", "rooty"):
         job = project.finished(project.submit(name))
         assert job.status == "completed" and "uid=0" in project.log(job.id)
+    assert "warning: this worker runs as root" not in project.worker_log("allowing")
 
 
 def test_a_worker_that_is_not_root_cannot_switch(users: Users) -> None:

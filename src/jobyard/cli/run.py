@@ -93,6 +93,11 @@ def worker(
         ),
         err=True,
     )
+    from jobyard.runas import root_warning
+
+    warning = root_warning(yard.config.allow_root, yard.config.run_as)
+    if warning:
+        click.echo(warning, err=True)
     w.run()
 
 
