@@ -190,3 +190,18 @@ def test_audit_filters_by_outcome_and_time(yard: Yard) -> None:
     assert [(r.target, r.detail) for r in refused] == [("/b", {"status": 403})]
     assert accounts.audit_page(store, None, None, None, 10, since=time.time() + 60) == []
     assert len(accounts.audit_page(store, None, None, None, 10, since=time.time() - 60)) == 2
+
+
+def test_a_nonce_is_used_once_across_store_handles(yard: Yard, store_url: str) -> None:
+    """The replay guard's nonces (Slack request signatures) are in the store: a second
+    process (here a second handle on the same database) refuses what the first saw, until
+    the nonce is older than its keep time."""
+    other = Yard(store_url)
+    try:
+        assert yard.store.use_nonce("v0=abc", 1000.0, 600.0) is True
+        assert other.store.use_nonce("v0=abc", 1001.0, 600.0) is False
+        assert yard.store.use_nonce("v0=abc", 1599.0, 600.0) is False  # still kept
+        assert other.store.use_nonce("v0=def", 1599.0, 600.0) is True
+        assert yard.store.use_nonce("v0=abc", 1601.0, 600.0) is True  # pruned, then new
+    finally:
+        other.close()

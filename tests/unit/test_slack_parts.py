@@ -41,12 +41,20 @@ def test_signature_matches_slacks_documented_example() -> None:
 
 
 def test_replay_guard_refuses_a_repeat() -> None:
-    now = [1000.0]
-    guard = ReplayGuard(clock=lambda: now[0])
+    now, seen, asked = [1000.0], set(), []
+
+    def use_nonce(nonce: str, at: float, keep: float) -> bool:  # the store's, in memory
+        asked.append((nonce, at, keep))
+        new = nonce not in seen
+        seen.add(nonce)
+        return new
+
+    guard = ReplayGuard(use_nonce, clock=lambda: now[0])
     guard.check("v0=aa")
     guard.check("v0=bb")
     with pytest.raises(AuthError, match="replayed"):
         guard.check("v0=aa")
+    assert asked[0] == ("v0=aa", 1000.0, 600.0)  # remembered for twice Slack's window
 
 
 def test_settings() -> None:

@@ -43,7 +43,7 @@ REPLY = {
 def settings_of(state: AppState) -> SlackSettings:
     if "slack" not in state.extra:
         state.extra["slack"] = parse_slack(state.yard.config.raw.get("slack"))
-        state.extra["slack.replays"] = ReplayGuard()
+        state.extra["slack.replays"] = ReplayGuard(state.yard.store.use_nonce)
     found: SlackSettings | None = state.extra["slack"]
     if found is None:
         raise NotFound("Slack is not set up on this server: add [slack] to jobyard.toml")
@@ -69,7 +69,8 @@ async def _signed(call: Call) -> tuple[SlackSettings, dict[str, str]]:
         raw,
         time.time(),
     )
-    call.state.extra["slack.replays"].check(signature)
+    assert signature is not None  # verify() refused a request without one
+    await run_in_threadpool(call.state.extra["slack.replays"].check, signature)
     form, _ = parse_form(raw)
     return settings, form
 

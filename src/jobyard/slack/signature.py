@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import threading
 import time
 from collections.abc import Callable
 
 from jobyard.errors import AuthError
 
 MAX_AGE = 300.0  # seconds: Slack's own advice
-MAX_REMEMBERED = 100_000
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -44,20 +42,16 @@ def verify(
 
 class ReplayGuard:
     """The signatures of the last five minutes, so a captured request sent again inside
-    its window is refused too. In memory: one web process's view (several processes
-    behind a balancer each refuse the repeats they see)."""
+    its window is refused too. Kept in the store (``use_nonce``): every web process of
+    the server refuses a repeat, whichever of them saw the request first."""
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, use_nonce: Callable[[str, float, float], bool],
+                 clock: Callable[[], float] = time.time) -> None:  # fmt: skip
+        self.use_nonce = use_nonce
         self.clock = clock
-        self._seen: dict[str, float] = {}
-        self._lock = threading.Lock()
 
     def check(self, signature: str) -> None:
-        now = self.clock()
-        with self._lock:
-            if len(self._seen) > MAX_REMEMBERED // 2:
-                self._seen = {s: t for s, t in self._seen.items() if now - t <= 2 * MAX_AGE}
-            if signature in self._seen:
-                raise AuthError("replayed Slack request: this signature was used already")
-            if len(self._seen) < MAX_REMEMBERED:
-                self._seen[signature] = now
+        # Twice the window: a request stamped up to MAX_AGE ahead of this clock is still
+        # remembered when it would stop being refused as stale.
+        if not self.use_nonce(signature, self.clock(), 2 * MAX_AGE):
+            raise AuthError("replayed Slack request: this signature was used already")

@@ -215,6 +215,15 @@ class AccountsMixin(StoreCore):
     def prune_login_failures(self, before: float) -> None:
         self.execute("login_failures_prune", {"before": before})
 
+    # -- signed requests seen (replay guard) ---------------------------------------------
+
+    def use_nonce(self, nonce: str, now: float, keep: float) -> bool:
+        """Record a signed request's nonce; False when it was recorded already (a replay),
+        by any process. Nonces older than ``keep`` seconds go first."""
+        with self._atomic():
+            self.execute("nonces_prune", {"before": now - keep})
+            return self.execute("nonce_insert", {"nonce": nonce, "now": now}).rowcount == 1
+
     # -- audit log -------------------------------------------------------------------------
 
     def insert_audit(

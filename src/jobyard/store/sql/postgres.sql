@@ -450,6 +450,13 @@ INSERT INTO login_failures (key, time) VALUES (%(key)s, %(now)s)
 -- name: login_failures_count
 SELECT count(*), min(time) FROM login_failures WHERE key = %(key)s AND time >= %(since)s
 
+-- name: nonce_insert
+-- A signed request seen: one row, or nothing when another process (or this one) saw it.
+INSERT INTO request_nonces (nonce, seen) VALUES (%(nonce)s, %(now)s) ON CONFLICT (nonce) DO NOTHING
+
+-- name: nonces_prune
+DELETE FROM request_nonces WHERE seen < %(before)s
+
 -- name: login_failures_prune
 DELETE FROM login_failures WHERE time < %(before)s
 

@@ -394,6 +394,13 @@ INSERT INTO login_failures (key, time) VALUES (:key, :now)
 -- name: login_failures_count
 SELECT count(*), min(time) FROM login_failures WHERE key = :key AND time >= :since
 
+-- name: nonce_insert
+-- A signed request seen: one row, or nothing when another process (or this one) saw it.
+INSERT INTO request_nonces (nonce, seen) VALUES (:nonce, :now) ON CONFLICT (nonce) DO NOTHING
+
+-- name: nonces_prune
+DELETE FROM request_nonces WHERE seen < :before
+
 -- name: login_failures_prune
 DELETE FROM login_failures WHERE time < :before
 
