@@ -17,6 +17,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -114,8 +115,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--full", action="store_true", help="full size runs (default --quick)")
     parser.add_argument("--section", default="compare", help="name of the report section")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    parser.add_argument(
+        "--run-args", default="", help="more bench/run.py arguments, e.g. '--rescue-runs 0'"
+    )
     args = parser.parse_args(argv)
-    extra = [] if args.full else ["--quick"]
+    extra = ([] if args.full else ["--quick"]) + shlex.split(args.run_args)
     with tempfile.TemporaryDirectory(prefix="jobyard-compare-") as tmp:
         work = Path(tmp)
         trees = {"base": _checkout(args.base, work / "base")}
