@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 
 from jobyard.errors import AuthError
+from jobyard.i18n import _
 
 MAX_AGE = 300.0  # seconds: Slack's own advice
 MAX_REMEMBERED = 100_000
@@ -30,16 +31,18 @@ def verify(
 ) -> None:
     """Refuse an unsigned, badly signed or stale request with one line saying which."""
     if not timestamp or not signature:
-        raise AuthError("not a Slack request: X-Slack-Signature and its timestamp are missing")
+        raise AuthError(_("not a Slack request: X-Slack-Signature and its timestamp are missing"))
     if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
-        raise AuthError("bad X-Slack-Request-Timestamp: Unix seconds expected")
+        raise AuthError(_("bad X-Slack-Request-Timestamp: Unix seconds expected"))
     if abs(now - int(timestamp)) > MAX_AGE:
         raise AuthError(
-            "stale Slack request: its timestamp is more than 5 minutes from this server's "
-            "clock (a replay, or a clock that is off: check NTP)"
+            _(
+                "stale Slack request: its timestamp is more than 5 minutes from this server's "
+                "clock (a replay, or a clock that is off: check NTP)"
+            )
         )
     if not hmac.compare_digest(sign(secret, timestamp, body), signature):
-        raise AuthError("bad Slack signature: check [slack] signing_secret")
+        raise AuthError(_("bad Slack signature: check [slack] signing_secret"))
 
 
 class ReplayGuard:
@@ -58,6 +61,6 @@ class ReplayGuard:
             if len(self._seen) > MAX_REMEMBERED // 2:
                 self._seen = {s: t for s, t in self._seen.items() if now - t <= 2 * MAX_AGE}
             if signature in self._seen:
-                raise AuthError("replayed Slack request: this signature was used already")
+                raise AuthError(_("replayed Slack request: this signature was used already"))
             if len(self._seen) < MAX_REMEMBERED:
                 self._seen[signature] = now
