@@ -359,12 +359,13 @@ class TypeRegistry:
             sig.check(name, data)
 
     def signature_of(self, name: str) -> Signature | None:
-        """The parameters of a type's handler, from this process or from its record."""
+        """The parameters of a type's handler, from this process or from its record (a
+        Python type's registration, a script's header)."""
         jt = self.local.get(name)
-        if jt is not None:
+        if jt is not None and jt.kind == "python":
             return jt.signature
         st = self.stored().get(name)
-        if st is None or st.kind != "python" or not st.meta.get("signature"):
+        if st is None or st.kind not in ("python", "script") or not st.meta.get("signature"):
             return None
         return Signature.from_meta(st.meta["signature"])
 

@@ -24,6 +24,16 @@ def test_create_and_read_a_jobset(yard: Yard) -> None:
     assert yard.jobset(first).to_dict()["counts"]["completed"] == 0
 
 
+def test_recent_jobsets_of_a_kind_newest_first_with_a_cursor(yard: Yard) -> None:
+    ids = [yard.create_jobset("batch", f"b{i}", {"i": i}) for i in range(5)]
+    yard.create_jobset("nodes", "other")
+    rows = yard.store.recent_jobsets("batch", 3)
+    assert [r.id for r in rows] == ids[::-1][:3] and rows[0].meta == {"i": 4}
+    older = yard.store.recent_jobsets("batch", 3, before=rows[-1].id)
+    assert [r.id for r in older] == ids[:2][::-1]
+    assert yard.store.recent_jobsets("converge", 3) == []
+
+
 def test_unknown_and_invalid_jobsets(yard: Yard) -> None:
     with pytest.raises(NotFound, match="no jobset with id 999"):
         yard.jobset(999)

@@ -46,6 +46,8 @@ def test_sites_lists_the_inventory(tmp_path: Path) -> None:
     data = json.loads(run_cli(env, "sites", "--json").stdout)
     assert [s["name"] for s in data["sites"]] == ["web1", "web2"]
     assert data["roles"]["app"] == ["web1", "web2"]
+    assert data["sites"][0]["where"] == "deploy@10.0.0.1:22"  # the API's view
+    assert data["sites"][1]["variables"] == {"root": "/srv2"}
 
 
 def test_batch_over_ssh_fails_then_reruns_only_what_failed(

@@ -66,3 +66,38 @@ def test_bad_semaphores_are_one_line_and_exit_2(tmp_path: Path) -> None:
     env = _env(tmp_path, "[semaphores.db]\ncount = 1\n")
     listed = run_cli(env, "jobs", "--json")
     assert listed.returncode == 0 and json.loads(listed.stdout) == []  # nothing half-made
+
+
+def test_a_script_header_names_its_semaphores(tmp_path: Path) -> None:
+    """``# jobyard: semaphores = db`` on a script type: two runs on a worker with room for
+    both never overlap, and ``jobyard types`` shows what the type holds."""
+    from tests.e2e.scripts_project import Project
+
+    project = Project(tmp_path)
+    try:
+        with open(tmp_path / "jobyard.toml", "a") as config:
+            config.write("\n[semaphores.db]\ncount = 1\n")
+        times = tmp_path / "times"
+        project.script(
+            "exclusive.sh",
+            "# jobyard: semaphores = db\n# jobyard: mutex = false\n"
+            f'echo "start $(date +%s.%N)" >> {times}\nsleep 0.6\n'
+            f'echo "end $(date +%s.%N)" >> {times}\n',
+        )
+        project.ok("scripts", "sync")
+        project.ok("type", "enable", "exclusive")
+        listed = json.loads(project.ok("types", "--json"))
+        (row,) = [t for t in listed if t["name"] == "exclusive"]
+        assert row["semaphores"] == ["db"]
+        ids = [project.submit("exclusive") for _ in range(2)]
+        project.worker("w1", "-c", "2")
+        for job_id in ids:
+            assert project.finished(job_id, timeout=30).status == "completed"
+        marks = [line.split() for line in times.read_text().splitlines()]
+        spans = sorted(
+            (float(a[1]), float(b[1])) for a, b in zip(marks[::2], marks[1::2], strict=True)
+        )
+        assert [m[0] for m in marks] == ["start", "end", "start", "end"]  # one at a time
+        assert spans[0][1] <= spans[1][0]
+    finally:
+        project.close()

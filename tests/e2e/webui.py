@@ -62,9 +62,16 @@ class Site:
         self.yard.close()
 
 
-def start_site(tmp_path: Path, extra: tuple[str, ...] = ("--no-auth",)) -> Site:
+def start_site(
+    tmp_path: Path,
+    extra: tuple[str, ...] = ("--no-auth",),
+    app: str = "tests.e2e.web_app",
+    config: Path | None = None,
+) -> Site:
     db = tmp_path / "web.db"
-    env = cli_env(db, "tests.e2e.web_app")
+    env = cli_env(db, app)
+    if config is not None:
+        env["JOBYARD_CONFIG"] = str(config)
     port = free_port()
     yard = Yard(f"sqlite:///{db}")
     yard.migrate()

@@ -239,3 +239,36 @@ def test_bad_input_creates_nothing(yard: Yard) -> None:
     assert yard.jobs() == []
     batch = yard.batch(["nope", "known"], allow_missing=True)  # poly's "unless allowed"
     assert [j.data["action"] for j in batch.jobs()] == ["known"]
+
+
+def test_chained_rerun_keeps_each_stages_own_schedule(running: Yard) -> None:
+    """A re-run of a chained batch lowers each stage's failed pairs with that stage's own
+    schedule (not the first stage's), and a later stage's still waits for an earlier's."""
+    yard = running
+    yard.sites.add(["a", "b"], "app")
+    broken = {"a", "b"}
+
+    for name in ("prep", "one", "two"):
+
+        def act(ctx: Any) -> None:
+            ctx.fail("broken" if ctx.site.name in broken else None)
+
+        yard.action("app", name=name)(act)
+
+    batch = yard.batch(["prep"], schedule="parallel").then(["one", "two"], schedule="sequential")
+    batch.wait(20)
+    assert len(batch.failed) == 6
+    broken.clear()
+    new = rerun_failed(yard, batch.id)
+    assert len(new) == 6
+    jobs = {j.id: j for j in yard.jobs(jobset=batch.id, limit=None) if j.id in new}
+    by_pair = {(j.data["action"], j.site): j for j in jobs.values()}
+    preps = {by_pair[("prep", s)].id for s in "ab"}
+    ones = {by_pair[("one", s)].id for s in "ab"}
+    for site in "ab":
+        assert by_pair[("prep", site)].depends == []  # parallel: nothing to wait for
+        assert by_pair[("prep", site)].data["schedule"] == "parallel"
+        assert set(by_pair[("one", site)].depends) == preps  # the chain: after stage one
+        assert set(by_pair[("two", site)].depends) == ones  # sequential: a barrier
+        assert by_pair[("two", site)].data["schedule"] == "sequential"
+    assert batch.wait(20).ok

@@ -32,6 +32,7 @@ MODULES: tuple[str, ...] = (
     "jobyard.api.ops",
     "jobyard.api.jobs",
     "jobyard.api.catalog",
+    "jobyard.api.sites",
     "jobyard.api.accounts",
     "jobyard.api.accounts_admin",
     "jobyard.api.openapi",

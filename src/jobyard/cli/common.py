@@ -32,10 +32,23 @@ def load_app_module(yard: Yard, name: str) -> None:
         if isinstance(value, Yard) and value is not yard:
             found = list(value.types.values())
             yard.registry.abstract.update(value.registry.abstract)
+            _adopt_sites(yard, value)
         elif isinstance(value, JobType):
             found = [value]
         for jt in found:
             yard.registry.add(jt)  # adopted: its defer now enqueues through this Yard
+
+
+def _adopt_sites(yard: Yard, other: Yard) -> None:
+    """The sites and actions an app module's own Yard defines become this one's (the
+    config's sites win: they are added first)."""
+    if other._actions is not None:
+        yard.actions.adopt(other.actions)
+    if other._sites is not None:
+        for name in other.sites.list():
+            found = other.sites.get(name)
+            if found is not None and yard.sites.get(name) is None:
+                yard.sites.add(name, list(found.roles), found.config)
 
 
 def get_yard(ctx: click.Context, load_apps: bool = True) -> Yard:

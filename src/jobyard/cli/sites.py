@@ -10,7 +10,6 @@ there are any.
 from __future__ import annotations
 
 import os
-import sys
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -27,50 +26,25 @@ if TYPE_CHECKING:
 __all__ = ["batch_command", "register", "sites_command"]
 
 
-def _adopt(yard: Yard) -> None:
-    """Sites and actions defined on the app modules' own Yards become this one's."""
-    for name in yard.config.app:
-        module = sys.modules.get(name)
-        for value in vars(module).values() if module else ():
-            if isinstance(value, Yard) and value is not yard:
-                if value._actions is not None:
-                    yard.actions.adopt(value.actions)
-                if value._sites is not None:
-                    for site in value.sites.list():
-                        found = value.sites.get(site)
-                        if found is not None and yard.sites.get(site) is None:
-                            yard.sites.add(site, list(found.roles), found.config)
-
-
 @click.command("sites", cls=Command)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def sites_command(ctx: click.Context, as_json: bool) -> None:
     """List the sites of the inventory with their roles and where their shell runs."""
-    yard = get_yard(ctx)
-    _adopt(yard)
-    rows = []
-    for name in yard.sites.list():
-        site = yard.sites.get(name)
-        assert site is not None
-        rows.append(site.to_dict())
+    from jobyard import views
+
+    found = views.inventory(get_yard(ctx))  # the API's and the web page's view
     if as_json:
-        print_json({"sites": rows, "roles": yard.sites.roles()})
+        print_json(found)
         return
+    rows = found["sites"]
     if not rows:
         click.echo(_("no sites: add [sites.NAME] tables to jobyard.toml"))
         return
     width = max(len(r["name"]) for r in rows)
     for row in rows:
-        where = (
-            "local"
-            if not row.get("host")
-            else (
-                f"{row['user'] + '@' if row.get('user') else ''}{row['host']}:{row.get('port', 22)}"
-            )
-        )
         roles = ",".join(row["roles"]) or "-"
-        click.echo(f"{row['name']:<{width}}  {where:<30}  roles: {roles}")
+        click.echo(f"{row['name']:<{width}}  {row['where']:<30}  roles: {roles}")
 
 
 def _signature(meta: dict[str, Any]) -> tuple[Any, ...]:
@@ -140,7 +114,6 @@ def batch_command(
     from jobyard.sites.batch import create, rerun_failed  # asyncssh only when needed
 
     yard = get_yard(ctx)
-    _adopt(yard)
     options: dict[str, Any] = {
         "schedule": schedule,
         "roles": roles.split(",") if roles else None,

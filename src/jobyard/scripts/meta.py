@@ -2,10 +2,12 @@
 
 A script type is a row of ``job_types`` with kind ``script``; its ``meta`` JSON holds the
 effective settings (``description, group, schedule, on, worker, mutex, timeout,
-data_in_argv, run_as``), the
+data_in_argv, run_as, semaphores``), the
 bookkeeping (``path, sha, deleted, last_ran, last_status``) and where settings came from:
 ``header`` (the ``# jobyard: key = value`` lines, read at sync) and ``overrides`` (set with
-``jobyard type set``). Effective = defaults, then header, then overrides.
+``jobyard type set``). Effective = defaults, then header, then overrides. The header's
+``param`` and ``nodes`` lines (:mod:`jobyard.scripts.params`) give ``signature``,
+``min_nodes`` and ``max_nodes``, which only the header sets.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ FIELDS = (
     "timeout",
     "data_in_argv",
     "run_as",
+    "semaphores",
 )
 DEFAULTS: dict[str, Any] = {
     "description": "",
@@ -47,6 +50,11 @@ DEFAULTS: dict[str, Any] = {
     "timeout": None,
     "data_in_argv": False,  # argv is readable by every local user: data goes on stdin/env
     "run_as": None,  # USER or USER:GROUP the script runs as (jobyard.runas)
+    "semaphores": [],  # what each run holds (jobyard.semaphores): "db, files:write"
+    # from the header's param/nodes lines only (a header that drops them drops them)
+    "signature": None,
+    "min_nodes": None,
+    "max_nodes": None,
 }
 HEADER_LINES = 64  # the header is looked for in the first lines of a script only
 HEADER_BYTES = 16_384
@@ -141,6 +149,12 @@ def check_field(name: str, value: Any) -> Any:
         from jobyard import runas
 
         return runas.check(value)
+    if name == "semaphores":
+        # names are checked against the defined semaphores at enqueue (the spec builder):
+        # a script may be synced before the config that defines them is deployed
+        from jobyard.semaphores import parse_needs
+
+        return parse_needs(value)
     raise InvalidInput(
         _("unknown script setting {name!r}; known: {FIELDS}", name=name, FIELDS=", ".join(FIELDS))
     )
@@ -150,19 +164,41 @@ def parse_header(text: str) -> tuple[dict[str, Any], list[str]]:
     """Read ``# jobyard: key = value`` (or ``// jobyard: ...``) lines; return (values, warnings).
 
     A bad line or value is reported as a warning and left out; the script still syncs."""
+    from jobyard.scripts.params import MAX_PARAMS, parse_nodes, parse_param, signature_meta
+
     values: dict[str, Any] = {}
     warnings: list[str] = []
+    declared: dict[str, Any] = {}
     for number, line in enumerate(text.splitlines()[:HEADER_LINES], start=1):
         found = _HEADER.match(line)
         if not found:
             continue
-        assign = _ASSIGN.match(found.group(1))
+        content = found.group(1)
+        if content.startswith("param ") or content == "param":
+            try:
+                param = parse_param(content[len("param") :])
+                if param.name in declared:
+                    raise InvalidInput(f"param {param.name!r} is declared twice")
+                if len(declared) >= MAX_PARAMS:
+                    raise InvalidInput(f"at most {MAX_PARAMS} params")
+                declared[param.name] = param
+            except InvalidInput as exc:
+                warnings.append(f"line {number}: {exc}")
+            continue
+        assign = _ASSIGN.match(content)
         if not assign:
             warnings.append(f"line {number}: expected 'jobyard: key = value'")
             continue
         key, raw = assign.group(1).lower(), assign.group(2).strip()
+        if key == "nodes":
+            try:
+                values["min_nodes"], values["max_nodes"] = parse_nodes(raw)
+            except InvalidInput as exc:
+                warnings.append(f"line {number}: {exc}")
+            continue
         if key not in FIELDS:
-            warnings.append(f"line {number}: unknown key {key!r}; known: {', '.join(FIELDS)}")
+            known = ", ".join((*FIELDS, "nodes", "param"))
+            warnings.append(f"line {number}: unknown key {key!r}; known: {known}")
             continue
         try:
             values[key] = check_field(key, raw)
@@ -170,6 +206,9 @@ def parse_header(text: str) -> tuple[dict[str, Any], list[str]]:
             warnings.append(f"line {number}: {exc}")
             if key == "run_as":
                 _keep_run_as(values, raw)
+    signature = signature_meta(list(declared.values()))
+    if signature is not None:
+        values["signature"] = signature
     return values, warnings
 
 

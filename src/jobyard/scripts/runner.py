@@ -188,9 +188,11 @@ def _exit_message(code: int) -> str:
 
 async def run_script(ctx: JobContext, meta: dict[str, Any], limits: Limits) -> Any:
     """Run the script of ``meta`` for the job of ``ctx``; return its result() value."""
+    from jobyard.scripts.params import with_defaults
+
     path = _check_path(meta.get("path"))
     ident = _identity(ctx, meta)
-    data = _encode(ctx.data)
+    data = _encode(with_defaults(meta, ctx.data))
     timeout = ctx.job.timeout or meta.get("timeout") or None
     sink = Sink(ctx, limits)
     calls = Calls(ctx, sink)

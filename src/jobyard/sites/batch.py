@@ -36,7 +36,16 @@ if TYPE_CHECKING:
     from jobyard.model import Job
     from jobyard.yard import Yard
 
-__all__ = ["JOBSET_KIND", "SCHEDULES", "Batch", "create", "rerun_failed", "run_concurrency"]
+__all__ = [
+    "JOBSET_KIND",
+    "SCHEDULES",
+    "Batch",
+    "create",
+    "latest_jobs",
+    "pair_failed",
+    "rerun_failed",
+    "run_concurrency",
+]
 
 JOBSET_KIND = "batch"
 MAX_IN_PROCESS = 256  # threads of an in-process worker (one per action running at once)
@@ -101,9 +110,12 @@ def _enqueue(
     meta: dict[str, Any],
     after: Sequence[int] = (),
     sites: dict[str, Any] | None = None,
+    types: dict[str, str] | None = None,
 ) -> list[int]:
     """The jobs of ``pairs``; roots wait for ``after``. ``sites``: the site copies to give
-    (a re-run keeps the ones its batch was made with), else the inventory's now."""
+    (a re-run keeps the ones its batch was made with), else the inventory's now.
+    ``types``: the job type of each action (a re-run: its failed jobs' own, so a process
+    without the actions — the web UI — can re-run), else from the registered actions."""
     ids: list[int] = []
     for n, (pair, wait) in enumerate(zip(pairs, deps, strict=True)):
         if sites is not None and pair.site in sites:
@@ -118,15 +130,18 @@ def _enqueue(
             "site": site_data,
             "step": pair.step,
             "n": meta["first_n"] + n,
+            "stage": meta.get("stage", 0),
             "schedule": meta["schedule"],
+            "serial": meta.get("serial_size"),
             "break_on_error": meta["break_on_error"],
             "max_fail": meta.get("max_fail"),
             "options": meta.get("options") or {},
         }
         depends = [ids[i] for i in wait] or list(after)
         max_jobs = site_data.get("max_jobs") if isinstance(site_data, dict) else None
+        type_name = (types or {}).get(pair.action) or yard.actions.get(pair.action).type_name
         handle = yard.enqueue(
-            yard.actions.get(pair.action).type_name,
+            type_name,
             data,
             jobset=jobset,
             depends=depends,
@@ -167,7 +182,7 @@ def create(
     pairs = plan(yard.sites, yard.actions, names, roles, allow_missing=allow_missing)
     size = serial_size(serial, len({p.site for p in pairs}))
     deps = lower(pairs, schedule, size)
-    meta = {
+    meta: dict[str, Any] = {
         "actions": names,
         "schedule": schedule,
         "roles": roles_of(roles) if roles is not None else None,
@@ -181,7 +196,7 @@ def create(
     }
     with yard.store.transaction():
         jobset = yard.create_jobset(JOBSET_KIND, " ".join(names), meta)
-        _enqueue(yard, jobset, pairs, deps, meta)
+        _enqueue(yard, jobset, pairs, deps, {**meta, "serial_size": size})
     return Batch(yard, jobset)
 
 
@@ -202,11 +217,7 @@ class Batch:
             raise InvalidInput(
                 _("jobset {id} is a {kind!r} jobset, not a batch", id=self.id, kind=found.kind)
             )
-        latest: dict[tuple[int, str], Job] = {}
-        for job in found.jobs:  # oldest first
-            if isinstance(job.data, dict) and "step" in job.data:
-                latest[(int(job.data["step"]), str(job.site))] = job
-        return [latest[k] for k in sorted(latest)]
+        return latest_jobs(found.jobs)
 
     @property
     def done(self) -> bool:
@@ -218,7 +229,7 @@ class Batch:
     @property
     def failed(self) -> list[tuple[str, str]]:
         """(action, site) of every pair that failed, was not run, or is cancelled."""
-        return [(str(j.data["action"]), str(j.site)) for j in self.jobs() if _failed(j)]
+        return [(str(j.data["action"]), str(j.site)) for j in self.jobs() if pair_failed(j)]
 
     @property
     def ok(self) -> bool:
@@ -244,16 +255,35 @@ class Batch:
         """Chain a run into this batch: it starts once every job so far has finished."""
         names = [names] if isinstance(names, str) else list(names)
         found = self.yard.jobset(self.id)
-        steps = [int(j.data["step"]) for j in found.jobs if isinstance(j.data, dict)]
+        ours = [j.data for j in found.jobs if isinstance(j.data, dict)]
+        steps = [int(d["step"]) for d in ours]
         pairs = plan(self.yard.sites, self.yard.actions, names, roles, max(steps, default=-1) + 1)
-        deps = lower(pairs, schedule, serial_size(serial, len({p.site for p in pairs})))
-        meta = {**found.meta, "schedule": schedule, "first_n": len(found.jobs)}
+        size = serial_size(serial, len({p.site for p in pairs}))
+        deps = lower(pairs, schedule, size)
+        meta = {
+            **found.meta,
+            "schedule": schedule,
+            "first_n": len(found.jobs),
+            "stage": max((_stage(d) for d in ours), default=-1) + 1,
+            "serial_size": size,
+        }
         with self.yard.store.transaction():
             _enqueue(self.yard, self.id, pairs, deps, meta, after=[j.id for j in found.jobs])
         return self
 
 
-def _failed(job: Job) -> bool:
+def latest_jobs(jobs: Sequence[Job]) -> list[Job]:
+    """Of a batch's jobs (oldest first), the latest of each (step, site), by step then site."""
+    latest: dict[tuple[int, str], Job] = {}
+    for job in jobs:
+        if isinstance(job.data, dict) and "step" in job.data:
+            latest[(int(job.data["step"]), str(job.site))] = job
+    return [latest[k] for k in sorted(latest)]
+
+
+def pair_failed(job: Job) -> bool:
+    """The (action, site) pair of ``job`` failed: it failed, was cancelled (not run after
+    an earlier failure), or its action reported a failure (``ctx.fail``)."""
     if job.status in (model.FAILED, model.CANCELLED):
         return True
     return (
@@ -263,22 +293,45 @@ def _failed(job: Job) -> bool:
     )
 
 
+def _stage(data: dict[str, Any]) -> int:
+    return int(data.get("stage") or 0)  # a batch made before stages were recorded: one
+
+
 def rerun_failed(yard: Yard, jobset: int) -> list[int]:
-    """New jobs (same jobset, same schedule among themselves) for every pair that failed,
-    was cancelled or skipped; the pairs that completed are not run again."""
+    """New jobs (same jobset) for every pair that failed, was cancelled or skipped; the
+    pairs that completed are not run again. Each stage of a chained batch (``then``) is
+    lowered with its own schedule, and starts once the re-run of the stages before it has
+    finished, as the first run did."""
     batch = Batch(yard, jobset)
     if not batch.done:
         raise InvalidInput(
             _("batch {jobset} is still running: wait for it before re-running", jobset=jobset)
         )
     found = yard.jobset(jobset)
-    redo = [j for j in batch.jobs() if _failed(j)]
+    redo = [j for j in batch.jobs() if pair_failed(j)]
     if not redo:
         return []
-    pairs = [Pair(int(j.data["step"]), str(j.data["action"]), str(j.site)) for j in redo]
-    deps = lower(pairs, str(found.meta.get("schedule", "site-sequential")), None)
-    meta = {**found.meta, "first_n": len(found.jobs)}
+    stages: dict[int, list[Job]] = {}
+    for job in sorted(redo, key=lambda j: j.id):  # the order they were made in
+        stages.setdefault(_stage(job.data), []).append(job)
     sites = {str(j.site): j.data["site"] for j in redo}
+    types = {str(j.data["action"]): j.type for j in redo}
+    first_n = len(found.jobs)
+    made: list[int] = []
     with yard.store.transaction():
         found.storage.delete_many([k for k in found.storage.snapshot() if k.startswith(FAILED_KEY)])
-        return _enqueue(yard, jobset, pairs, deps, meta, sites=sites)
+        for stage in sorted(stages):
+            jobs = stages[stage]
+            head = jobs[0].data
+            schedule = str(head.get("schedule") or found.meta.get("schedule", "site-sequential"))
+            pairs = [Pair(int(j.data["step"]), str(j.data["action"]), str(j.site)) for j in jobs]
+            deps = lower(pairs, schedule, head.get("serial"))
+            meta = {
+                **found.meta,
+                "schedule": schedule,
+                "first_n": first_n + len(made),
+                "stage": stage,
+                "serial_size": head.get("serial"),
+            }
+            made.extend(_enqueue(yard, jobset, pairs, deps, meta, made, sites, types))
+    return made

@@ -118,7 +118,7 @@ class EventsMixin(StoreCore):
         """Delete at most ``chunk`` of the oldest rows of ``table`` that are older than
         ``before`` or beyond the newest ``keep_rows``; returns how many went. Ids grow with
         time, so the rows to go are a prefix: found in the oldest chunk, not by a scan."""
-        last = int(self.execute(f"{table}_last", {}).fetchone()[0])
+        last = int(self.execute(f"{table}_max", {}).fetchone()[0])
         upto = 0
         for row in self.execute(f"{table}_oldest", {"limit": chunk}).fetchall():
             # The newest row always stays: SQLite hands out max(id) + 1, and ids that

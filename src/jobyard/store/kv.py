@@ -52,8 +52,14 @@ class KVMixin(StoreCore):
 
     def get_jobset(self, jobset: int) -> JobsetRow | None:
         row = self.execute("jobset_get", {"id": jobset}).fetchone()
-        if row is None:
-            return None
+        return None if row is None else self._jobset_row(row)
+
+    def recent_jobsets(self, kind: str, limit: int, before: int | None = None) -> list[JobsetRow]:
+        """The ``limit`` newest jobsets of a kind (older than id ``before``), newest first."""
+        params = {"kind": kind, "limit": limit, "before": before}
+        return [self._jobset_row(r) for r in self.execute("jobsets_recent", params).fetchall()]
+
+    def _jobset_row(self, row: Any) -> JobsetRow:
         return JobsetRow(
             int(row["id"]),
             str(row["kind"]),

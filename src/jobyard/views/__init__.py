@@ -68,6 +68,10 @@ from jobyard.views.shapes import (
 from jobyard.views.shapes import (
     worker_views as worker_views,
 )
+from jobyard.views.sites import batch as batch
+from jobyard.views.sites import batches as batches
+from jobyard.views.sites import inventory as inventory
+from jobyard.views.sites import nodes as nodes
 
 if TYPE_CHECKING:
     from jobyard.collections import Collection

@@ -29,6 +29,7 @@ PAGE_MODULES: tuple[str, ...] = (
     "jobyard.web.pages_jobs",
     "jobyard.web.pages_types",
     "jobyard.web.pages_misc",
+    "jobyard.web.pages_sites",
     "jobyard.web.pages_accounts",
 )
 

@@ -170,7 +170,15 @@ def _job_context(call: Call, job_id: int) -> dict[str, Any]:
     if job.status == model.RUNNING and job.started and 0 < job.percent < 100:
         spent = time.time() - job.started
         eta = spent * (100 - job.percent) / job.percent
-    return {"job": job, "allowed": allowed, "eta": eta, "finished": job.status in model.FINISHED}
+    from jobyard.views.semaphores import waiting_on
+
+    return {
+        "job": job,
+        "allowed": allowed,
+        "eta": eta,
+        "finished": job.status in model.FINISHED,
+        "waiting": waiting_on(yard, job),  # the semaphore or cap a ready job waits for
+    }
 
 
 @PAGES.get("/jobs/{id}", N_("Job"))

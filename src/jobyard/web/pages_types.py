@@ -92,13 +92,21 @@ def type_set(call: Call) -> Response:
 
 def _form_state(call: Call, type_name: str, values: dict[str, str]) -> dict[str, Any]:
     yard = call.state.yard
+    known = sorted(yard.known_types(refresh=True))  # a sync may just have changed a header
     jt = yard.types.get(type_name)
-    declared = params.declared(jt.func) if jt is not None else []
-    known = sorted(yard.known_types())
+    declared: list[params.Param] = []
+    if jt is not None and jt.kind == "python":
+        declared = params.declared(jt.func)
+    elif type_name:  # a script's header, or a type another process registered
+        sig = yard.registry.signature_of(type_name)
+        declared = list(sig.params) if sig is not None else []
+    rules = yard.registry.node_rules(type_name) if type_name else {}
     return {
         "type_name": type_name,
         "known": known,
         "declared": declared,
+        "min_nodes": rules.get("min_nodes"),
+        "max_nodes": rules.get("max_nodes"),
         "values": values,
         "errors": {},
     }
@@ -171,6 +179,14 @@ def new_submit(call: Call) -> View | Response:
             raise _field(InvalidInput(_("choose a job type")), "type")
         data, options = _build(call, state)
         nodes = [n.strip() for n in values.get("nodes", "").split(",") if n.strip()]
+        if not nodes and state["min_nodes"]:
+            raise _field(
+                InvalidInput(
+                    f"job type {state['type_name']!r} runs on at least {state['min_nodes']} "
+                    "node(s): give them, comma-separated"
+                ),
+                "nodes",
+            )
         if nodes:
             try:  # every node checked, in one transaction: nothing written if one is bad
                 jobset, _unused = yard.submit(state["type_name"], nodes, data, **options)

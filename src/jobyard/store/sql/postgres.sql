@@ -332,6 +332,10 @@ SELECT * FROM jobsets WHERE id = %(id)s
 -- name: jobset_latest
 SELECT id FROM jobsets WHERE kind = %(kind)s AND name = %(name)s ORDER BY id DESC LIMIT 1
 
+-- name: jobsets_recent
+SELECT * FROM jobsets WHERE kind = %(kind)s AND (%(before)s::bigint IS NULL OR id < %(before)s::bigint)
+ORDER BY id DESC LIMIT %(limit)s
+
 -- name: jobset_kv_get
 SELECT value FROM jobset_kv WHERE jobset = %(jobset)s AND key = %(key)s
 
@@ -481,8 +485,12 @@ SELECT id, time FROM events ORDER BY id LIMIT %(limit)s
 -- name: events_delete_upto
 DELETE FROM events WHERE id <= %(upto)s
 
--- name: events_last
+-- name: events_max
+-- Retention keeps the newest row of each log (store/events.py prune_log).
 SELECT coalesce(max(id), 0) FROM events
+
+-- name: job_events_max
+SELECT coalesce(max(id), 0) FROM job_events
 
 -- name: job_events_oldest
 SELECT id, time FROM job_events ORDER BY id LIMIT %(limit)s

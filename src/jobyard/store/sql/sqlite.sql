@@ -274,6 +274,10 @@ SELECT * FROM jobsets WHERE id = :id
 -- name: jobset_latest
 SELECT id FROM jobsets WHERE kind = :kind AND name = :name ORDER BY id DESC LIMIT 1
 
+-- name: jobsets_recent
+SELECT * FROM jobsets WHERE kind = :kind AND (:before IS NULL OR id < :before)
+ORDER BY id DESC LIMIT :limit
+
 -- name: jobset_kv_get
 SELECT value FROM jobset_kv WHERE jobset = :jobset AND key = :key
 
@@ -423,8 +427,12 @@ SELECT id, time FROM events ORDER BY id LIMIT :limit
 -- name: events_delete_upto
 DELETE FROM events WHERE id <= :upto
 
--- name: events_last
+-- name: events_max
+-- Retention keeps the newest row of each log (store/events.py prune_log).
 SELECT coalesce(max(id), 0) FROM events
+
+-- name: job_events_max
+SELECT coalesce(max(id), 0) FROM job_events
 
 -- name: job_events_oldest
 SELECT id, time FROM job_events ORDER BY id LIMIT :limit
