@@ -111,7 +111,11 @@ def _limits(cfg: Config, section: Any, path: str) -> None:
         isinstance(active, bool) or not isinstance(active, int) or not 1 <= active <= lim.INT32_MAX
     ):
         raise ConfigError(
-            f"{path}: [limits] max_active must be a whole number >= 1, got {active!r}"
+            _(
+                "{path}: [limits] max_active must be a whole number >= 1, got {active!r}",
+                path=path,
+                active=active,
+            )
         )
     cfg.max_active = active
 
@@ -177,10 +181,16 @@ def _worker_user(cfg: Config, worker: dict[str, Any], path: str) -> None:
     try:
         cfg.run_as = runas.check(worker.get("run_as"), "[worker] run_as")
     except InvalidInput as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+        raise ConfigError(_("{path}: {exc}", path=path, exc=exc)) from None
     allow = worker.get("allow_root", False)
     if not isinstance(allow, bool):
-        raise ConfigError(f"{path}: [worker] allow_root must be true or false, got {allow!r}")
+        raise ConfigError(
+            _(
+                "{path}: [worker] allow_root must be true or false, got {allow!r}",
+                path=path,
+                allow=allow,
+            )
+        )
     cfg.allow_root = allow
 
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jobyard.errors import Fatal, InvalidInput
-from jobyard.i18n import _
+from jobyard.i18n import N_, _
 
 __all__ = [
     "Identity",
@@ -72,8 +72,13 @@ class RunAs:
 def _name(value: Any, what: str, setting: str) -> str:
     if not isinstance(value, str) or not _NAME.match(value.strip()):
         raise InvalidInput(
-            f"{setting}: {what} must be a user or group name (letters, digits, '_', '.', '-'), "
-            f"got {value!r}; write USER or USER:GROUP"
+            _(
+                "{setting}: {what} must be a user or group name (letters, digits, '_', '.', "
+                "'-'), got {value!r}; write USER or USER:GROUP",
+                setting=setting,
+                what=_(what),
+                value=value,
+            )
         )
     return value.strip()
 
@@ -87,32 +92,44 @@ def parse(value: Any, setting: str = "run_as") -> RunAs | None:
     if isinstance(value, Mapping):
         unknown = set(value) - {"user", "group"}
         if unknown or "user" not in value:
-            raise InvalidInput(f'{setting}: a table takes user (and group): {{user = "deploy"}}')
+            raise InvalidInput(
+                _('{setting}: a table takes user (and group): {{user = "deploy"}}', setting=setting)
+            )
         group = value.get("group")
         return RunAs(
-            _name(value["user"], "user", setting),
-            None if group in (None, "") else _name(group, "group", setting),
+            _name(value["user"], N_("user"), setting),
+            None if group in (None, "") else _name(group, N_("group"), setting),
         )
     if not isinstance(value, str):
-        raise InvalidInput(f"{setting} must be USER or USER:GROUP, got {value!r}")
+        raise InvalidInput(
+            _("{setting} must be USER or USER:GROUP, got {value!r}", setting=setting, value=value)
+        )
     user, sep, group = value.strip().partition(":")
     if sep and not group:
-        raise InvalidInput(f"{setting}: {value!r} names no group after ':'; write USER:GROUP")
-    return RunAs(_name(user, "user", setting), _name(group, "group", setting) if sep else None)
+        raise InvalidInput(
+            _(
+                "{setting}: {value!r} names no group after ':'; write USER:GROUP",
+                setting=setting,
+                value=value,
+            )
+        )
+    return RunAs(
+        _name(user, N_("user"), setting), _name(group, N_("group"), setting) if sep else None
+    )
 
 
 def _user(name: str) -> pwd.struct_passwd:
     try:
         return pwd.getpwuid(int(name)) if name.isdigit() else pwd.getpwnam(name)
     except (KeyError, OverflowError):
-        raise LookupError(f"no user {name!r} on this machine") from None
+        raise LookupError(_("no user {name!r} on this machine", name=name)) from None
 
 
 def _group(name: str) -> grp.struct_group:
     try:
         return grp.getgrgid(int(name)) if name.isdigit() else grp.getgrnam(name)
     except (KeyError, OverflowError):
-        raise LookupError(f"no group {name!r} on this machine") from None
+        raise LookupError(_("no group {name!r} on this machine", name=name)) from None
 
 
 def check(value: Any, setting: str = "run_as") -> str | None:
@@ -126,7 +143,9 @@ def check(value: Any, setting: str = "run_as") -> str | None:
         if spec.group is not None:
             _group(spec.group)
     except LookupError as exc:
-        raise InvalidInput(f"{setting}: {exc} (create it, or fix the name)") from None
+        raise InvalidInput(
+            _("{setting}: {exc} (create it, or fix the name)", setting=setting, exc=exc)
+        ) from None
     return str(spec)
 
 
@@ -174,7 +193,7 @@ def _resolve(spec: RunAs) -> Identity:
         entry = _user(spec.user)
         gid = entry.pw_gid if spec.group is None else _group(spec.group).gr_gid
     except LookupError as exc:
-        raise RunAsError(f"cannot run as {spec}: {exc}") from None
+        raise RunAsError(_("cannot run as {spec}: {exc}", spec=spec, exc=exc)) from None
     try:
         groups = tuple(os.getgrouplist(entry.pw_name, gid))
     except OSError:  # pragma: no cover - NSS trouble: the primary group alone
@@ -192,22 +211,35 @@ def decide(value: Any, allow: bool, what: str = "job") -> Identity | None:
     try:
         spec = parse(value)
     except InvalidInput as exc:  # stored settings edited into nonsense: no retry helps
-        raise RunAsError(f"cannot run {what}: {exc}") from None
+        raise RunAsError(_("cannot run {what}: {exc}", what=what, exc=exc)) from None
     root = os.geteuid() == 0
     if spec is None:
         if root and not allow:
             raise RunAsError(
-                f"refusing to run {what} as root: set run_as (on the type, the site, or "
-                "[worker] run_as = USER), or allow it with [worker] allow_root = true"
+                _(
+                    "refusing to run {what} as root: set run_as (on the type, the site, or "
+                    "[worker] run_as = USER), or allow it with [worker] allow_root = true",
+                    what=what,
+                )
             )
         return None
     ident = _resolve(spec)
     if ident.switch and not root:
         me = pwd.getpwuid(os.geteuid()).pw_name
-        raise RunAsError(f"cannot switch to user {spec}: the worker is not root (it runs as {me})")
+        raise RunAsError(
+            _(
+                "cannot switch to user {spec}: the worker is not root (it runs as {me})",
+                spec=spec,
+                me=me,
+            )
+        )
     if ident.uid == 0 and root and not allow:
         raise RunAsError(
-            f"refusing to run {what} as root ({spec}): allow it with [worker] allow_root = true"
+            _(
+                "refusing to run {what} as root ({spec}): allow it with [worker] allow_root = true",
+                what=what,
+                spec=spec,
+            )
         )
     return ident
 

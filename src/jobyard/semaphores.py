@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from jobyard.errors import ConfigError, InvalidInput
+from jobyard.i18n import N_, _
 from jobyard.limits import INT32_MAX
 
 if TYPE_CHECKING:
@@ -49,30 +50,38 @@ class Semaphore:
         return {"name": self.name, "count": self.count, "scope": self.scope}
 
 
-def parse_name(value: Any, what: str = "semaphore name") -> str:
+def parse_name(value: Any, what: str = N_("semaphore name")) -> str:
     if not isinstance(value, str) or not _NAME.match(value):
         raise InvalidInput(
-            f"invalid {what} {value!r}: use 1 to 100 letters, digits, '_', '.' or '-'"
+            _(
+                "invalid {what} {value!r}: use 1 to 100 letters, digits, '_', '.' or '-'",
+                what=_(what),
+                value=value,
+            )
         )
     return value
 
 
 def parse_count(value: Any, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= INT32_MAX:
-        raise InvalidInput(f"{where} must be a whole number >= 1, got {value!r}")
+        raise InvalidInput(
+            _("{where} must be a whole number >= 1, got {value!r}", where=where, value=value)
+        )
     return value
 
 
 def parse_scope(value: Any, where: str) -> Scope:
     if value not in SCOPES:
-        raise InvalidInput(f"{where} must be 'global' or 'jobset', got {value!r}")
+        raise InvalidInput(
+            _("{where} must be 'global' or 'jobset', got {value!r}", where=where, value=value)
+        )
     scope: Scope = value
     return scope
 
 
 def split(entry: str) -> tuple[str, str]:
     """``(name, mode)`` of a stored need; mode "" is one plain slot."""
-    name, _, mode = entry.partition(":")
+    name, _sep, mode = entry.partition(":")
     return name, mode
 
 
@@ -80,13 +89,17 @@ def parse_need(value: Any) -> str:
     """A need as a caller writes it, checked: ``NAME``, ``NAME:read`` or ``NAME:write``."""
     if not isinstance(value, str):
         raise InvalidInput(
-            f"a semaphore is named by a string like 'db' or 'db:read', got {value!r}"
+            _("a semaphore is named by a string like 'db' or 'db:read', got {value!r}", value=value)
         )
     name, mode = split(value.strip())
     parse_name(name)
     if mode and mode not in MODES:
         raise InvalidInput(
-            f"semaphore {value!r}: the mode after ':' must be 'read' or 'write', got {mode!r}"
+            _(
+                "semaphore {value!r}: the mode after ':' must be 'read' or 'write', got {mode!r}",
+                value=value,
+                mode=mode,
+            )
         )
     return f"{name}:{mode}" if mode else name
 
@@ -100,7 +113,10 @@ def parse_needs(value: Any) -> list[str]:
         value = [v for v in value.split(",") if v.strip()]
     if not isinstance(value, list | tuple) or len(value) > 100:
         raise InvalidInput(
-            f"semaphores must be a list of names like ['db', 'files:write'], got {value!r}"
+            _(
+                "semaphores must be a list of names like ['db', 'files:write'], got {value!r}",
+                value=value,
+            )
         )
     return merge([parse_need(v) for v in value])
 
@@ -139,22 +155,24 @@ def from_config(raw: Any, path: str) -> dict[str, Semaphore]:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: [semaphores] must hold tables like [semaphores.db]")
+        raise ConfigError(
+            _("{path}: [semaphores] must hold tables like [semaphores.db]", path=path)
+        )
     out = {}
     for name, table in raw.items():
         where = f"{path}: [semaphores.{name}]"
         try:
             parse_name(name)
             if not isinstance(table, dict):
-                raise InvalidInput("must be a table (count = N, scope = ...)")
+                raise InvalidInput(_("must be a table (count = N, scope = ...)"))
             unknown = set(table) - {"count", "scope"}
             if unknown:
                 keys = ", ".join(sorted(unknown))
-                raise InvalidInput(f"unknown key(s) {keys}; known: count, scope")
+                raise InvalidInput(_("unknown key(s) {keys}; known: count, scope", keys=keys))
             count = parse_count(table.get("count", 1), "count")
             scope = parse_scope(table.get("scope", "global"), "scope")
         except InvalidInput as exc:
-            raise ConfigError(f"{where} {exc}") from None
+            raise ConfigError(_("{where} {exc}", where=where, exc=exc)) from None
         out[name] = Semaphore(name, count, scope)
     return out
 
@@ -223,11 +241,17 @@ class Semaphores:
         if missing:
             missing = [n for n in missing if n not in self.stored(refresh=True)]
         if missing:
-            have = ", ".join(self.known()) or "none"
+            have = ", ".join(self.known()) or _("none")
             raise InvalidInput(
-                f"{what}: unknown semaphore {missing[0]!r}; define it with "
-                f"[semaphores.{missing[0]}] count = N in jobyard.toml or "
-                f"yard.semaphore({missing[0]!r}, count=N) (defined: {have})"
+                _(
+                    "{what}: unknown semaphore {name!r}; define it with "
+                    "[semaphores.{bare}] count = N in jobyard.toml or "
+                    "yard.semaphore({name!r}, count=N) (defined: {have})",
+                    what=what,
+                    name=missing[0],
+                    bare=missing[0],
+                    have=have,
+                )
             )
         if sync and any(n in self.local for n in names):
             self.sync()  # the claims must find it in the store

@@ -265,11 +265,11 @@ class SpecBuilder:
     def _needs(self, type_name: str, d: TypeDefaults, p: Mapping[str, Any]) -> list[str]:
         """The job's semaphores (its type's and its own) and site caps, checked."""
         if ("site_cap" in p or "site_max_jobs" in p) and "site" not in p:
-            raise InvalidInput("site_cap and site_max_jobs need a site (site=NAME)")
+            raise InvalidInput(_("site_cap and site_max_jobs need a site (site=NAME)"))
         sites = semaphores.site_needs(p.get("site_max_jobs"), p.get("site_cap"))
         needs = semaphores.merge(d.semaphores, p.get("semaphores", ()), sites)
         if needs and self.semaphores is not None:
-            self.semaphores.check(needs, f"job of type {type_name!r}")
+            self.semaphores.check(needs, _("job of type {type!r}", type=type_name))
             if sites:
                 self.semaphores.mark_sites()
         return needs

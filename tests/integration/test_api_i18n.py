@@ -65,3 +65,24 @@ def test_deep_validation_error_is_translated(base: str) -> None:
     assert r.json()["error"]["message"] == (
         "у типа задания 'hello' нет параметра 'who' (его параметры: name)"
     )
+
+
+def test_semaphore_422_in_russian(yard: Yard) -> None:
+    yard.semaphore("db", count=1)
+    yard.job(name="t")(lambda job: None)
+    with serving(create_app(yard, NoAuth())) as url:
+        r = httpx.post(
+            f"{url}/api/v1/jobs",
+            json={"type": "t", "semaphores": ["nope"]},
+            headers={"Accept-Language": "ru"},
+        )
+        assert r.status_code == 422
+        message = r.json()["error"]["message"]
+        assert message.startswith("задание типа 't': неизвестный семафор 'nope'; задайте его"), (
+            message
+        )
+        assert message.endswith("(заданы: db)"), message
+        english = httpx.post(f"{url}/api/v1/jobs", json={"type": "t", "semaphores": ["db:x"]})
+        assert english.status_code == 422
+        assert "the mode after ':' must be 'read' or 'write'" in english.json()["error"]["message"]
+    assert yard.count() == 0

@@ -27,6 +27,7 @@ from tests.slack_servers import (
 from jobyard import Yard, accounts
 from jobyard.api.accounts import StoreAuth
 from jobyard.config import load_config
+from jobyard.errors import ConfigError
 from jobyard.observers import Observers, start
 from jobyard.web.app import create_web_app
 
@@ -402,3 +403,37 @@ def test_modal_needs_a_mapped_creator(env: Env) -> None:
     r = env.command("", user="U0VERA")
     assert "viewer may not create jobs" in r.json()["text"]
     assert env.fake.of("views.open") == []
+
+
+def test_answers_follow_slack_lang(tmp_path: Path, fake_slack: FakeSlack) -> None:
+    """``[slack] lang = "ru"``: refusals and confirmations to Slack users are Russian (Slack
+    sends no language of its own); the job's data stays as given."""
+    path = write_config(tmp_path, fake_slack.url, bot_token=False)
+    path.write_text(path.read_text() + 'lang = "ru"\n')
+    url = f"sqlite:///{tmp_path / 'slack.db'}"
+    yard = Yard(url, config=load_config(str(path), db=url))
+    yard.migrate()
+    define(yard)
+    yard.sync_types()
+    accounts.add_user(yard.store, "alice", "operator", "alice-password")
+    accounts.add_user(yard.store, "vera", "viewer", "vera-password")
+    try:
+        with serving(create_web_app(yard, StoreAuth(yard))) as base:
+            env = Env(yard, base, fake_slack)
+            refused = env.command("deploy version=1", user="U0VERA").json()["text"]
+            want = "Ошибка: у vera роль viewer: роль viewer не может создавать задания; "  # noqa: RUF001
+            assert refused == want + "попросите у администратора роль operator"  # noqa: RUF001
+            done = env.command("deploy version=1").json()["text"]
+            assert done.startswith("создано задание "), done
+        (job,) = yard.jobs()
+        assert job.data == {"version": "1"}
+    finally:
+        yard.close()
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[slack]\nsigning_secret = "s"\nlang = "de"\n')
+    other = Yard(url, config=load_config(str(bad), db=url))
+    try:
+        with pytest.raises(ConfigError, match=r"\[slack\]: lang must be one of en, ru, got 'de'"):
+            start(other)
+    finally:
+        other.close()

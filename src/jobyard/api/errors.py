@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from jobyard import errors as e
+from jobyard.i18n import _
 
 
 class ApiError(Exception):
@@ -77,14 +78,14 @@ def from_exception(exc: BaseException) -> ApiError:
     for cls, status, code in STATUS:
         if isinstance(exc, cls):
             if status == 503:
-                return ApiError(status, code, "the database is unavailable; retry later")
+                return ApiError(status, code, _("the database is unavailable; retry later"))
             if isinstance(exc, e.RateLimited):
                 retry = {"Retry-After": str(exc.retry_after)}
                 return ApiError(status, code, str(exc), headers=retry)
             return ApiError(status, code, str(exc), getattr(exc, "field", None))
     if isinstance(exc, e.JobyardError):
         return ApiError(400, "bad_request", str(exc))
-    return ApiError(500, "internal", "internal server error (see the server log)")
+    return ApiError(500, "internal", _("internal server error (see the server log)"))
 
 
 def body(err: ApiError) -> dict[str, Any]:

@@ -18,12 +18,14 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from jobyard import i18n
 from jobyard.api import errors as api_errors
 from jobyard.api.app import AppState
 from jobyard.api.auth import PUBLIC
 from jobyard.api.endpoint import Call, Endpoints
 from jobyard.api.forms import parse_form
 from jobyard.errors import DatabaseError, InvalidInput, NotFound
+from jobyard.i18n import _
 from jobyard.slack import command, flow, modal
 from jobyard.slack.client import SlackError
 from jobyard.slack.mrkdwn import escape
@@ -46,7 +48,7 @@ def settings_of(state: AppState) -> SlackSettings:
         state.extra["slack.replays"] = ReplayGuard(state.yard.store.use_nonce)
     found: SlackSettings | None = state.extra["slack"]
     if found is None:
-        raise NotFound("Slack is not set up on this server: add [slack] to jobyard.toml")
+        raise NotFound(_("Slack is not set up on this server: add [slack] to jobyard.toml"))
     return found
 
 
@@ -57,7 +59,7 @@ async def _signed(call: Call) -> tuple[SlackSettings, dict[str, str]]:
     async for chunk in call.request.stream():
         size += len(chunk)
         if size > MAX_BODY:
-            raise api_errors.too_large(f"request body is over {MAX_BODY} bytes")
+            raise api_errors.too_large(_("request body is over {max} bytes", max=MAX_BODY))
         chunks.append(chunk)
     raw = b"".join(chunks)
     headers = call.request.headers
@@ -71,7 +73,7 @@ async def _signed(call: Call) -> tuple[SlackSettings, dict[str, str]]:
     )
     assert signature is not None  # verify() refused a request without one
     await run_in_threadpool(call.state.extra["slack.replays"].check, signature)
-    form, _ = parse_form(raw)
+    form, _files = parse_form(raw)
     return settings, form
 
 
@@ -79,19 +81,23 @@ def reply(text: str, response_type: str = "ephemeral") -> dict[str, Any]:
     return {"response_type": response_type, "text": text}
 
 
-def _guarded(work: Any, *args: Any) -> Any:
-    """Run ``work``; a refusal or a failure becomes the ephemeral line Slack shows."""
-    try:
-        return work(*args)
-    except InvalidInput as exc:
-        return reply(f"Error: {escape(exc)}")
-    except SlackError as exc:
-        return reply(f"Error: {escape(exc)}")
-    except DatabaseError:
-        return reply("Error: the jobyard database is unavailable; retry in a moment")
-    except Exception:
-        log.exception("slack request failed")
-        return reply("Error: jobyard failed on this request (the server log has the details)")
+def _guarded(work: Any, settings: SlackSettings, *args: Any) -> Any:
+    """Run ``work`` in the language of ``[slack] lang``; a refusal or a failure becomes the
+    ephemeral line Slack shows."""
+    with i18n.use(settings.lang):
+        try:
+            return work(settings, *args)
+        except InvalidInput as exc:
+            return reply(_("Error: {exc}", exc=escape(exc)))
+        except SlackError as exc:
+            return reply(_("Error: {exc}", exc=escape(exc)))
+        except DatabaseError:
+            return reply(_("Error: the jobyard database is unavailable; retry in a moment"))
+        except Exception:
+            log.exception("slack request failed")
+            return reply(
+                _("Error: jobyard failed on this request (the server log has the details)")
+            )
 
 
 @ENDPOINTS.post("/slack/command", roles=PUBLIC, audit=False, response=REPLY, errors=(401, 404, 413))
@@ -99,10 +105,10 @@ async def slack_command(call: Call) -> Any:
     """Slack's slash command (form-encoded, signed): ``TYPE [NODES] name=value``, ``help``,
     ``new [TYPE]`` (or nothing) to open the modal."""
     settings, form = await _signed(call)
-    return await run_in_threadpool(_guarded, _command, call.state, settings, form)
+    return await run_in_threadpool(_guarded, _command, settings, call.state, form)
 
 
-def _command(state: AppState, settings: SlackSettings, form: dict[str, str]) -> Any:
+def _command(settings: SlackSettings, state: AppState, form: dict[str, str]) -> Any:
     yard = state.yard
     args = command.words(form.get("text", ""))
     if args and args[0].lower() == "help":
@@ -120,10 +126,10 @@ def _open_modal(
 ) -> Any:
     client = flow.client_of(settings)
     if client is None:
-        raise InvalidInput("the form needs a bot token: set [slack] bot_token")
+        raise InvalidInput(_("the form needs a bot token: set [slack] bot_token"))
     trigger = form.get("trigger_id")
     if not trigger:
-        raise InvalidInput("Slack sent no trigger_id: open the form from the slash command")
+        raise InvalidInput(_("Slack sent no trigger_id: open the form from the slash command"))
     view = modal.view(state.yard, form.get("channel_id", ""), type_name)
     client.call("views.open", {"trigger_id": trigger, "view": view})
     return Response(status_code=200)  # an empty answer: Slack shows the modal, no message
@@ -139,13 +145,13 @@ async def slack_interactive(call: Call) -> Any:
     try:
         payload = json.loads(form.get("payload", ""))
     except ValueError:
-        raise api_errors.bad_request("the payload field is not JSON") from None
+        raise api_errors.bad_request(_("the payload field is not JSON")) from None
     if not isinstance(payload, dict):
-        raise api_errors.bad_request("the payload field must be a JSON object")
-    return await run_in_threadpool(_guarded, _interactive, call.state, settings, payload)
+        raise api_errors.bad_request(_("the payload field must be a JSON object"))
+    return await run_in_threadpool(_guarded, _interactive, settings, call.state, payload)
 
 
-def _interactive(state: AppState, settings: SlackSettings, payload: dict[str, Any]) -> Any:
+def _interactive(settings: SlackSettings, state: AppState, payload: dict[str, Any]) -> Any:
     view = payload.get("view")
     if not isinstance(view, dict) or view.get("callback_id") != modal.CALLBACK:
         return Response(status_code=200)  # not ours (another surface of the app): ignored
@@ -188,7 +194,7 @@ def _type_chosen(
         return Response(status_code=200)
     client = flow.client_of(settings)
     if client is None:
-        raise InvalidInput("the form needs a bot token: set [slack] bot_token")
+        raise InvalidInput(_("the form needs a bot token: set [slack] bot_token"))
     chosen = first.get("selected_option")
     type_name = chosen.get("value") if isinstance(chosen, dict) else None
     new = modal.view(

@@ -12,6 +12,7 @@ import click
 from jobyard import accounts
 from jobyard.account_views import audit_view, token_view, user_view
 from jobyard.cli.common import get_yard, print_json
+from jobyard.cli.helptext import Command, Group
 from jobyard.errors import InvalidInput
 from jobyard.i18n import _
 from jobyard.model import iso
@@ -40,7 +41,7 @@ def _password(from_stdin: bool) -> str:
     return value
 
 
-@click.group("user")
+@click.group("user", cls=Group)
 def user_group() -> None:
     """Users of the web UI and API (roles: viewer, operator, admin)."""
 
@@ -112,7 +113,7 @@ def user_list(ctx: click.Context, as_json: bool) -> None:
         click.echo(f"{u['name']:<24} {u['role']:<9} {u['created']}")
 
 
-@click.group("token")
+@click.group("token", cls=Group)
 def token_group() -> None:
     """API tokens (roles: viewer, operator, admin, worker)."""
 
@@ -179,7 +180,7 @@ def token_revoke(ctx: click.Context, token_id: int) -> None:
     click.echo(_("token {token_id} revoked", token_id=token_id))
 
 
-@click.command("audit")
+@click.command("audit", cls=Command)
 @click.option("--actor", default=None, help="A user or token name.")
 @click.option("--action", default=None, help='e.g. "POST /api/v1/jobs" or login.')
 @click.option("--outcome", type=click.Choice(["ok", "refused", "failed"]), default=None)

@@ -12,12 +12,13 @@ from rich.table import Table
 from jobyard import views
 from jobyard.cli import render
 from jobyard.cli.common import get_yard, print_json
+from jobyard.cli.helptext import Command
 from jobyard.cli.render import when as _when
 from jobyard.i18n import _
 from jobyard.params import Signature
 
 
-@click.command("types")
+@click.command("types", cls=Command)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def types_cmd(ctx: click.Context, as_json: bool) -> None:
@@ -76,7 +77,7 @@ def _limit(t: dict[str, Any]) -> str:
     return str(t.get("limit") or "")
 
 
-@click.command("workers")
+@click.command("workers", cls=Command)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def workers_cmd(ctx: click.Context, as_json: bool) -> None:

@@ -11,6 +11,7 @@ from rich.table import Table
 from jobyard import views
 from jobyard.cli import render
 from jobyard.cli.common import get_yard, print_json
+from jobyard.cli.helptext import Command
 from jobyard.cli.listing import limit_option, offset_option
 from jobyard.collections import Collection
 from jobyard.errors import InvalidInput
@@ -18,7 +19,7 @@ from jobyard.i18n import _, n_
 from jobyard.limits import json_or_text
 
 
-@click.command("collections")
+@click.command("collections", cls=Command)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def collections_cmd(ctx: click.Context, as_json: bool) -> None:
@@ -34,7 +35,7 @@ def collections_cmd(ctx: click.Context, as_json: bool) -> None:
     render.console().print(table)
 
 
-@click.command("collection")
+@click.command("collection", cls=Command)
 @click.argument("name")
 @click.option("--status", default=None, help="Only items of these statuses (comma-separated).")
 @click.option("--where", "wheres", multiple=True, help="field=value on the data (repeatable).")

@@ -9,6 +9,7 @@ import click
 from rich.live import Live
 
 from jobyard.cli import render
+from jobyard.cli.helptext import Command
 from jobyard.converge.display import LiveTree, describe_error, plan_summary, run_summary
 from jobyard.converge.graph import format_for, to_dot, write_file
 from jobyard.converge.resolve import load_root, parse_assignments
@@ -40,7 +41,7 @@ def _result_json(result: Result) -> dict[str, Any]:
     }
 
 
-@click.command("converge")
+@click.command("converge", cls=Command)
 @click.argument("root_ref", metavar="MODULE:ROOTCLASS")
 @click.argument("params", nargs=-1, metavar="[name=value ...]")
 @click.option("-n", "--no-act", is_flag=True, help="Only run the checks and print what would run.")
@@ -175,7 +176,7 @@ def _distributed(
     ctx.exit(0 if result.success else 1)
 
 
-@click.command("graph")
+@click.command("graph", cls=Command)
 @click.argument("root_ref", metavar="MODULE:ROOTCLASS")
 @click.argument("params", nargs=-1, metavar="[name=value ...]")
 @click.option(

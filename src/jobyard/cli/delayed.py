@@ -9,8 +9,9 @@ from rich.table import Table
 from jobyard import delayed
 from jobyard.cli import render
 from jobyard.cli.common import get_yard, parse_params, print_json
+from jobyard.cli.helptext import Command, Group
 from jobyard.cli.nodes import split_nodes, typed_params
-from jobyard.i18n import _, n_
+from jobyard.i18n import N_, _, n_
 from jobyard.store.delayed import DelayedRow
 
 ID = click.IntRange(1, 2**63 - 1)
@@ -34,7 +35,7 @@ def _row(w: DelayedRow) -> dict[str, object]:
     }
 
 
-@click.group("delayed")
+@click.group("delayed", cls=Group)
 def delayed_group() -> None:
     """Delayed works: a job (or one per node) created at a time or on a crontab."""
 
@@ -99,7 +100,7 @@ def list_cmd(ctx: click.Context, as_json: bool) -> None:
 
 
 def _each(verb: str) -> click.Command:
-    @click.command(verb)
+    @click.command(verb, cls=Command)
     @click.argument("ids", nargs=-1, required=True, type=ID)
     @click.pass_context
     def command(ctx: click.Context, ids: tuple[int, ...]) -> None:
@@ -118,7 +119,11 @@ def _each(verb: str) -> click.Command:
             }
             click.echo(done[verb])
 
-    command.__doc__ = f"{verb.capitalize()} delayed works by id."
+    command.help = {
+        "pause": N_("Pause delayed works by id."),
+        "resume": N_("Resume delayed works by id."),
+        "remove": N_("Remove delayed works by id."),
+    }[verb]
     return command
 
 

@@ -11,6 +11,7 @@ from rich.table import Table
 from jobyard import views
 from jobyard.cli import render
 from jobyard.cli.common import get_yard, parse_json_option, print_json
+from jobyard.cli.helptext import Command
 from jobyard.cli.listing import limit_option
 from jobyard.cli.render import when as _when
 from jobyard.events import emit as emit_event
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from jobyard.yard import Yard
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("event")
 @click.option("--data", "data_json", default=None, help="Event data as a JSON value.")
 @click.pass_context
@@ -38,7 +39,7 @@ def emit(ctx: click.Context, event: str, data_json: str | None) -> None:
         )
 
 
-@click.command()
+@click.command(cls=Command)
 @click.option("--name", default=None, help="Only events of this name.")
 @limit_option(default=100)
 @click.option("--json", "as_json", is_flag=True)
@@ -125,7 +126,7 @@ def _follow(
         return
 
 
-@click.command()
+@click.command(cls=Command)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def schedules(ctx: click.Context, as_json: bool) -> None:

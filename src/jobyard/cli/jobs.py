@@ -19,6 +19,7 @@ from jobyard.cli.common import (
     parse_params,
     print_json,
 )
+from jobyard.cli.helptext import Command, Group
 from jobyard.cli.listing import limit_option
 from jobyard.cli.render import when as _when
 from jobyard.errors import InvalidInput, UnknownJobType
@@ -43,7 +44,7 @@ def _ids(text: str) -> list[int]:
     return [int(p) for p in parts]
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("type_name", metavar="TYPE")
 @click.argument("params", nargs=-1)
 @click.option("--data", "data_json", help="Job data as a JSON value (merged with name=value).")
@@ -166,7 +167,7 @@ def _wait(yard: Any, job_id: int) -> int:
     return 1
 
 
-@click.command("jobs")
+@click.command("jobs", cls=Command)
 @click.option("--status", default=None, help="Only jobs in this status (comma-separated).")
 @click.option("--type", "type_", default=None, help="Only jobs of this type (comma-separated).")
 @click.option("--queue", default=None)
@@ -217,7 +218,7 @@ def jobs_cmd(
     render.console().print(table)
 
 
-@click.group("job")
+@click.group("job", cls=Group)
 def job_group() -> None:
     """Show or manage one job (or several: ids separated by commas)."""
 
@@ -262,8 +263,43 @@ def show_log(ctx: click.Context, job_id: int, as_json: bool) -> None:
         )
 
 
+# Literal per operation, so each is a msgid (translated when --help is shown).
+_MANAGE_HELP = {
+    "cancel": N_(
+        "Cancel the job(s) IDS (comma-separated), or every job matching --status/--type. "
+        "Every id must exist (else nothing changes); jobs in a status cancel does not apply to "
+        "are passed over and named."
+    ),
+    "pause": N_(
+        "Pause the job(s) IDS (comma-separated), or every job matching --status/--type. "
+        "Every id must exist (else nothing changes); jobs in a status pause does not apply to "
+        "are passed over and named."
+    ),
+    "resume": N_(
+        "Resume the job(s) IDS (comma-separated), or every job matching --status/--type. "
+        "Every id must exist (else nothing changes); jobs in a status resume does not apply to "
+        "are passed over and named."
+    ),
+    "restart": N_(
+        "Restart the job(s) IDS (comma-separated), or every job matching --status/--type. "
+        "Every id must exist (else nothing changes); jobs in a status restart does not apply to "
+        "are passed over and named."
+    ),
+    "rerun": N_(
+        "Rerun the job(s) IDS (comma-separated), or every job matching --status/--type. "
+        "Every id must exist (else nothing changes); jobs in a status rerun does not apply to "
+        "are passed over and named."
+    ),
+    "remove": N_(
+        "Remove the job(s) IDS (comma-separated), or every job matching --status/--type. "
+        "Every id must exist (else nothing changes); jobs in a status remove does not apply to "
+        "are passed over and named."
+    ),
+}
+
+
 def _manage(operation: str) -> click.Command:
-    @click.command(operation)
+    @click.command(operation, cls=Command)
     @click.argument("ids", required=False)
     @click.option("--status", "f_status", default=None, help="Every job in this status.")
     @click.option("--type", "f_type", default=None, help="Every job of this type.")
@@ -295,11 +331,7 @@ def _manage(operation: str) -> click.Command:
         else:
             click.echo(_report(yard, operation, requested, done, skipped, f_status, f_type))
 
-    command.help = (
-        f"{operation.capitalize()} the job(s) IDS (comma-separated), or every job matching "
-        "--status/--type. Every id must exist (else nothing changes); jobs in a status "
-        f"{operation} does not apply to are passed over and named."
-    )
+    command.help = _MANAGE_HELP[operation]
     if operation == "restart":
         command = click.option("--retries", type=int, default=1, show_default=True)(command)
     return command

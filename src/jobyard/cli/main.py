@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from jobyard import i18n
+from jobyard.cli import helptext
 from jobyard.errors import JobyardError
 from jobyard.i18n import _
 
@@ -32,14 +33,15 @@ COMMAND_MODULES = (
 )
 
 
-class Group(click.Group):
-    """A click group that turns a user mistake into one clear line and exit code 2."""
+class Group(helptext.Group):
+    """The root group: the language first, then a user mistake is one clear line, exit 2."""
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         # The language first, before click parses anything: its own messages (a usage
-        # error in any option) are then already in the chosen language.
+        # error in any option, the help headings) then come out in the chosen language.
         argv = kwargs.get("args", args[0] if args else None)
         _set_language(sys.argv[1:] if argv is None else list(argv))
+        helptext.install_click_gettext()
         # Usage errors become the same one line as every other user mistake (click's own
         # form is three lines: usage, a hint, the error).
         kwargs["standalone_mode"] = False

@@ -13,6 +13,7 @@ from rich.table import Table
 from jobyard import model, nodes, views
 from jobyard.cli import render
 from jobyard.cli.common import get_yard, print_json
+from jobyard.cli.helptext import Group
 from jobyard.i18n import _
 from jobyard.nodes import split_nodes as split_nodes
 from jobyard.nodes import typed_params as typed_params
@@ -47,7 +48,7 @@ def wait_jobset(yard: Yard, jobset: int) -> int:
     return 1 if failed else 0
 
 
-@click.group("jobset")
+@click.group("jobset", cls=Group)
 def jobset_group() -> None:
     """Jobsets: jobs created together (on nodes, a batch, a converge graph)."""
 

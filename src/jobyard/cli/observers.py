@@ -12,6 +12,7 @@ from rich.table import Table
 from jobyard import observers as obs
 from jobyard.cli import render
 from jobyard.cli.common import get_yard, print_json
+from jobyard.cli.helptext import Group
 from jobyard.cli.listing import limit_option
 from jobyard.errors import InvalidInput, JobyardError
 from jobyard.i18n import _
@@ -31,7 +32,7 @@ def start_observers(yard: Yard) -> obs.Observers | None:
     return running
 
 
-@click.group(invoke_without_command=True)
+@click.group(invoke_without_command=True, cls=Group)
 @click.option("--name", default=None, help="Only this observer's deliveries.")
 @limit_option(default=20)
 @click.option("--json", "as_json", is_flag=True)

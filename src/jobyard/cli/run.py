@@ -13,13 +13,14 @@ from typing import Any
 import click
 
 from jobyard.cli.common import get_yard, load_app_module
+from jobyard.cli.helptext import Command, Group
 from jobyard.cli.observers import start_observers
 from jobyard.cli.web import housekeeping_loop, parse_bind, serve_in_thread
 from jobyard.errors import ConfigError, InvalidInput
 from jobyard.i18n import _, n_
 
 
-@click.command()
+@click.command(cls=Command)
 @click.option("-n", "--name", default=None, help="Worker name (default: host-pid).")
 @click.option("-q", "--queues", default="default", show_default=True, help="Comma-separated.")
 @click.option("-c", "--concurrency", type=click.IntRange(1, 1024), default=4, show_default=True)
@@ -140,7 +141,7 @@ def _remote_worker(
     w.run()
 
 
-@click.command()
+@click.command(cls=Command)
 @click.pass_context
 def scheduler(ctx: click.Context) -> None:
     """Run the scheduler duties (promotion, lease rescue, cron schedules) until SIGTERM."""
@@ -154,7 +155,7 @@ def scheduler(ctx: click.Context) -> None:
         observers.stop()
 
 
-@click.command()
+@click.command(cls=Command)
 @click.option("--bind", default=None, help="HOST:PORT for the web UI (default 127.0.0.1:8080).")
 @click.option("--workers", "n_workers", type=click.IntRange(1, 256), default=2, show_default=True)
 @click.option("-c", "--concurrency", type=click.IntRange(1, 1024), default=4, show_default=True)
@@ -275,7 +276,7 @@ def _respawn_dead(
     return None
 
 
-@click.group()
+@click.group(cls=Group)
 def db() -> None:
     """Database maintenance."""
 

@@ -8,11 +8,12 @@ from typing import Any
 import click
 
 from jobyard.cli.common import get_yard, print_json
+from jobyard.cli.helptext import Command, Group
 from jobyard.errors import InvalidInput
-from jobyard.i18n import _
+from jobyard.i18n import N_, _
 
 
-@click.group("type")
+@click.group("type", cls=Group)
 def type_group() -> None:
     """Enable, disable or configure one job type (see also: jobyard types)."""
 
@@ -20,7 +21,7 @@ def type_group() -> None:
 def _enable(enabled: bool) -> click.Command:
     verb = "enable" if enabled else "disable"
 
-    @click.command(verb)
+    @click.command(verb, cls=Command)
     @click.argument("names", metavar="NAME...", nargs=-1, required=True)
     @click.pass_context
     def command(ctx: click.Context, names: tuple[str, ...]) -> None:
@@ -43,7 +44,11 @@ def _enable(enabled: bool) -> click.Command:
                     err=True,
                 )
 
-    command.help = f"{verb.capitalize()} the job type NAME (script or Python; several at once)."
+    command.help = (
+        N_("Enable the job type NAME (script or Python; several at once).")
+        if enabled
+        else N_("Disable the job type NAME (script or Python; several at once).")
+    )
     return command
 
 
@@ -129,7 +134,7 @@ def set_cmd(ctx: click.Context, /, name: str, reset: bool, as_json: bool, **opti
         click.echo(f"{key:<12} {'-' if shown in (None, '') else shown}")
 
 
-@click.group("scripts")
+@click.group("scripts", cls=Group)
 def scripts_group() -> None:
     """Script job types: discovery and deployment by git push."""
 

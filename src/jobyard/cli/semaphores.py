@@ -8,9 +8,13 @@ from rich.table import Table
 
 from jobyard.cli import render
 from jobyard.cli.common import get_yard, print_json
+from jobyard.cli.helptext import Command
+from jobyard.i18n import N_, _
+
+HEADERS = (N_("semaphore"), N_("scope"), N_("held"), N_("holders"), N_("waiters"))
 
 
-@click.command("semaphores")
+@click.command("semaphores", cls=Command)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def semaphores(ctx: click.Context, as_json: bool) -> None:
@@ -22,9 +26,9 @@ def semaphores(ctx: click.Context, as_json: bool) -> None:
         print_json(found)
         return
     if not found:
-        click.echo("no semaphores (define them with [semaphores.NAME] count = N)")
+        click.echo(_("no semaphores (define them with [semaphores.NAME] count = N)"))
         return
-    table = Table("semaphore", "scope", "held", "holders", "waiters")
+    table = Table(*(_(h) for h in HEADERS))
     for r in found:
         label = r["name"] if r["kind"] == "semaphore" else f"{r['kind']} {r['name']}"
         if r["jobset"] is not None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from jobyard.cli.common import get_yard, print_json
+from jobyard.cli.helptext import Command
 from jobyard.i18n import _, n_
 from jobyard.sites.schedule import SCHEDULES
 from jobyard.yard import Yard
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["batch_command", "register", "sites_command"]
 
 
-@click.command("sites")
+@click.command("sites", cls=Command)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def sites_command(ctx: click.Context, as_json: bool) -> None:
@@ -78,7 +79,7 @@ def _run_here(yard: Yard, batch: Batch, timeout: float | None) -> None:
         worker.stop()
 
 
-@click.command("batch")
+@click.command("batch", cls=Command)
 @click.argument("actions", nargs=-1, required=True)
 @click.option("--roles", default=None, help="Only sites of these roles (comma-separated).")
 @click.option(

@@ -12,6 +12,7 @@ import click
 
 from jobyard.api.auth import Authenticator, NoAuth
 from jobyard.cli.common import get_yard
+from jobyard.cli.helptext import Command
 from jobyard.errors import ConfigError, InvalidInput
 from jobyard.i18n import _
 from jobyard.scheduler import tick as fire_schedules
@@ -176,7 +177,7 @@ def serve_in_thread(yard: Yard, bind: str, no_auth: bool) -> WebThread:
     return WebThread(srv, thread)
 
 
-@click.command()
+@click.command(cls=Command)
 @click.option("--bind", default=None, help="HOST:PORT (default: [web] bind, 127.0.0.1:8080).")
 @click.option("--no-auth", is_flag=True, help="No authentication (loopback binds only).")
 @click.option(

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from jobyard.errors import ConfigError
+from jobyard.i18n import _
 from jobyard.observers import slack_threads
 from jobyard.observers.channels import Channel, make_channel
 from jobyard.observers.config import (
@@ -38,7 +39,10 @@ def load(config: Config) -> tuple[list[ObserverConfig], MailSettings]:
     if threads is not None:
         if any(o.name == threads.name for o in observers):
             raise ConfigError(
-                f"observer name {threads.name!r} is the built-in one of [slack]: rename yours"
+                _(
+                    "observer name {name!r} is the built-in one of [slack]: rename yours",
+                    name=threads.name,
+                )
             )
         observers.append(threads)
     mail = parse_mail(config.raw.get("mail"))

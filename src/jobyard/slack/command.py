@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from jobyard import nodes
 from jobyard.errors import InvalidInput
+from jobyard.i18n import _, n_
 from jobyard.slack.mrkdwn import unescape
 from jobyard.spec import parse_name
 
@@ -57,25 +58,29 @@ class Created:
     def summary(self) -> str:
         """ "job 12 created" / "jobset 5 created (3 jobs)"."""
         if self.jobset is not None:
-            count = len(self.jobs)
-            return f"jobset {self.jobset} created ({count} job{'s' if count != 1 else ''})"
-        return f"job {self.jobs[0]} created"
+            return n_(
+                "jobset {jobset} created ({n} job)",
+                "jobset {jobset} created ({n} jobs)",
+                len(self.jobs),
+                jobset=self.jobset,
+            )
+        return _("job {id} created", id=self.jobs[0])
 
 
 def words(text: str) -> list[str]:
     """The command's words as a shell would split them."""
     if len(text) > MAX_TEXT:
-        raise InvalidInput(f"the command is over {MAX_TEXT} characters: shorten it")
+        raise InvalidInput(_("the command is over {max} characters: shorten it", max=MAX_TEXT))
     try:
         return shlex.split(unescape(text).translate(_QUOTES))
     except ValueError as exc:  # an unclosed quote
-        raise InvalidInput(f"cannot read the command: {exc}; close the quote") from None
+        raise InvalidInput(_("cannot read the command: {exc}; close the quote", exc=exc)) from None
 
 
 def parse(yard: Yard, args: list[str]) -> Order:
     """``TYPE [NODES] name=value ...`` → an Order (InvalidInput naming what is wrong)."""
     if not args:
-        raise InvalidInput("give a job type: /jobyard TYPE [NODE,NODE] [name=value ...]")
+        raise InvalidInput(_("give a job type: /jobyard TYPE [NODE,NODE] [name=value ...]"))
     type_name = parse_name(args[0], "job type")
     node_text, pairs = nodes.split_nodes(tuple(args[1:]))
     node_list = nodes.parse_nodes(node_text) if node_text is not None else None

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from jobyard import accounts
 from jobyard.errors import InvalidInput, NotFound
+from jobyard.i18n import _
 from jobyard.slack import command
 from jobyard.slack.client import SlackClient, SlackError
 from jobyard.slack.mrkdwn import escape
@@ -56,20 +57,31 @@ def caller(yard: Yard, settings: SlackSettings, slack_id: Any) -> Caller:
     name = settings.users.get(slack_id) if isinstance(slack_id, str) else None
     if name is None:
         raise InvalidInput(
-            f"your Slack user {shown} is not mapped to a jobyard user: ask an admin to map "
-            "your Slack user ([slack] users in jobyard.toml)"
+            _(
+                "your Slack user {shown} is not mapped to a jobyard user: ask an admin to map "
+                "your Slack user ([slack] users in jobyard.toml)",
+                shown=shown,
+            )
         )
     try:
         user = accounts.get_user(yard.store, name)
     except (NotFound, InvalidInput):
         raise InvalidInput(
-            f"your Slack user is mapped to {name!r}, who is not a jobyard user: "
-            f"ask an admin to add them (jobyard user add {name} --role operator)"
+            _(
+                "your Slack user is mapped to {name!r}, who is not a jobyard user: "
+                "ask an admin to add them (jobyard user add {bare} --role operator)",
+                name=name,
+                bare=name,
+            )
         ) from None
     if user.role not in CREATORS:
         raise InvalidInput(
-            f"{name} is a {user.role}: a {user.role} may not create jobs; "
-            "ask an admin for the operator role"
+            _(
+                "{name} is a {role}: a {role} may not create jobs; "
+                "ask an admin for the operator role",
+                name=name,
+                role=user.role,
+            )
         )
     return Caller(slack_id, user.name, user.role)
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from jobyard import views
 from jobyard.errors import InvalidInput
+from jobyard.i18n import _
 from jobyard.params import Param, from_text
 from jobyard.slack.command import Order
 from jobyard.spec import parse_name
@@ -96,7 +97,7 @@ def view(
     from ``values`` (block id → text) when given."""
     names = enabled_types(yard)
     if not names:
-        raise InvalidInput("no job type is enabled yet: nothing to create")
+        raise InvalidInput(_("no job type is enabled yet: nothing to create"))
     if type_name not in names:
         type_name = names[0]
     shown = names[:MAX_OPTIONS] if type_name in names[:MAX_OPTIONS] else [type_name, *names[:99]]

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 
 from jobyard.errors import AuthError
+from jobyard.i18n import _
 
 MAX_AGE = 300.0  # seconds: Slack's own advice
 
@@ -28,16 +29,18 @@ def verify(
 ) -> None:
     """Refuse an unsigned, badly signed or stale request with one line saying which."""
     if not timestamp or not signature:
-        raise AuthError("not a Slack request: X-Slack-Signature and its timestamp are missing")
+        raise AuthError(_("not a Slack request: X-Slack-Signature and its timestamp are missing"))
     if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
-        raise AuthError("bad X-Slack-Request-Timestamp: Unix seconds expected")
+        raise AuthError(_("bad X-Slack-Request-Timestamp: Unix seconds expected"))
     if abs(now - int(timestamp)) > MAX_AGE:
         raise AuthError(
-            "stale Slack request: its timestamp is more than 5 minutes from this server's "
-            "clock (a replay, or a clock that is off: check NTP)"
+            _(
+                "stale Slack request: its timestamp is more than 5 minutes from this server's "
+                "clock (a replay, or a clock that is off: check NTP)"
+            )
         )
     if not hmac.compare_digest(sign(secret, timestamp, body), signature):
-        raise AuthError("bad Slack signature: check [slack] signing_secret")
+        raise AuthError(_("bad Slack signature: check [slack] signing_secret"))
 
 
 class ReplayGuard:
@@ -54,4 +57,4 @@ class ReplayGuard:
         # Twice the window: a request stamped up to MAX_AGE ahead of this clock is still
         # remembered when it would stop being refused as stale.
         if not self.use_nonce(signature, self.clock(), 2 * MAX_AGE):
-            raise AuthError("replayed Slack request: this signature was used already")
+            raise AuthError(_("replayed Slack request: this signature was used already"))
