@@ -132,8 +132,9 @@ class JobsMixin(StoreCore):
         return ids
 
     # How job.created events are written in the insert's own transaction: ``"values"``
-    # from the values at hand (one executemany, which PostgreSQL runs as COPY for a big
-    # batch), or ``"trigger"`` by the database itself (SQLite, migration 0016).
+    # from the values at hand (one executemany), or ``"trigger"`` by the database itself
+    # in the insert's statement (SQLite: a row trigger, 0016; PostgreSQL: a statement
+    # trigger over the inserted rows, 0019).
     created_events: str = "values"
 
     def _created(self, ids: Sequence[int], rows: Sequence[Mapping[str, Any]]) -> None:

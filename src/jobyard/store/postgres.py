@@ -68,6 +68,7 @@ JOB_IDS_SQL = "SELECT nextval(pg_get_serial_sequence('jobs', 'id')) FROM generat
 
 class PostgresStore(Store):
     dialect = "postgres"
+    created_events = "trigger"  # job.created: a statement-level trigger (migration 0019)
     placeholder = "%({})s"
     items_sql = PostgresItemsSQL()
 
@@ -80,11 +81,8 @@ class PostgresStore(Store):
             final,
             "SELECT *, set_config('synchronous_commit', 'off', true) AS sync_commit FROM claimed",
         )
-        self._insert_notify = (  # with its job.created event (JobsMixin._created)
-            f"WITH inserted AS ({self._queries['insert_job']}), "
-            "created AS (INSERT INTO job_events (time, name, job_id, type, queue, status) "
-            "SELECT %(created)s::double precision, 'job.created', id, %(type)s::text, "
-            "%(queue)s::text, %(status)s::text FROM inserted) "
+        self._insert_notify = (  # its job.created event comes from a trigger (0019)
+            f"WITH inserted AS ({self._queries['insert_job']}) "
             f"SELECT id, pg_notify('{CHANNEL}', %(queue)s) FROM inserted"
         )
         self.masked_url = mask_url(url)

@@ -1,5 +1,4 @@
--- The SQLite migration of this number writes job.created from a trigger. PostgreSQL keeps
--- writing those events from the values at hand (JobsMixin._created, COPY for a batch): a
--- per-row trigger there would cost every row of a COPY a PL/pgSQL call. Nothing to change;
--- the number is kept so both dialects list the same versions.
+-- The SQLite migration of this number writes job.created from a row trigger; PostgreSQL
+-- gets a statement-level trigger in 0019 (a row-level one would cost every row of a COPY a
+-- PL/pgSQL call). Nothing to change here; the number keeps both dialects' lists alike.
 SELECT 1;
