@@ -4,6 +4,7 @@ with the event triggers and, on a second database whose triggers were dropped, w
 them, the rounds taking turns (a busy machine slows both alike).
 
     python bench/transitions.py [--jobs 20000] [--rounds 3] [--pg postgresql://...]
+    python bench/transitions.py --enqueue-only --drop job_created   # what job.created costs
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from jobyard.store import open_store
 from jobyard.store.base import Store, dumps
 
 
-def one_round(store: Store, jobs: int, batch: int) -> float:
+def one_round(store: Store, jobs: int, batch: int, enqueue_only: bool = False) -> float:
     """Seconds for: bulk enqueue, then claim and complete in batches, all on one store.
     SQLite runs in this process: its CPU time is counted, which other processes on a busy
     machine disturb less than the wall clock. PostgreSQL: the wall clock."""
@@ -33,6 +34,11 @@ def one_round(store: Store, jobs: int, batch: int) -> float:
     for first in range(0, jobs, 1000):
         count = min(1000, jobs - first)
         lifecycle.enqueue(store, [spec] * count, [data] * count, time.time())
+    if enqueue_only:
+        elapsed = clock() - start
+        with store.transaction():
+            store._execute("DELETE FROM jobs", {})  # bench only: the next round starts empty
+        return elapsed
     done = 0
     while done < jobs:
         now = time.time()
@@ -45,29 +51,31 @@ def one_round(store: Store, jobs: int, batch: int) -> float:
 TRIGGERS = ("job_events_status", "job_events_progress")
 
 
-def drop_triggers(store: Store) -> None:
-    """The schema as it was before the transition events (0008), for the comparison."""
+def drop_triggers(store: Store, names: tuple[str, ...] = TRIGGERS) -> None:
+    """The schema as it was before the transition events (0008), or without the triggers
+    named, for the comparison."""
     with store.transaction():
-        for name in TRIGGERS:
+        for name in names:
             suffix = " ON jobs" if store.dialect == "postgres" else ""
             store._execute(f"DROP TRIGGER IF EXISTS {name}{suffix}", {})  # bench only
 
 
-def measure(with_events: str, without: str, jobs: int, batch: int, rounds: int) -> str:
+def measure(with_events: str, without: str, args: argparse.Namespace) -> str:
+    jobs, batch, rounds = args.jobs, args.batch, args.rounds
     stores = [open_store(with_events), open_store(without)]
     try:
         for store in stores:
             store.migrate()
-        drop_triggers(stores[1])
+        drop_triggers(stores[1], tuple(args.drop.split(",")))
         best = [float("inf"), float("inf")]
         for _ in range(rounds):
             for index, store in enumerate(stores):
-                best[index] = min(best[index], one_round(store, jobs, batch))
+                best[index] = min(best[index], one_round(store, jobs, batch, args.enqueue_only))
     finally:
         for store in stores:
             store.close()
     rate, base = jobs / best[0], jobs / best[1]
-    return f"{rate:,.0f} jobs/s with events, {base:,.0f} without ({rate / base - 1:+.1%})"
+    return f"{rate:,.0f} jobs/s with them, {base:,.0f} without ({rate / base - 1:+.1%})"
 
 
 def main() -> None:
@@ -77,12 +85,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--only", choices=("sqlite", "postgres"), default=None)
+    parser.add_argument("--drop", default=",".join(TRIGGERS), help="triggers left out")
+    parser.add_argument("--enqueue-only", action="store_true", help="bulk enqueue alone")
     args = parser.parse_args()
-    print(f"enqueue+claim+complete of {args.jobs} jobs, best of {args.rounds}:")
+    what = "bulk enqueue" if args.enqueue_only else "enqueue+claim+complete"
+    print(f"{what} of {args.jobs} jobs, best of {args.rounds}, without {args.drop}:")
     if args.only != "postgres":
         with tempfile.TemporaryDirectory() as tmp:
             urls = [f"sqlite:///{Path(tmp) / name}" for name in ("a.db", "b.db")]
-            print("sqlite:  ", measure(*urls, args.jobs, args.batch, args.rounds))
+            print("sqlite:  ", measure(*urls, args))
     if args.only != "sqlite":
         postgres(args)
 
@@ -94,7 +105,7 @@ def postgres(args: argparse.Namespace) -> None:
             admin.execute(f"CREATE DATABASE {name}")
     try:
         urls = [args.pg.rsplit("/", 1)[0] + "/" + name for name in names]
-        print("postgres:", measure(*urls, args.jobs, args.batch, args.rounds))
+        print("postgres:", measure(*urls, args))
     finally:
         with psycopg.connect(args.pg, autocommit=True) as admin:
             for name in names:
