@@ -331,8 +331,9 @@ def test_an_observer_of_jobset_finished_hears_it_once_with_the_outcomes(
     ]  # fmt: skip
     with run(yard, observers):
         js = yard.create_jobset("nodes", "backup all")
-        jobs = [yard.enqueue("backup", jobset=js) for _ in range(3)]
-        until(lambda: all(yard.get(j.id).status == "completed" for j in jobs))
+        # together: a job that joins after the others finished reopens the jobset
+        ids = yard.enqueue_many("backup", [None] * 3, jobset=js)
+        until(lambda: all(yard.get(i).status == "completed" for i in ids))
         until(lambda: path.exists() and path.read_text().strip() != "")
         time.sleep(1.0)  # a second announcement would have come by now
     assert path.read_text().splitlines() == [f"jobset.finished {js} 3/3"]
