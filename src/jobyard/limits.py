@@ -68,11 +68,35 @@ def in_window(ts: float) -> bool:
 _ENCODER: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
+def _not_json(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+# The C encoder itself, made once: JSONEncoder.encode builds one per call (half its cost on
+# a small object). Without markers it does not look for cycles: a cyclic value recurses
+# until RecursionError, and _ENCODER (which does) then says which of the two it was.
+_MAKE: Final = getattr(json.encoder, "c_make_encoder", None)
+_C_ENCODER: Final = (
+    None
+    if _MAKE is None
+    else _MAKE(None, _not_json, json.encoder.encode_basestring, None, ":", ",", False, False, False)
+)
+
+
+def _encode(value: Any) -> str:
+    if _C_ENCODER is None:
+        return _ENCODER.encode(value)
+    try:
+        return "".join(_C_ENCODER(value, 0))
+    except RecursionError:
+        return _ENCODER.encode(value)  # a cycle: ValueError; deep: RecursionError again
+
+
 def encode_json(value: Any, what: str, limit: int, setting: str) -> str:
     """``value`` as the compact JSON text the store keeps, or InvalidInput naming ``what``
     and why it cannot be stored (``setting`` is the ``[limits]`` key of ``limit``)."""
     try:
-        text = _ENCODER.encode(value)
+        text = _encode(value)
     except RecursionError:
         raise InvalidInput(
             _("{what} is nested too deeply to be stored as JSON", what=what)

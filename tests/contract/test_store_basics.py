@@ -16,6 +16,7 @@ import pytest
 
 from jobyard import Yard
 from jobyard.errors import DatabaseError
+from jobyard.feed import Feed
 from jobyard.joblog import read_log
 from jobyard.lifecycle import JobSpec, log_entry, new_job
 from jobyard.store import JobFilter, Store, open_store, queries
@@ -210,6 +211,37 @@ def test_claim_order_and_filters(store: Store) -> None:
     (job,) = store.claim("w2", "r6", ["default"], None, 10, now, now + 30)
     assert job.id == other_type
     assert store.claim("w2", "r7", ["default"], [], 10, now, now + 30) == []
+
+
+@pytest.mark.parametrize("n", [2, 49, 50, 1000])
+def test_a_bulk_enqueue_of_one_spec_keeps_every_row_in_order(store: Store, n: int) -> None:
+    """One spec for every row (yard.enqueue_many): the backends insert it in one statement
+    (SQLite: json_each; PostgreSQL: unnest below 50 rows, COPY text from 50 on)."""
+    spec = JobSpec(
+        type="t\tab", queue="q\\1", priority=3, props={"k": "tab\t nl\n bs\\ é"},
+        depends=[], jobset=None, semaphores=[],
+    )  # fmt: skip
+    job = new_job(spec, "ready", NOW)
+    payloads = [PAYLOADS[i % len(PAYLOADS)] for i in range(n)]
+    payloads = [p for p in payloads if not (isinstance(p, str) and "\x00" in p)] or [1, 2]
+    payloads = (payloads * n)[:n]
+    rows = [(job, json.dumps(p, ensure_ascii=False)) for p in payloads]
+    ids = store.insert_and_notify(rows)
+    assert ids == sorted(ids) and len(set(ids)) == n
+    jobs = store.get_jobs(ids)
+    assert [j.id for j in jobs] == ids
+    for got, payload in zip(jobs, payloads, strict=True):
+        assert json.dumps(got.data) == json.dumps(payload)
+        assert (got.type, got.queue, got.priority, got.status) == ("t\tab", "q\\1", 3, "ready")
+        assert got.props == {"k": "tab\t nl\n bs\\ é"}
+        assert got.created == NOW
+    created: list[Any] = []
+    deadline = time.monotonic() + 10  # PostgreSQL: seen once no older transaction is open
+    while len(created) < n and time.monotonic() < deadline:
+        created = Feed(store).read(0, 10 * n, kinds=["job.created"])[0]
+        time.sleep(0.05 if len(created) < n else 0)
+    assert [e.job_id for e in created] == ids
+    assert {(e.type, e.queue, e.status) for e in created} == {("t\tab", "q\\1", "ready")}
 
 
 def test_claim_many_takes_the_first_in_claim_order(store: Store) -> None:

@@ -153,7 +153,26 @@ class JobsMixin(StoreCore):
 
     def insert_and_notify(self, rows: Sequence[NewRow]) -> list[int]:
         """Insert jobs and wake the workers of the ready ones' queues."""
+        if len(rows) > 1:
+            job = rows[0][0]
+            if all(r[0] is job for r in rows):  # a bulk enqueue of one spec
+                return self._insert_shared_and_notify(job, [data for _, data in rows])
         return self._insert_and_notify(self._job_params(rows)) if rows else []
+
+    def _insert_shared_and_notify(self, job: NewJob, datas: Sequence[str]) -> list[int]:
+        base = self._job_base(job)
+        with self._atomic():
+            ids = self._insert_shared(base, datas)
+            if self.created_events != "trigger":
+                self._created(ids, [{**base, "data": data} for data in datas])
+        if job.status == "ready":
+            self.notify([job.queue])
+        return ids
+
+    def _insert_shared(self, base: Mapping[str, Any], datas: Sequence[str]) -> list[int]:
+        """Insert rows equal to ``base`` but for their ``data``; ids in order. Backends
+        override it with one statement for all (the rows' shared values bound once)."""
+        return self._insert_rows([{**base, "data": data} for data in datas])
 
     def _insert_and_notify(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
         with self._atomic():

@@ -120,6 +120,55 @@ class CopyPlan(NamedTuple):
                     values[i] = text
             yield values
 
+    def text(
+        self, ids: Sequence[int], shared: Mapping[str, Any], column: str, values: Sequence[str]
+    ) -> str | None:
+        """COPY text of rows ``id, <shared> with <column> = value``, one per value (a bulk
+        enqueue of one spec: only the data differs), formatted once here instead of each
+        row being adapted on its own; None when a shared value has no plain text form."""
+        if column not in self.names:
+            return None
+        parts: list[str] = []
+        for name in self.names:
+            if name == column:
+                parts.append("\0")
+                continue
+            text = _copy_text(shared[name])
+            if text is None:
+                return None
+            parts.append(text)
+        before, _, after = "\t".join(parts).partition("\0")
+        special = _COPY_SPECIAL.search
+        lines = [
+            f"{i}\t{before}{_copy_escape(v) if special(v) else v}{after}\n"
+            for i, v in zip(ids, values, strict=True)
+        ]
+        return "".join(lines)
+
+
+_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
+
+
+def _copy_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _copy_text(value: Any) -> str | None:
+    """A value in COPY's text format, or None when it has no obvious one."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, Json):
+        value = dumps(value.obj)
+    if isinstance(value, str):
+        return _copy_escape(value) if _COPY_SPECIAL.search(value) else value
+    return None
+
 
 class _Closer:
     """Closes a thread's connection when the thread's locals are dropped."""

@@ -349,6 +349,27 @@ class PostgresStore(Store):
                     copy.write_row(values)
         return ids
 
+    def _insert_shared(self, base: Mapping[str, Any], datas: Sequence[str]) -> list[int]:
+        n = len(datas)
+        try:
+            with self._atomic():
+                conn = self._conn()
+                if n < COPY_MIN_ROWS:  # one statement, so one job.created trigger call
+                    params = {**base, "datas": list(datas)}
+                    found = self._run(conn, self._queries["insert_jobs_shared"], params)
+                    return sorted(int(r[0]) for r in found.fetchall())
+                plan = self._copy_plan(self._queries["insert_job"])
+                fetched = self._run(conn, JOB_IDS_SQL, {"n": n}).fetchall()
+                ids = sorted(int(r[0]) for r in fetched)
+                text = None if plan is None else plan.text(ids, base, "data", datas)
+                if plan is None or text is None:
+                    return super()._insert_shared(base, datas)
+                with conn.cursor() as cur, cur.copy(plan.sql.replace(" (", " (id, ", 1)) as copy:
+                    copy.write(text)
+                return ids
+        except psycopg.Error as exc:
+            raise self._error(exc) from exc
+
     def _insert_and_notify(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
         if len(rows) == 1 and rows[0]["status"] == "ready":
             # One round trip: the insert and its NOTIFY in one statement (delivered at its

@@ -312,6 +312,17 @@ class SQLiteStore(Store):
         except sqlite3.Error as exc:
             raise self._error(exc) from exc
 
+    def _insert_shared(self, base: Mapping[str, Any], datas: Sequence[str]) -> list[int]:
+        conn = self._conn()
+        try:
+            with self._atomic():
+                first = int(conn.execute(self._queries["next_job_id"]).fetchone()[0])
+                params = {**base, "first": first, "datas": json.dumps(datas)}
+                conn.execute(self._queries["insert_jobs_shared"], params)
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
+        return list(range(first, first + len(datas)))
+
     def _insert_and_notify(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
         if len(rows) != 1:
             return super()._insert_and_notify(rows)

@@ -20,6 +20,25 @@ VALUES (%(type)s, %(queue)s, %(status)s, %(priority)s, %(data)s::json, %(props)s
     %(gated)s)
 RETURNING id
 
+-- name: insert_jobs_shared
+-- A bulk enqueue of one spec: every row alike but for its data (%(datas)s, the data
+-- texts), in their order (ids come from the identity in the order the rows are inserted).
+-- A bigger batch goes through COPY instead (PostgresStore._insert_shared).
+INSERT INTO jobs (type, queue, status, priority, data, props, progress_total, retries,
+    retry_limit, retry_wait, retry_backoff, retry_until, repeats, repeated, repeat_wait,
+    repeat_schedule, repeat_timezone, repeat_until, after, depends, pending, jobset, site,
+    timeout, created, updated, semaphores, gated)
+SELECT %(type)s::text, %(queue)s::text, %(status)s::text, %(priority)s::int, d.data::json,
+    %(props)s::json, %(progress_total)s::float8, %(retries)s::int, %(retry_limit)s::int,
+    %(retry_wait)s::float8, %(retry_backoff)s::text, %(retry_until)s::float8,
+    %(repeats)s::int, %(repeated)s::int, %(repeat_wait)s::float8,
+    %(repeat_schedule)s::text, %(repeat_timezone)s::text, %(repeat_until)s::float8,
+    %(after)s::float8, %(depends)s::json, %(pending)s::int, %(jobset)s::bigint,
+    %(site)s::text, %(timeout)s::float8, %(created)s::float8, %(updated)s::float8,
+    %(semaphores)s::json, %(gated)s::int
+FROM unnest(%(datas)s::text[]) WITH ORDINALITY AS d (data, n) ORDER BY d.n
+RETURNING id
+
 -- name: next_job_id
 SELECT coalesce(max(id), 0) + 1 FROM jobs
 

@@ -13,6 +13,19 @@ VALUES ((SELECT coalesce(max(m), 0) + 1 FROM (
     :repeat_schedule, :repeat_timezone, :repeat_until, :after, :depends, :pending, :jobset,
     :site, :timeout, :created, :updated, :semaphores, :gated)
 
+-- name: insert_jobs_shared
+-- A bulk enqueue of one spec: every row alike but for its data (:datas, a JSON array of
+-- the data texts), numbered from :first. One statement binds the shared values once.
+INSERT INTO jobs (id, type, queue, status, priority, data, props, progress_total, retries, retry_limit,
+    retry_wait, retry_backoff, retry_until, repeats, repeated, repeat_wait, repeat_schedule,
+    repeat_timezone, repeat_until, after, depends, pending, jobset, site, timeout, created,
+    updated, semaphores, gated)
+SELECT :first + d.key, :type, :queue, :status, :priority, d.value, :props, :progress_total,
+    :retries, :retry_limit, :retry_wait, :retry_backoff, :retry_until, :repeats, :repeated,
+    :repeat_wait, :repeat_schedule, :repeat_timezone, :repeat_until, :after, :depends,
+    :pending, :jobset, :site, :timeout, :created, :updated, :semaphores, :gated
+FROM json_each(:datas) AS d ORDER BY d.key
+
 -- name: next_job_id
 SELECT coalesce(max(m), 0) + 1 FROM (
     SELECT max(id) AS m FROM jobs UNION ALL SELECT max(id) FROM job_tombstones)
