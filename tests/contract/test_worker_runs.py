@@ -101,3 +101,38 @@ def test_log_levels_are_stored_as_given(yard: Yard) -> None:
         (level, f"a {level} line", {"level": level}) for level in LOG_LEVELS
     ]
     assert not any(e["message"] == "nope" for e in h.log)
+
+
+def test_tiny_jobs_keep_n_at_once_and_are_recorded_many_per_commit(yard: Yard) -> None:
+    """Tiny sync jobs are queued to the handler threads ahead and their outcomes gathered
+    while queued work remains: still never more than N at once, and far fewer commits
+    than jobs (one per outcome starved the database thread: 2-3 jobs per commit)."""
+    spans: list[tuple[float, float]] = []
+    lock = threading.Lock()
+
+    @yard.job
+    def tiny(job, i):  # type: ignore[no-untyped-def]
+        start = time.monotonic()
+        time.sleep(0.0005)
+        with lock:
+            spans.append((start, time.monotonic()))
+
+    n = 600
+    yard.enqueue_many("tiny", [{"i": i} for i in range(n)])
+    w = yard.worker(concurrency=4)
+    records: list[int] = []
+    record = w.port.record
+
+    def counting(batch, claim=None):  # type: ignore[no-untyped-def]
+        records.append(len(batch))
+        return record(batch, claim)
+
+    w.port.record = counting  # type: ignore[method-assign]
+    w.start()
+    try:
+        until(lambda: yard.count(status="completed") == n, timeout=60)
+    finally:
+        w.stop()
+    assert len(spans) == n and sum(records) == n
+    assert most_at_once(spans) <= 4
+    assert len(records) <= n / 8, f"{len(records)} commits for {n} jobs"

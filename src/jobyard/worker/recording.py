@@ -24,12 +24,15 @@ if TYPE_CHECKING:
     from jobyard.worker.runner import Running, ShutdownLevel
 
 log = logging.getLogger("jobyard.worker")
+# How long outcomes may wait to be recorded with the next ones while queued work remains.
+GATHER_SECONDS = 0.002
 
 
 class Recorder:
     """Mixin of Worker: finishing, recording and handing back."""
 
     port: WorkerPort
+    concurrency: int
     poll: float
     queued: deque[Job]
     running: dict[int, Running]
@@ -77,6 +80,11 @@ class Recorder:
     async def _flush(self) -> None:
         try:
             while self._finished:
+                if len(self._finished) < self.concurrency and self.queued and not self._stopping:
+                    # The handlers have work queued: let more outcomes come while they run
+                    # it, and record them all in one transaction (the database thread is
+                    # the worker's one serial part; a few jobs per commit starve it).
+                    await asyncio.sleep(GATHER_SECONDS)
                 batch, self._finished = self._finished, []
                 self._recording = batch  # still leased: the heartbeat renews these too
                 try:

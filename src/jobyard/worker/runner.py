@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from jobyard.yard import JobType, Yard
 
 log = logging.getLogger("jobyard.worker")
+# Jobs at most this long on average (seconds) are queued to handler threads ahead (_slots).
+TINY_JOB = 0.005
 ShutdownLevel = Literal["soft", "normal", "hard"]
 # What a handler runs for: the (job id, run id) of each of its jobs (one, or a batch's).
 # A job id alone is not enough: the same job may come back under a new run while an older
@@ -312,7 +314,7 @@ class Worker(Recorder, Keeper):
     def _start_queued(self) -> None:
         if self._stopping in ("normal", "hard"):
             return  # queued jobs are handed back, not started
-        while self.queued and self._busy() < self.concurrency:
+        while self.queued and self._busy() < self._slots(self.queued[0]):
             job = self.queued.popleft()
             jt = self.types[job.type]
             batch = [job]
@@ -341,6 +343,17 @@ class Worker(Recorder, Keeper):
                 if timeout:  # counted from when the handler starts (see _check_deadlines)
                     self._deadlines[job.id] = (key, timeout)
                 self._threads.submit(key, run_sync, jt.func, ctxs[0])
+
+    def _slots(self, job: Job) -> int:
+        """How many jobs may be handed to handlers at once: ``concurrency``, and for tiny
+        sync jobs as many again waiting in the handler threads' queue, so that a thread
+        done with one takes the next at once instead of waiting for the loop to hand it
+        over (a thread hop per job, most of a tiny job's cost). Waiting there, a job has
+        not started: its timeout has not begun, and one given up meanwhile is not run."""
+        jt = self.types[job.type]
+        if jt.batch or jt.is_async or not 0 < self._avg_duration <= TINY_JOB:
+            return self.concurrency
+        return 2 * self.concurrency
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
