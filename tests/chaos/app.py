@@ -42,3 +42,14 @@ async def chaos_async(job: JobContext, ms: int = 20) -> int:
     await asyncio.sleep(ms / 1000)
     _note("end", job)
     return job.id
+
+
+@yard.job
+async def chaos_gated(job: JobContext, gate: str) -> int:
+    """Runs until the file ``gate`` exists (the test says when the run ends); its result is
+    the pid of the process that ran it."""
+    _note("start", job)
+    while not os.path.exists(gate):
+        await asyncio.sleep(0.02)
+    _note("end", job)
+    return os.getpid()

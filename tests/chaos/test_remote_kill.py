@@ -7,24 +7,20 @@ Each run notes start/end in its process's file (tests/chaos/app.py)."""
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
 from jobyard import Yard
-from tests.apiserver import free_port
 from tests.chaos import app
+from tests.chaos.procs import spawn_remote_worker
 from tests.chaos.test_kill_workers import Runs
-from tests.helpers import ROOT, run_cli
+from tests.chaos.webserver import WebServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("chaos")]
 
@@ -32,83 +28,9 @@ CONCURRENCY = 4
 PER_KILL = CONCURRENCY + 2 * (CONCURRENCY + 16)  # running + held outcomes (prefetch 16)
 
 
-class Server:
-    def __init__(self, url: str, tmp: Path) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        config = tmp / "jobyard.toml"
-        # The lease outlasts a server restart (about 2 s here): leases must not expire
-        # just because the server was away; a killed worker's are rescued after 5 s.
-        config.write_text("[worker]\nlease = 5.0\nheartbeat = 0.5\nquarantine_after = 50\n")
-        self.env = {
-            **os.environ,
-            "JOBYARD_DB": url,
-            "JOBYARD_CONFIG": str(config),
-            "PYTHONPATH": str(ROOT),
-        }
-        self.env.pop("JOBYARD_APP", None)
-        self.log = open(tmp / "server.log", "a")  # noqa: SIM115
-        self.proc: subprocess.Popen[Any] | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "jobyard", "web", "--bind", f"127.0.0.1:{self.port}"],
-            env=self.env,
-            cwd=ROOT,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        raise AssertionError("the server did not come up")
-
-    def restart(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(30)
-        self.start()
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(30)
-        self.log.close()
-
-
-def spawn(server: Server, token: str, logs: Path, n: int) -> subprocess.Popen[Any]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("JOBYARD_") or k == "JOBYARD_ALLOW_ROOT"
-    }
-    env.update(
-        PYTHONPATH=str(ROOT),
-        JOBYARD_APP="tests.chaos.app",
-        JOBYARD_DB="postgresql://nobody@127.0.0.1:1/unreachable",
-        JOBYARD_TOKEN=token,
-        CHAOS_DIR=str(logs),
-    )
-    cmd = [
-        sys.executable,
-        "-m",
-        "jobyard",
-        "worker",
-        "--server",
-        server.base,
-        "-n",
-        f"chaos/{n}",
-        "-c",
-        str(CONCURRENCY),
-        "--prefetch",
-        "16",
-    ]
-    out = open(logs.parent / f"worker-{n}.out", "w")  # noqa: SIM115
-    return subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+def spawn(server: WebServer, token: str, logs: Path, n: int) -> subprocess.Popen[str]:
+    options = ("-c", str(CONCURRENCY), "--prefetch", "16")
+    return spawn_remote_worker(server.base, token, None, logs, f"chaos/{n}", *options)
 
 
 def test_remote_workers_lose_nothing_under_kills_and_server_restarts(
@@ -117,14 +39,18 @@ def test_remote_workers_lose_nothing_under_kills_and_server_restarts(
     jobs = 1500
     logs = tmp_path / "runs"
     logs.mkdir()
-    server = Server(postgres_url, tmp_path)
+    config = tmp_path / "jobyard.toml"
+    # The server's settings: it rescues expired leases, and quarantines a job only after 50
+    # interruptions (a kill also interrupts prefetched jobs). The workers keep the default
+    # lease (10 s): it outlasts a server restart (about 2 s here) and the reconnect backoff
+    # after it, so leases never expire just because the server was away.
+    config.write_text("[worker]\nlease = 5.0\nheartbeat = 0.5\nquarantine_after = 50\n")
+    server = WebServer(postgres_url, tmp_path, config=config)
     yard = Yard(postgres_url)
     for jt in app.yard.types.values():
         yard.registry.add(jt)
     yard.sync_types()
-    made = run_cli(server.env, "token", "create", "--name", "chaos", "--role", "worker")
-    assert made.returncode == 0, made.stderr
-    token = made.stdout.strip()
+    token = server.token("chaos")
     ids = yard.enqueue_many("chaos", [{"ms": 15} for _ in range(jobs)])
     server.start()
     workers = {n: spawn(server, token, logs, n) for n in range(2)}
