@@ -126,3 +126,27 @@ def test_bad_options_are_one_clear_line(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "unknown body sleep; known: noop, incr" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_layouts_reports_equal_slot_layouts_and_a_concurrency_sweep(tmp_path: Path) -> None:
+    cmd = [sys.executable, str(ROOT / "bench" / "layouts.py"), "--layouts", "1x2,2x1"]
+    cmd += ["--concurrency", "1,3", "--bodies", "noop", "--jobs", "200", "--runs", "1"]
+    proc = subprocess.run(
+        [*cmd, "--busy-percent", "100", "--report-dir", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (js,) = tmp_path.glob("layouts-*.json")
+    data = json.loads(js.read_text())
+    text = js.with_suffix(".md").read_text()
+    layouts = {(r["procs"], r["threads"], r["backend"]) for r in data["layouts"]}
+    assert layouts == {(p, t, b) for p, t in ((1, 2), (2, 1)) for b in ("sqlite", "postgresql")}
+    sweep = {(r["threads"], r["backend"]) for r in data["concurrency"]}
+    assert sweep == {(c, b) for c in (1, 3) for b in ("sqlite", "postgresql")}
+    for row in data["layouts"] + data["concurrency"]:
+        assert row["drain"]["noop"]["rate"]["median"] > 0, row
+    assert "| 2 x -c 1 | sqlite | noop |" in text and "Best per backend and body:" in text
+    assert data["fair"] is True and "NOT FAIR" not in text
