@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 
 def user_view(u: UserRow) -> dict[str, Any]:
-    return {"name": u.name, "role": u.role, "created": iso(u.created)}
+    return {"name": u.name, "role": u.role, "lang": u.lang, "created": iso(u.created)}
 
 
 def token_view(t: TokenRow, owners: Mapping[int, str] | None = None) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from jobyard import i18n
 from jobyard.credentials import (
     MAX_PASSWORD,
     MIN_PASSWORD,
@@ -118,6 +119,35 @@ def set_role(store: Store, name: str, role: str) -> None:
         if role != "admin":
             _keep_an_admin(store, user, "changing their role")
         store.set_user_role(user.id, role, time.time())
+
+
+def set_language(store: Store, name: str, lang: str | None) -> UserRow:
+    """Remember the language ``name`` reads (``ru``, ``ru_RU.UTF-8``, ...; None forgets
+    it): the answers to them in Slack use it (docs/slack.md)."""
+    user = get_user(store, name)
+    chosen = None if lang is None else i18n.normalize(lang)
+    if lang is not None and chosen is None:
+        raise InvalidInput(
+            _(
+                "unknown language {value!r}; choose one of: {languages}",
+                value=lang,
+                languages=", ".join(i18n.LANGUAGES),
+            )
+        )
+    if chosen != user.lang:
+        store.set_user_lang(user.id, chosen, time.time())
+    found = store.user_by_id(user.id)
+    assert found is not None
+    return found
+
+
+def remember_language(store: Store, user_id: int, lang: str) -> None:
+    """The web UI's language switch, used by a logged-in user: their choice is kept with
+    the account (one write, only when it changes)."""
+    user = store.user_by_id(user_id)
+    chosen = i18n.normalize(lang)
+    if user is not None and chosen is not None and chosen != user.lang:
+        store.set_user_lang(user.id, chosen, time.time())
 
 
 def remove_user(store: Store, name: str) -> None:

@@ -85,11 +85,18 @@ def served(yard: Yard) -> list[str]:
     return sorted(found)
 
 
+def _at_nodes(message: str) -> InvalidInput:
+    # The forms (web, Slack) show it under their nodes field, whatever the language.
+    err = InvalidInput(message)
+    err.field = "nodes"  # type: ignore[attr-defined]
+    return err
+
+
 def _bounds(yard: Yard, type_name: str, count: int) -> None:
     meta = yard.registry.node_rules(type_name)
     low, high = meta.get("min_nodes"), meta.get("max_nodes")
     if isinstance(low, int) and count < low:
-        raise InvalidInput(
+        raise _at_nodes(
             _(
                 "job type {type_name!r} runs on at least {low} node(s), got {count}",
                 type_name=type_name,
@@ -98,7 +105,7 @@ def _bounds(yard: Yard, type_name: str, count: int) -> None:
             )
         )
     if isinstance(high, int) and count > high:
-        raise InvalidInput(
+        raise _at_nodes(
             _(
                 "job type {type_name!r} runs on at most {high} node(s), got {count}",
                 type_name=type_name,

@@ -89,7 +89,7 @@ def from_text(param: Param, text: str) -> Any:
                 raise ValueError
             return int(text)
         except ValueError:
-            raise bad("must be a whole number") from None
+            raise bad(_("must be a whole number")) from None
     if param.kind == "float":
         stripped = text.strip()
         if stripped.lstrip("-").isdigit() and len(stripped) <= 19:
@@ -97,9 +97,9 @@ def from_text(param: Param, text: str) -> Any:
         try:
             value = float(text)
         except ValueError:
-            raise bad("must be a number") from None
+            raise bad(_("must be a number")) from None
         if not math.isfinite(value):
-            raise bad("must be a finite number")
+            raise bad(_("must be a finite number"))
         return value
     if param.kind == "bool":
         lowered = text.strip().lower()
@@ -107,17 +107,17 @@ def from_text(param: Param, text: str) -> Any:
             return True
         if lowered in ("false", "0", "no", "off", ""):
             return False
-        raise bad("must be true or false")
+        raise bad(_("must be true or false"))
     if param.kind == "datetime":
         try:
             return datetime.fromisoformat(text).isoformat()
         except ValueError:
-            raise bad("must be a date and time (ISO 8601, e.g. 2026-12-31T23:00)") from None
+            raise bad(_("must be a date and time (ISO 8601, e.g. 2026-12-31T23:00)")) from None
     if param.kind == "choice":
         for choice in param.choices:
             if str(choice) == text:
                 return choice
-        raise bad("must be one of " + ", ".join(str(c) for c in param.choices))
+        raise bad(_("must be one of {choices}", choices=", ".join(str(c) for c in param.choices)))
     from jobyard.limits import json_or_text
 
     return json_or_text(text, f"parameter {name!r}")

@@ -205,3 +205,27 @@ def test_a_nonce_is_used_once_across_store_handles(yard: Yard, store_url: str) -
         assert yard.store.use_nonce("v0=abc", 1601.0, 600.0) is True  # pruned, then new
     finally:
         other.close()
+
+
+def test_a_users_language_is_kept_checked_and_forgotten(yard: Yard) -> None:
+    store = yard.store
+    ann = accounts.add_user(store, "ann", "operator", "correct horse")
+    assert ann.lang is None  # never chose
+    assert accounts.set_language(store, "ann", "ru_RU.UTF-8").lang == "ru"
+    assert store.user_by_name("ann").lang == "ru"  # type: ignore[union-attr]
+    with pytest.raises(InvalidInput, match=r"unknown language 'de'; choose one of: en, ru"):
+        accounts.set_language(store, "ann", "de")
+    with pytest.raises(NotFound, match="no user 'bob'"):
+        accounts.set_language(store, "bob", "ru")
+    assert store.user_by_name("ann").lang == "ru"  # type: ignore[union-attr]
+    assert accounts.set_language(store, "ann", None).lang is None
+    # the web UI's switch: kept only when it is a shipped language, written only on a change
+    accounts.remember_language(store, ann.id, "xx")
+    assert store.user_by_name("ann").lang is None  # type: ignore[union-attr]
+    accounts.remember_language(store, ann.id, "ru-RU")
+    before = store.user_by_name("ann")
+    assert before is not None and before.lang == "ru"
+    time.sleep(0.01)
+    accounts.remember_language(store, ann.id, "ru")
+    assert store.user_by_name("ann") == before  # the same choice again: nothing written
+    accounts.remember_language(store, 999_999, "ru")  # a user removed meanwhile: no error

@@ -7,9 +7,10 @@ import time
 
 import pytest
 
-from jobyard import Yard
+from jobyard import Yard, i18n
 from jobyard.errors import InvalidInput, InvalidTransition
 from jobyard.feed import Feed
+from jobyard.slack.modal import NODES_BLOCK, error_field
 
 
 @pytest.fixture(autouse=True)
@@ -91,3 +92,12 @@ def test_redirect_moves_a_waiting_job_and_restarts_a_failed_one(yard: Yard) -> N
     with pytest.raises(InvalidInput):
         yard.redirect(one, "")
     assert job.id == two
+
+
+def test_a_node_count_refusal_names_the_nodes_field_in_every_language(yard: Yard) -> None:
+    """The web and Slack forms put it under their nodes field by ``field``, not by the
+    words of the message (which are Russian for a Russian reader)."""
+    with i18n.use("ru"), pytest.raises(InvalidInput) as info:
+        yard.submit("restart", ["web1"], {"service": "x"})
+    assert "node" not in str(info.value) and getattr(info.value, "field", None) == "nodes"
+    assert error_field(info.value) == NODES_BLOCK

@@ -103,6 +103,28 @@ def test_user_add_reads_the_password_from_stdin_and_refuses_bad_ones(
     assert user["name"] == "ann" and user["role"] == "admin" and "password" not in str(user)
 
 
+def test_user_lang_sets_shows_refuses_and_forgets(env: dict[str, str]) -> None:
+    ok = cli(env, "user", "add", "ann", "--role", "operator", "--password-stdin", stdin=PASSWORD)
+    assert ok.returncode == 0, ok.stderr
+    fresh = cli(env, "user", "list")
+    assert fresh.stdout.split()[:3] == ["ann", "operator", "-"]  # no language chosen
+    ru = cli(env, "user", "lang", "ann", "ru_RU.UTF-8")
+    assert ru.returncode == 0 and ru.stdout.strip() == "ann reads ru now", ru.stderr
+    [user] = json.loads(run_cli(env, "user", "list", "--json").stdout)
+    assert user["lang"] == "ru"
+    assert cli(env, "user", "list").stdout.split()[:3] == ["ann", "operator", "ru"]
+    bad = cli(env, "user", "lang", "ann", "de")
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == "jobyard: error: unknown language 'de'; choose one of: en, ru"
+    nobody = cli(env, "user", "lang", "bob", "ru")
+    assert nobody.returncode == 2 and nobody.stderr.strip() == "jobyard: error: no user 'bob'"
+    in_russian = cli(env, "--lang", "ru", "user", "lang", "ann", "default")
+    assert in_russian.returncode == 0
+    assert in_russian.stdout.strip() == "у ann теперь язык по умолчанию"  # noqa: RUF001
+    [user] = json.loads(run_cli(env, "user", "list", "--json").stdout)
+    assert user["lang"] is None
+
+
 def test_a_printed_token_works_over_http_until_revoked(env: dict[str, str], tmp_path: Path) -> None:
     added = cli(env, "user", "add", "ann", "--role", "admin", "--password-stdin", stdin=PASSWORD)
     assert added.returncode == 0, added.stderr

@@ -1,6 +1,7 @@
 """Sessions, forms, the audit log and bad input over real HTTP, on SQLite and PostgreSQL:
 form logins (the web UI's /login page posts here), CSRF from a form field, refused
-changes audited, the audit cursor, expired tokens, no secret or hash in any answer."""
+changes audited, the audit cursor, expired tokens, no secret or hash in any answer; the
+web UI's language switch of a logged-in user kept with the account."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from tests.pgfixtures import BACKENDS
 from jobyard import Yard, accounts
 from jobyard.api.accounts import COOKIE, StoreAuth
 from jobyard.api.app import create_app
+from jobyard.web.app import create_web_app
 
 
 @pytest.fixture(params=BACKENDS)
@@ -201,3 +203,32 @@ def test_failed_logins_are_audited_until_the_limit_then_429(base: str, yard: Yar
     refused = accounts.audit_page(yard.store, None, "login", None, 100, outcome="refused")
     assert len(refused) == accounts.MAX_USER_FAILURES  # a flood past the limit adds nothing
     assert all(r.target == "vic" and r.address == "127.0.0.1" for r in refused)
+
+
+def lang_of(yard: Yard, name: str) -> str | None:
+    user = yard.store.user_by_name(name)
+    assert user is not None
+    return user.lang
+
+
+def test_the_switch_of_a_logged_in_user_is_kept_with_the_account(yard: Yard) -> None:
+    with serving(create_web_app(yard, StoreAuth(yard))) as base, httpx.Client(base_url=base) as c:
+        r = c.post("/api/v1/login", json={"username": "ann", "password": "correct horse"})
+        assert r.status_code == 200, r.text
+        assert c.get("/jobs").status_code == 200
+        assert lang_of(yard, "ann") is None  # Accept-Language alone chooses nothing
+        page = c.get("/jobs?lang=ru")
+        assert page.status_code == 200 and '<html lang="ru">' in page.text
+        assert lang_of(yard, "ann") == "ru"
+        c.cookies.delete("jobyard_lang")  # another browser: the account still says ru
+        assert c.get("/jobs?lang=de").status_code == 200  # not shipped: nothing kept
+        assert lang_of(yard, "ann") == "ru"
+        c.get("/types?lang=en")
+        assert lang_of(yard, "ann") == "en"
+        admin = c.get("/api/v1/users").json()["users"]
+        assert {u["name"]: u["lang"] for u in admin} == {"ann": "en", "vic": None}
+        # a token's caller (no session) and a page opened before logging in keep nothing
+        token = accounts.create_token(yard.store, "ci", "viewer", 3600, user="vic").secret
+        httpx.get(f"{base}/jobs?lang=ru", headers={"Authorization": f"Bearer {token}"})
+        httpx.get(f"{base}/login?lang=ru")
+        assert lang_of(yard, "vic") is None

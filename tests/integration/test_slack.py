@@ -8,74 +8,20 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
 
 import httpx
 import pytest
 from tests.apiserver import serving
 from tests.helpers import until
-from tests.slack_servers import (
-    SECRET,
-    TOKEN,
-    FakeSlack,
-    command_body,
-    fake_slack,
-    interactive_body,
-    signed,
-)
+from tests.slack_app import Env, first_message, following, slack_yard, submission, type_chosen
+from tests.slack_servers import SECRET, TOKEN, FakeSlack, command_body, fake_slack, signed
 
-from jobyard import Yard, accounts
+from jobyard import Yard
 from jobyard.api.accounts import StoreAuth
-from jobyard.config import load_config
-from jobyard.errors import ConfigError
 from jobyard.observers import Observers, start
 from jobyard.web.app import create_web_app
 
 __all__ = ["fake_slack"]  # fixtures
-
-
-def write_config(folder: Path, api_url: str, bot_token: bool = True) -> Path:
-    token = f'bot_token = "{TOKEN}"\n' if bot_token else ""
-    path = folder / "jobyard.toml"
-    path.write_text(
-        "[slack]\n"
-        f'signing_secret = "{SECRET}"\n{token}'
-        f'api_url = "{api_url}"\n'
-        'users = { U0ALICE = "alice", U0VERA = "vera", U0GHOST = "ghost" }\n'
-    )
-    return path
-
-
-def define(yard: Yard) -> None:
-    @yard.job(name="deploy")
-    def deploy(job: Any, version: str, fail: bool = False) -> str:
-        job.progress(2, 4)
-        time.sleep(0.3)
-        if fail:
-            raise RuntimeError("disk <full> & <!channel>")
-        return version
-
-    @yard.job(name="greet")
-    def greet(job: Any, msg: str) -> str:
-        return msg
-
-    @yard.job(name="choose")
-    def choose(job: Any, level: Literal["low", "high"], count: int = 1) -> str:
-        return f"{level}x{count}"
-
-
-class Env:
-    def __init__(self, yard: Yard, base: str, fake: FakeSlack) -> None:
-        self.yard, self.base, self.fake = yard, base, fake
-
-    def command(self, text: str, user: str = "U0ALICE", **kw: Any) -> httpx.Response:
-        body = command_body(text, user)
-        headers = kw.pop("headers", None) or signed(body)
-        return httpx.post(self.base + "/slack/command", content=body, headers=headers, **kw)
-
-    def interactive(self, payload: dict[str, Any]) -> httpx.Response:
-        body = interactive_body(payload)
-        return httpx.post(self.base + "/slack/interactive", content=body, headers=signed(body))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -84,13 +30,7 @@ def env(request: pytest.FixtureRequest, tmp_path: Path, fake_slack: FakeSlack) -
         url = f"sqlite:///{tmp_path / 'slack.db'}"
     else:
         url = request.getfixturevalue("postgres_url")
-    config = load_config(str(write_config(tmp_path, fake_slack.url)), db=url)
-    yard = Yard(url, config=config)
-    yard.migrate()
-    define(yard)
-    yard.sync_types()
-    accounts.add_user(yard.store, "alice", "operator", "alice-password")
-    accounts.add_user(yard.store, "vera", "viewer", "vera-password")
+    yard = slack_yard(url, tmp_path, fake_slack)
     with serving(create_web_app(yard, StoreAuth(yard))) as base:
         yield Env(yard, base, fake_slack)
     yard.close()
@@ -98,21 +38,8 @@ def env(request: pytest.FixtureRequest, tmp_path: Path, fake_slack: FakeSlack) -
 
 @pytest.fixture
 def running(env: Env) -> Iterator[Observers]:
-    """A worker on the default queue and two nodes, and the observers of the config."""
-    w = env.yard.worker(
-        queues=["default", "node:web1", "node:web2"], concurrency=2, poll=0.1, handle_signals=False
-    ).start()
-    observers = start(env.yard, poll=0.1)
-    assert observers is not None and [o.observer.name for o in observers.loops] == ["slack-threads"]
-    yield observers
-    observers.stop()
-    w.stop(timeout=10)
-
-
-def first_message(fake: FakeSlack) -> Any:
-    posts = [c for c in fake.of("chat.postMessage") if "thread_ts" not in c.body]
-    assert posts, "no thread was started"
-    return posts[-1]
+    with following(env.yard) as observers:
+        yield observers
 
 
 # -- signature -----------------------------------------------------------------------------
@@ -218,7 +145,12 @@ def test_command_job_follow_ups_in_order(env: Env, running: Observers) -> None:
     assert first.body["channel"] == "C0OPS"
     assert first.headers["Authorization"] == f"Bearer {TOKEN}"
     ts = "1700000000.000001"
-    assert job.props["slack"] == {"channel": "C0OPS", "thread_ts": ts, "user": "U0ALICE"}
+    assert job.props["slack"] == {
+        "channel": "C0OPS",
+        "thread_ts": ts,
+        "user": "U0ALICE",
+        "lang": "en",  # the thread's language, kept for its follow-ups
+    }
     assert job.props["creator"] == "alice"
     texts = env.fake.wait_thread(ts, lambda t: any("completed" in x for x in t))
     assert texts == [
@@ -293,11 +225,7 @@ def test_restart_of_the_delivery_sends_no_duplicate(env: Env) -> None:
 
 
 def test_no_bot_token_creates_without_follow_ups(tmp_path: Path, fake_slack: FakeSlack) -> None:
-    url = f"sqlite:///{tmp_path / 'n.db'}"
-    yard = Yard(url, config=load_config(str(write_config(tmp_path, fake_slack.url, False)), db=url))
-    yard.migrate()
-    define(yard)
-    accounts.add_user(yard.store, "alice", "admin", "alice-password")
+    yard = slack_yard(f"sqlite:///{tmp_path / 'n.db'}", tmp_path, fake_slack, bot_token=False)
     with serving(create_web_app(yard, StoreAuth(yard))) as base:
         body = command_body("greet msg=hi")
         r = httpx.post(base + "/slack/command", content=body, headers=signed(body))
@@ -320,23 +248,6 @@ def test_slack_refusing_the_post_still_creates(env: Env) -> None:
 # -- the modal -----------------------------------------------------------------------------
 
 
-def _submission(view: dict[str, Any], values: dict[str, str], user: str = "U0ALICE") -> Any:
-    state: dict[str, Any] = {}
-    for block in view["blocks"]:
-        bid = block["block_id"]
-        element = block["element"]
-        if bid not in values:
-            continue
-        if element["type"] == "static_select":
-            state[bid] = {
-                "value": {"type": "static_select", "selected_option": {"value": values[bid]}}
-            }
-        else:
-            state[bid] = {"value": {"type": "plain_text_input", "value": values[bid]}}
-    submitted = {**view, "id": "V0001", "hash": "h1", "state": {"values": state}}
-    return {"type": "view_submission", "user": {"id": user}, "view": submitted}
-
-
 def test_modal_flow(env: Env, running: Observers) -> None:
     r = env.command("new choose")
     assert r.status_code == 200 and r.text == ""
@@ -352,15 +263,7 @@ def test_modal_flow(env: Env, running: Observers) -> None:
     assert blocks["param.count"]["element"]["initial_value"] == "1"
 
     # another type chosen: the view is replaced by that type's fields
-    change = {
-        "type": "block_actions",
-        "user": {"id": "U0ALICE"},
-        "actions": [
-            {"block_id": "type", "action_id": "value", "selected_option": {"value": "deploy"}}
-        ],
-        "view": {**view, "id": "V0001", "hash": "h0", "state": {"values": {}}},
-    }
-    assert env.interactive(change).status_code == 200
+    assert env.interactive(type_chosen(view, "deploy")).status_code == 200
     (updated,) = env.fake.of("views.update")
     assert updated.body["view_id"] == "V0001" and updated.body["hash"] == "h0"
     assert [b["block_id"] for b in updated.body["view"]["blocks"]] == [
@@ -368,7 +271,7 @@ def test_modal_flow(env: Env, running: Observers) -> None:
     ]  # fmt: skip
 
     bad = env.interactive(
-        _submission(
+        submission(
             view, {"type": "choose", "level": "low", "param.level": "low", "param.count": "many"}
         )
     )
@@ -378,15 +281,15 @@ def test_modal_flow(env: Env, running: Observers) -> None:
         "errors": {"param.count": "parameter 'count': must be a whole number, got 'many'"},
     }
     nodes = env.interactive(
-        _submission(view, {"type": "choose", "nodes": "a,,a", "param.level": "low"})
+        submission(view, {"type": "choose", "nodes": "a,,a", "param.level": "low"})
     )
     assert list(nodes.json()["errors"]) == ["nodes"]
-    viewer = env.interactive(_submission(view, {"type": "choose", "param.level": "low"}, "U0VERA"))
+    viewer = env.interactive(submission(view, {"type": "choose", "param.level": "low"}, "U0VERA"))
     assert "viewer may not create" in viewer.json()["errors"]["type"]
     assert env.yard.count() == 0
 
     good = env.interactive(
-        _submission(view, {"type": "choose", "param.level": "high", "param.count": "3"})
+        submission(view, {"type": "choose", "param.level": "high", "param.count": "3"})
     )
     assert good.status_code == 200
     (job,) = env.yard.jobs()
@@ -403,37 +306,3 @@ def test_modal_needs_a_mapped_creator(env: Env) -> None:
     r = env.command("", user="U0VERA")
     assert "viewer may not create jobs" in r.json()["text"]
     assert env.fake.of("views.open") == []
-
-
-def test_answers_follow_slack_lang(tmp_path: Path, fake_slack: FakeSlack) -> None:
-    """``[slack] lang = "ru"``: refusals and confirmations to Slack users are Russian (Slack
-    sends no language of its own); the job's data stays as given."""
-    path = write_config(tmp_path, fake_slack.url, bot_token=False)
-    path.write_text(path.read_text() + 'lang = "ru"\n')
-    url = f"sqlite:///{tmp_path / 'slack.db'}"
-    yard = Yard(url, config=load_config(str(path), db=url))
-    yard.migrate()
-    define(yard)
-    yard.sync_types()
-    accounts.add_user(yard.store, "alice", "operator", "alice-password")
-    accounts.add_user(yard.store, "vera", "viewer", "vera-password")
-    try:
-        with serving(create_web_app(yard, StoreAuth(yard))) as base:
-            env = Env(yard, base, fake_slack)
-            refused = env.command("deploy version=1", user="U0VERA").json()["text"]
-            want = "Ошибка: у vera роль viewer: роль viewer не может создавать задания; "  # noqa: RUF001
-            assert refused == want + "попросите у администратора роль operator"  # noqa: RUF001
-            done = env.command("deploy version=1").json()["text"]
-            assert done.startswith("создано задание "), done
-        (job,) = yard.jobs()
-        assert job.data == {"version": "1"}
-    finally:
-        yard.close()
-    bad = tmp_path / "bad.toml"
-    bad.write_text('[slack]\nsigning_secret = "s"\nlang = "de"\n')
-    other = Yard(url, config=load_config(str(bad), db=url))
-    try:
-        with pytest.raises(ConfigError, match=r"\[slack\]: lang must be one of en, ru, got 'de'"):
-            start(other)
-    finally:
-        other.close()

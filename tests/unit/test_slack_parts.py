@@ -1,19 +1,25 @@
+# ruff: noqa: RUF001  (Russian texts)
 """The Slack face's pure parts: [slack] settings, the v0 signature and the replay guard,
 mrkdwn escaping, the command's words, and the thread observer's filter and texts."""
 
 from __future__ import annotations
 
+import json
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from jobyard import i18n
 from jobyard.config import load_config
-from jobyard.errors import AuthError, ConfigError, InvalidInput
+from jobyard.errors import AuthError, ConfigError, DatabaseError, InvalidInput
 from jobyard.observers import load
-from jobyard.observers.slack_threads import InThread, observer, text
+from jobyard.observers.slack_threads import InThread, ThreadMessage, observer, text
 from jobyard.slack import command, mrkdwn
+from jobyard.slack.flow import language_of
 from jobyard.slack.settings import parse_slack
 from jobyard.slack.signature import ReplayGuard, sign, verify
+from jobyard.store.accounts import UserRow
 
 SLACK_EXAMPLE_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 SLACK_EXAMPLE_BODY = (
@@ -146,3 +152,67 @@ def test_thread_texts_escape_user_text() -> None:
     assert text(_ctx("jobset.finished", data=summary)) == (
         ":x: jobset 3 finished: 2 completed, 1 failed (of 3); not completed: job 7"
     )
+
+
+def test_thread_texts_in_russian_with_plural_forms() -> None:
+    with i18n.use("ru"):
+        assert text(_ctx("job.started", attempts=3)) == "задание 7 запущено (попытка 3)"
+        assert text(_ctx("job.retrying", error="<b>")) == (
+            "задание 7: сбой, будет новая попытка: &lt;b&gt;"
+        )
+        assert text(_ctx("job.cancelled")) == "задание 7 отменено"
+        assert text(_ctx("job.completed", result=None)) == ":white_check_mark: задание 7 выполнено"
+        assert text(_ctx("job.failed", node="web<1>")) == (
+            ":x: задание 7 на web&lt;1&gt; завершилось с ошибкой: ошибка не указана"
+        )
+        counts = {"jobset": 3, "completed": 21, "failed": 3, "cancelled": 5, "total": 29}
+        assert text(_ctx("jobset.finished", data={**counts, "jobs": {"8": "failed"}})) == (
+            ":x: набор заданий 3 завершён: 21 задание выполнено, 3 задания с ошибкой, "
+            "5 заданий отменено (из 29); не выполнены: задание 8"
+        )
+        nothing = {"jobset": 4, "total": 0}
+        assert text(_ctx("jobset.finished", data=nothing)) == (
+            ":white_check_mark: набор заданий 4 завершён: ничего не выполнялось (из 0)"
+        )
+    assert text(_ctx("job.cancelled")) == "job 7 cancelled"  # English outside the block
+
+
+def test_a_thread_speaks_its_creators_language() -> None:
+    message = ThreadMessage("en")  # [slack] lang
+    ctx = _ctx("job.started")
+    assert json.loads(message.render(ctx))["text"] == "job 7 started"  # no lang kept: en
+    ctx["props"] = {"slack": {**ctx["props"]["slack"], "lang": "ru"}}
+    payload = json.loads(message.render(ctx))
+    assert payload == {
+        "channel": "C1",
+        "thread_ts": "1.2",
+        "text": "задание 7 запущено",
+        "unfurl_links": False,
+        "unfurl_media": False,
+    }
+    assert json.loads(ThreadMessage("ru").render(_ctx("job.started")))["text"] == (
+        "задание 7 запущено"
+    )
+    ctx["props"]["slack"]["lang"] = "xx"  # not shipped (a hand-edited prop): the default
+    assert json.loads(message.render(ctx))["text"] == "job 7 started"
+    assert i18n.current() == "en"  # rendering left the observer thread's language alone
+
+
+def test_the_language_of_a_slack_user() -> None:
+    rows = {"alice": UserRow(1, "alice", "operator", "h", 0.0, 0.0, "ru")}
+    rows["bob"] = UserRow(2, "bob", "operator", "h", 0.0, 0.0, None)
+
+    def user_by_name(name: str) -> UserRow | None:
+        if name == "down":
+            raise DatabaseError("the database is unavailable")
+        return rows.get(name)
+
+    yard: Any = SimpleNamespace(store=SimpleNamespace(user_by_name=user_by_name))
+    users = {"U0A": "alice", "U0B": "bob", "U0G": "ghost", "U0D": "down"}
+    settings = parse_slack({"signing_secret": "s", "users": users, "lang": "en"}, {})
+    assert settings is not None
+    assert language_of(yard, settings, "U0A") == "ru"  # her own
+    for slack_id in ("U0B", "U0G", "U0D", "U0NOBODY", None, 7):  # else the workspace's
+        assert language_of(yard, settings, slack_id) == "en", slack_id
+    russian = parse_slack({"signing_secret": "s", "users": users, "lang": "ru"}, {})
+    assert russian is not None and language_of(yard, russian, "U0B") == "ru"

@@ -21,7 +21,7 @@ OK = {"type": "object", "required": ["ok"], "properties": {"ok": {"type": "boole
 USER = {
     "type": "object",
     "required": ["name", "role", "created"],
-    "properties": {"name": _STR, "role": _STR, "created": _STR},
+    "properties": {"name": _STR, "role": _STR, "lang": _OPT_STR, "created": _STR},
 }
 TOKEN = {
     "type": "object",

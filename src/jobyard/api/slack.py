@@ -81,12 +81,12 @@ def reply(text: str, response_type: str = "ephemeral") -> dict[str, Any]:
     return {"response_type": response_type, "text": text}
 
 
-def _guarded(work: Any, settings: SlackSettings, *args: Any) -> Any:
-    """Run ``work`` in the language of ``[slack] lang``; a refusal or a failure becomes the
-    ephemeral line Slack shows."""
-    with i18n.use(settings.lang):
+def _guarded(work: Any, settings: SlackSettings, state: AppState, slack_id: Any, *args: Any) -> Any:
+    """Run ``work`` in the language of the Slack user ``slack_id`` (their jobyard user's,
+    else ``[slack] lang``); a refusal or a failure becomes the ephemeral line Slack shows."""
+    with i18n.use(flow.language_of(state.yard, settings, slack_id)):
         try:
-            return work(settings, *args)
+            return work(settings, state, *args)
         except InvalidInput as exc:
             return reply(_("Error: {exc}", exc=escape(exc)))
         except SlackError as exc:
@@ -105,14 +105,15 @@ async def slack_command(call: Call) -> Any:
     """Slack's slash command (form-encoded, signed): ``TYPE [NODES] name=value``, ``help``,
     ``new [TYPE]`` (or nothing) to open the modal."""
     settings, form = await _signed(call)
-    return await run_in_threadpool(_guarded, _command, settings, call.state, form)
+    slack_id = form.get("user_id")
+    return await run_in_threadpool(_guarded, _command, settings, call.state, slack_id, form)
 
 
 def _command(settings: SlackSettings, state: AppState, form: dict[str, str]) -> Any:
     yard = state.yard
     args = command.words(form.get("text", ""))
     if args and args[0].lower() == "help":
-        return reply(command.HELP)
+        return reply(_(command.HELP))
     who = flow.caller(yard, settings, form.get("user_id"))
     if not args or args[0].lower() == "new":
         return _open_modal(state, settings, form, args[1] if len(args) > 1 else None)
@@ -148,7 +149,9 @@ async def slack_interactive(call: Call) -> Any:
         raise api_errors.bad_request(_("the payload field is not JSON")) from None
     if not isinstance(payload, dict):
         raise api_errors.bad_request(_("the payload field must be a JSON object"))
-    return await run_in_threadpool(_guarded, _interactive, settings, call.state, payload)
+    user = payload.get("user")
+    slack_id = user.get("id") if isinstance(user, dict) else None
+    return await run_in_threadpool(_guarded, _interactive, settings, call.state, slack_id, payload)
 
 
 def _interactive(settings: SlackSettings, state: AppState, payload: dict[str, Any]) -> Any:
@@ -169,8 +172,8 @@ def _interactive(settings: SlackSettings, state: AppState, payload: dict[str, An
         return {"response_action": "errors", "errors": {modal.error_field(exc): str(exc)[:2000]}}
     done = {
         "type": "modal",
-        "title": {"type": "plain_text", "text": "Created"},
-        "close": {"type": "plain_text", "text": "Close"},
+        "title": {"type": "plain_text", "text": _("Created")},
+        "close": {"type": "plain_text", "text": _("Close")},
         "blocks": [
             {"type": "section", "text": {"type": "mrkdwn", "text": escape(launched.text())}}
         ],

@@ -89,6 +89,22 @@ def user_role(ctx: click.Context, name: str, role: str) -> None:
     click.echo(_("{name} is now {role}", name=name, role=role))
 
 
+@user_group.command("lang")
+@click.argument("name")
+@click.argument("lang")
+@click.pass_context
+def user_lang(ctx: click.Context, name: str, lang: str) -> None:
+    """Set the language a user reads (en, ru; default forgets it): the answers to them in
+    Slack. The web UI's language switch sets it too."""
+    store = _store(ctx)
+    user = accounts.set_language(store, name, None if lang == "default" else lang)
+    _audit(store, "user lang", name)
+    if user.lang is None:
+        click.echo(_("{name} uses the default language now", name=name))
+    else:
+        click.echo(_("{name} reads {lang} now", name=name, lang=user.lang))
+
+
 @user_group.command("remove")
 @click.argument("name")
 @click.pass_context
@@ -110,7 +126,7 @@ def user_list(ctx: click.Context, as_json: bool) -> None:
         print_json(users)
         return
     for u in users:
-        click.echo(f"{u['name']:<24} {u['role']:<9} {u['created']}")
+        click.echo(f"{u['name']:<24} {u['role']:<9} {u['lang'] or '-':<4} {u['created']}")
 
 
 @click.group("token", cls=Group)

@@ -1,7 +1,8 @@
 """Follow-ups of Slack-made jobs in their thread: a built-in observer (``slack-threads``)
 that posts each job's start, coarse progress and outcome, and a jobset's finished
 summary, with chat.postMessage and the ``thread_ts`` the job's props carry
-(``props.slack = {channel, thread_ts, user}``, set by jobyard.slack.flow).
+(``props.slack = {channel, thread_ts, user, lang}``, set by jobyard.slack.flow), in the
+language of the user who made the job (``lang``; ``[slack] lang`` when there is none).
 
 It is an observer like the configured ones: it reads the event log by cursor, records
 each delivery, retries with backoff and sends nothing twice after a restart (a send cut
@@ -15,6 +16,8 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from jobyard import i18n
+from jobyard.i18n import _, n_
 from jobyard.observers.config import ObserverConfig
 from jobyard.observers.render import FINISH_EVENTS
 from jobyard.observers.templates import Compiled, Condition
@@ -84,28 +87,55 @@ class InThread(Condition):
 
 
 def _label(job: Mapping[str, Any], event: Mapping[str, Any]) -> str:
-    node = job.get("node")
-    return f"job {job.get('id') or event.get('job')}" + (f" on {escape(node)}" if node else "")
+    number, node = job.get("id") or event.get("job"), job.get("node")
+    if node:
+        return _("job {id} on {node}", id=number, node=escape(node))
+    return _("job {id}", id=number)
+
+
+def _counts(counts: Mapping[str, int]) -> str:
+    """ "2 completed, 1 failed" (what ran of a jobset), in the current language."""
+    parts = []
+    if counts["completed"]:
+        parts.append(n_("{n} completed", "{n} completed", counts["completed"]))
+    if counts["failed"]:
+        parts.append(n_("{n} failed", "{n} failed", counts["failed"]))
+    if counts["cancelled"]:
+        parts.append(n_("{n} cancelled", "{n} cancelled", counts["cancelled"]))
+    return ", ".join(parts) or _("nothing ran")
+
+
+def _count(value: Any) -> int:
+    number = _number(value)
+    return int(number) if number is not None else 0
 
 
 def _jobset_text(data: Mapping[str, Any]) -> str:
-    counts = {k: data.get(k) or 0 for k in ("completed", "failed", "cancelled")}
-    parts = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
-    text = (
-        f"jobset {data.get('jobset')} finished: {parts or 'nothing ran'} (of {data.get('total')})"
+    counts = {k: _count(data.get(k)) for k in ("completed", "failed", "cancelled")}
+    text = _(
+        "jobset {jobset} finished: {counts} (of {total})",
+        jobset=escape(data.get("jobset"), 20),
+        counts=_counts(counts),
+        total=escape(data.get("total"), 20),
     )
     jobs = data.get("jobs")
     if isinstance(jobs, Mapping):
-        bad = [f"job {escape(i, 20)}" for i, st in jobs.items() if st != "completed"]
+        bad = [_("job {id}", id=escape(i, 20)) for i, st in jobs.items() if st != "completed"]
         if bad:
-            text += "; not completed: " + ", ".join(bad[:20]) + (" …" if len(bad) > 20 else "")
+            listed = ", ".join(bad[:20]) + (" …" if len(bad) > 20 else "")
+            text = _("{text}; not completed: {jobs}", text=text, jobs=listed)
     return (
         ":white_check_mark: " if not counts["failed"] and not counts["cancelled"] else ":x: "
     ) + text
 
 
+def _error(job: Mapping[str, Any]) -> str:
+    return escape(job.get("error") or _("no error given"))
+
+
 def text(context: Mapping[str, Any]) -> str:
-    """What the thread reads for one event; user text (errors, results, nodes) escaped."""
+    """What the thread reads for one event, in the current language; user text (errors,
+    results, nodes) escaped."""
     event, job = context["event"], context["job"]
     name, label = event["name"], _label(job, event)
     data = event.get("data") if isinstance(event.get("data"), Mapping) else {}
@@ -113,30 +143,54 @@ def text(context: Mapping[str, Any]) -> str:
         return _jobset_text(data)
     if name == "job.started":
         attempts = job.get("attempts") or 1
-        return f"{label} started" + (f" (attempt {attempts})" if attempts > 1 else "")
+        if attempts > 1:
+            return _("{label} started (attempt {attempt})", label=label, attempt=attempts)
+        return _("{label} started", label=label)
     if name == "job.progress":
         done, total = _number(data.get("completed")) or 0, _number(data.get("total")) or 1
-        return f"{label}: {100 * done / total:.0f}% ({done:g} of {total:g})"
+        return _(
+            "{label}: {percent:.0f}% ({done:g} of {total:g})",
+            label=label,
+            percent=100 * done / total,
+            done=done,
+            total=total,
+        )
     if name == "job.retrying":
-        return f"{label} failed, will retry: {escape(job.get('error') or 'no error given')}"
+        return _("{label} failed, will retry: {error}", label=label, error=_error(job))
     if name == "job.completed":
         result = job.get("result")
-        shown = "" if result is None else ": " + escape(json.dumps(result, default=str), 300)
-        return f":white_check_mark: {label} completed{shown}"
+        if result is None:
+            return ":white_check_mark: " + _("{label} completed", label=label)
+        shown = escape(json.dumps(result, default=str), 300)
+        return ":white_check_mark: " + _("{label} completed: {result}", label=label, result=shown)
     if name == "job.failed":
-        return f":x: {label} failed: {escape(job.get('error') or 'no error given')}"
-    return f"{label} {escape(name.removeprefix('job.'))}"
+        return ":x: " + _("{label} failed: {error}", label=label, error=_error(job))
+    if name == "job.cancelled":
+        return _("{label} cancelled", label=label)
+    return f"{label} {escape(name.removeprefix('job.'))}"  # an event name: data
+
+
+def language(props: Mapping[str, Any], default: str) -> str:
+    """The thread's language: its creator's, kept in ``props.slack.lang`` (older threads
+    have none: ``[slack] lang``)."""
+    slack = props.get("slack")
+    lang = slack.get("lang") if isinstance(slack, Mapping) else None
+    return (i18n.normalize(lang) if isinstance(lang, str) else None) or default
 
 
 class ThreadMessage(Compiled):
     """The observer's payload: made in Python (a thread and escaped text), not Jinja."""
 
-    def __init__(self) -> None:
+    def __init__(self, lang: str = i18n.DEFAULT) -> None:
         self.observer, self.field, self.source, self.html = NAME, "payload", "(built in)", False
+        self.lang = lang  # [slack] lang, for a thread that keeps no language of its own
 
     def render(self, context: Mapping[str, Any]) -> str:
-        thread = thread_of(context.get("props") or {}) or {}
-        payload = {**thread, "text": text(context), "unfurl_links": False, "unfurl_media": False}
+        props = context.get("props") or {}
+        thread = thread_of(props) or {}
+        with i18n.use(language(props, self.lang)):
+            said = text(context)
+        payload = {**thread, "text": said, "unfurl_links": False, "unfurl_media": False}
         return json.dumps(payload, ensure_ascii=False)
 
 
@@ -149,7 +203,7 @@ def observer(settings: SlackSettings | None) -> ObserverConfig | None:
         channel="slack",
         events=EVENTS,
         when=InThread(),
-        templates={"payload": ThreadMessage()},
+        templates={"payload": ThreadMessage(settings.lang)},
         url=settings.api_url,
         token=settings.bot_token,
     )

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from jobyard.errors import JobyardError
+from jobyard.i18n import _
 
 
 class SlackError(JobyardError):
@@ -36,18 +37,30 @@ class SlackClient:
             with httpx.Client(timeout=self.timeout, follow_redirects=False) as client:
                 answer = client.post(f"{self.api_url}/{method}", content=body, headers=headers)
         except httpx.TimeoutException:
-            raise SlackError(f"Slack {method}: timed out after {self.timeout:g} s") from None
+            raise SlackError(
+                _(
+                    "Slack {method}: timed out after {timeout:g} s",
+                    method=method,
+                    timeout=self.timeout,
+                )
+            ) from None
         except httpx.HTTPError as exc:
             raise SlackError(f"Slack {method}: {type(exc).__name__}") from None
         if answer.status_code == 429:
             wait = answer.headers.get("retry-after", "?")
-            raise SlackError(f"Slack {method}: rate limited (retry after {wait[:10]} s)")
+            raise SlackError(
+                _(
+                    "Slack {method}: rate limited (retry after {wait} s)",
+                    method=method,
+                    wait=wait[:10],
+                )
+            )
         if not 200 <= answer.status_code < 300:
             raise SlackError(f"Slack {method}: HTTP {answer.status_code}")
         try:
             found = answer.json()
         except ValueError:
-            raise SlackError(f"Slack {method}: the answer is not JSON") from None
+            raise SlackError(_("Slack {method}: the answer is not JSON", method=method)) from None
         if not isinstance(found, dict) or found.get("ok") is not True:
             reason = found.get("error") if isinstance(found, dict) else None
             raise SlackError(f"Slack {method}: {str(reason or 'not ok')[:100]}")

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from jobyard import nodes
 from jobyard.errors import InvalidInput
-from jobyard.i18n import _, n_
+from jobyard.i18n import N_, _, n_
 from jobyard.slack.mrkdwn import unescape
 from jobyard.spec import parse_name
 
@@ -27,12 +27,13 @@ MAX_TEXT = 4000
 # Slack's "smart" quotes (typed on phones) as the plain ones shlex knows.
 _QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'"})
 
-HELP = """*/jobyard TYPE [NODE,NODE...] [name=value ...]* creates a job (one node, or none) \
+# A msgid: shown as _(HELP), in the language of the user who asks.
+HELP = N_("""*/jobyard TYPE [NODE,NODE...] [name=value ...]* creates a job (one node, or none) \
 or a jobset (one job per node). Values are read as the type's parameters declare them; \
 quote a value with spaces: `msg="two words"`.
 */jobyard* or */jobyard new [TYPE]* opens a form: choose the type, the nodes and the parameters.
 */jobyard help* shows this.
-The job's progress and outcome follow in the thread of the message it posts."""
+The job's progress and outcome follow in the thread of the message it posts.""")
 
 
 @dataclass(frozen=True)
@@ -48,12 +49,6 @@ class Order:
 class Created:
     jobs: list[int]
     jobset: int | None = None
-
-    def name(self) -> str:
-        if self.jobset is not None:
-            count = len(self.jobs)
-            return f"jobset {self.jobset} ({count} job{'s' if count != 1 else ''})"
-        return f"job {self.jobs[0]}"
 
     def summary(self) -> str:
         """ "job 12 created" / "jobset 5 created (3 jobs)"."""
@@ -118,8 +113,9 @@ def create(yard: Yard, order: Order, options: dict[str, Any]) -> Created:
 
 def describe(order: Order) -> str:
     """The order in words, for the thread's first message (the caller escapes it)."""
-    where = f" on {', '.join(order.nodes)}" if order.nodes else ""
-    params = ""
+    what = order.type_name
+    if order.nodes:
+        what = _("{type} on {nodes}", type=what, nodes=", ".join(order.nodes))
     if order.data:
-        params = " " + " ".join(f"{k}={v}" for k, v in order.data.items())
-    return f"{order.type_name}{where}{params}"
+        what += " " + " ".join(f"{k}={v}" for k, v in order.data.items())
+    return what

@@ -12,9 +12,9 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from jobyard import accounts
-from jobyard.errors import InvalidInput, NotFound
-from jobyard.i18n import _
+from jobyard import accounts, i18n
+from jobyard.errors import DatabaseError, InvalidInput, NotFound
+from jobyard.i18n import _, n_
 from jobyard.slack import command
 from jobyard.slack.client import SlackClient, SlackError
 from jobyard.slack.mrkdwn import escape
@@ -32,6 +32,7 @@ class Caller:
     slack_id: str
     name: str
     role: str
+    lang: str = i18n.DEFAULT  # the language of the answers to them and of their threads
 
 
 @dataclass(frozen=True)
@@ -42,12 +43,26 @@ class Launched:
 
     def text(self) -> str:
         """Plain text (the caller escapes it for mrkdwn)."""
-        out = self.created.summary()
+        summary = self.created.summary()
         if self.thread is not None:
-            out += "; its progress follows in the thread"
-        elif self.note:
-            out += f" (no follow-ups: {self.note})"
-        return out
+            return _("{summary}; its progress follows in the thread", summary=summary)
+        if self.note:
+            return _("{summary} (no follow-ups: {note})", summary=summary, note=self.note)
+        return summary
+
+
+def language_of(yard: Yard, settings: SlackSettings, slack_id: Any) -> str:
+    """The language of the answers to a Slack user: their jobyard user's own (``jobyard
+    user lang``, the web UI's switch), else ``[slack] lang`` (also when the store cannot
+    say: the refusal that follows is in the workspace's language)."""
+    name = settings.users.get(slack_id) if isinstance(slack_id, str) else None
+    if name is None:
+        return settings.lang
+    try:
+        user = yard.store.user_by_name(name)
+    except DatabaseError:
+        return settings.lang
+    return (user.lang if user is not None else None) or settings.lang
 
 
 def caller(yard: Yard, settings: SlackSettings, slack_id: Any) -> Caller:
@@ -83,7 +98,7 @@ def caller(yard: Yard, settings: SlackSettings, slack_id: Any) -> Caller:
                 role=user.role,
             )
         )
-    return Caller(slack_id, user.name, user.role)
+    return Caller(slack_id, user.name, user.role, user.lang or settings.lang)
 
 
 def client_of(settings: SlackSettings) -> SlackClient | None:
@@ -95,41 +110,64 @@ def client_of(settings: SlackSettings) -> SlackClient | None:
 def launch(
     yard: Yard, settings: SlackSettings, who: Caller, order: command.Order, channel: str | None
 ) -> Launched:
-    """Check, post the thread's first message, create, and say so in that message."""
+    """Check, post the thread's first message, create, and say so in that message. The
+    thread's language (``props.slack.lang``) is the caller's, so its follow-ups keep it
+    after a restart and whatever ``[slack] lang`` becomes."""
     props: dict[str, Any] = {"creator": who.name}
     command.check(yard, order, {"props": props})
     client = client_of(settings)
     what = escape(command.describe(order))
+    name = escape(who.name)
     thread: dict[str, str] | None = None
-    note = "" if client is not None else "no bot_token in [slack]"
+    note = "" if client is not None else _("no bot_token in [slack]")
     if client is not None and channel:
         try:
-            first = client.call(
-                "chat.postMessage",
-                {"channel": channel, "text": f"*{escape(who.name)}* is creating {what} …"},
-            )
+            opening = _("*{name}* is creating {what} …", name=name, what=what)
+            first = client.call("chat.postMessage", {"channel": channel, "text": opening})
             thread = {"channel": str(first.get("channel") or channel), "ts": str(first["ts"])}
         except (SlackError, KeyError) as exc:
-            note = str(exc) if isinstance(exc, SlackError) else "Slack gave no message ts"
+            note = str(exc) if isinstance(exc, SlackError) else _("Slack gave no message ts")
             log.warning("slack: no thread for %s: %s", who.name, note)
     if thread is not None:
         props["slack"] = {
             "channel": thread["channel"],
             "thread_ts": thread["ts"],
             "user": who.slack_id,
+            "lang": who.lang,
         }
     try:
         created = command.create(yard, order, {"props": props})
     except Exception as exc:
         if thread is not None and client is not None:
-            reason = str(exc) if isinstance(exc, InvalidInput) else "the server failed"
+            reason = str(exc) if isinstance(exc, InvalidInput) else _("the server failed")
             _update(
-                client, thread, f"*{escape(who.name)}* could not create {what}: {escape(reason)}"
+                client,
+                thread,
+                _(
+                    "*{name}* could not create {what}: {reason}",
+                    name=name,
+                    what=what,
+                    reason=escape(reason),
+                ),
             )
         raise
     if thread is not None and client is not None:
-        _update(client, thread, f"*{escape(who.name)}* created {created.name()}: {what}")
+        _update(client, thread, _created_by(created, name, what))
     return Launched(created, thread, note)
+
+
+def _created_by(created: command.Created, name: str, what: str) -> str:
+    """ "*alice* created job 12: deploy version=1.4" (``name`` and ``what`` escaped)."""
+    if created.jobset is None:
+        return _("*{name}* created job {id}: {what}", name=name, id=created.jobs[0], what=what)
+    return n_(
+        "*{name}* created jobset {jobset} ({n} job): {what}",
+        "*{name}* created jobset {jobset} ({n} jobs): {what}",
+        len(created.jobs),
+        name=name,
+        jobset=created.jobset,
+        what=what,
+    )
 
 
 def _update(client: SlackClient, thread: dict[str, str], text: str) -> None:

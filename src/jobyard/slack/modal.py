@@ -36,8 +36,13 @@ def _plain(text: str, limit: int = MAX_LABEL) -> dict[str, Any]:
     return {"type": "plain_text", "text": text[:limit] or " "}
 
 
-def _option(value: str) -> dict[str, Any]:
-    return {"text": _plain(value), "value": value[:150]}
+def _option(value: str, shown: str | None = None) -> dict[str, Any]:
+    return {"text": _plain(value if shown is None else shown), "value": value[:150]}
+
+
+def _bool_text(value: str) -> str:
+    # A bool's option shows yes/no in the reader's language; its value stays true/false.
+    return _("true") if value == "true" else _("false")
 
 
 def enabled_types(yard: Yard) -> list[str]:
@@ -51,17 +56,21 @@ def _param_element(p: Param, value: str | None) -> dict[str, Any]:
         element: dict[str, Any] = {
             "type": "static_select",
             **action,
-            "options": [_option(c) for c in choices[:MAX_OPTIONS]],
+            "options": [_choice(p, c) for c in choices[:MAX_OPTIONS]],
         }
         initial = value if value is not None else _default_text(p)
         if initial in choices:
-            element["initial_option"] = _option(initial)
+            element["initial_option"] = _choice(p, initial)
         return element
     element = {"type": "plain_text_input", **action}
     initial = value if value is not None else _default_text(p)
     if initial:
         element["initial_value"] = initial[:3000]
     return element
+
+
+def _choice(p: Param, value: str) -> dict[str, Any]:
+    return _option(value, _bool_text(value) if p.kind == "bool" else None)
 
 
 def _default_text(p: Param) -> str:
@@ -111,7 +120,7 @@ def view(
     nodes_input: dict[str, Any] = {
         "type": "plain_text_input",
         "action_id": "value",
-        "placeholder": _plain("web1,web2 (empty: one job on the type's queue)"),
+        "placeholder": _plain(_("web1,web2 (empty: one job on the type's queue)")),
     }
     if values.get(NODES_BLOCK):
         nodes_input["initial_value"] = values[NODES_BLOCK][:3000]
@@ -120,14 +129,14 @@ def view(
             "type": "input",
             "block_id": TYPE_BLOCK,
             "dispatch_action": True,  # a new choice comes back as block_actions at once
-            "label": _plain("Job type"),
+            "label": _plain(_("Job type")),
             "element": type_select,
         },
         {
             "type": "input",
             "block_id": NODES_BLOCK,
             "optional": True,
-            "label": _plain("Nodes"),
+            "label": _plain(_("Nodes")),
             "element": nodes_input,
         },
     ]
@@ -137,9 +146,9 @@ def view(
     return {
         "type": "modal",
         "callback_id": CALLBACK,
-        "title": _plain("New job", 24),
-        "submit": _plain("Create", 24),
-        "close": _plain("Cancel", 24),
+        "title": _plain(_("New job"), 24),
+        "submit": _plain(_("Create"), 24),
+        "close": _plain(_("Cancel"), 24),
         "private_metadata": json.dumps({"channel": channel}),
         "blocks": blocks,
     }
@@ -182,7 +191,7 @@ def order(yard: Yard, values: Mapping[str, str]) -> Order:
     """The submitted fields → an Order; InvalidInput whose ``field`` is the block at fault."""
     type_text = values.get(TYPE_BLOCK, "").strip()
     if not type_text:
-        raise _at(TYPE_BLOCK, "choose a job type")
+        raise _at(TYPE_BLOCK, _("choose a job type"))
     try:
         type_name = parse_name(type_text, "job type")
     except InvalidInput as exc:
@@ -202,7 +211,7 @@ def order(yard: Yard, values: Mapping[str, str]) -> Order:
         text = values.get(PARAM + p.name, "")
         if text == "":
             if p.required:
-                raise _at(PARAM + p.name, f"parameter {p.name!r} is required")
+                raise _at(PARAM + p.name, _("parameter {name!r} is required", name=p.name))
             continue
         data[p.name] = from_text(p, text)  # its error names field param.NAME
     return Order(type_name, node_list, data or None)

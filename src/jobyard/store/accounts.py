@@ -20,6 +20,7 @@ class UserRow:
     password_hash: str
     created: float
     updated: float
+    lang: str | None = None  # the language the user chose (None: never chose)
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class AccountsMixin(StoreCore):
             str(row["password_hash"]),
             float(row["created"]),
             float(row["updated"]),
+            None if row["lang"] is None else str(row["lang"]),
         )
 
     def user_by_name(self, name: str) -> UserRow | None:
@@ -100,6 +102,9 @@ class AccountsMixin(StoreCore):
 
     def set_user_role(self, user_id: int, role: str, now: float) -> None:
         self.execute("user_set_role", {"id": user_id, "role": role, "now": now})
+
+    def set_user_lang(self, user_id: int, lang: str | None, now: float) -> None:
+        self.execute("user_set_lang", {"id": user_id, "lang": lang, "now": now})
 
     def delete_sessions_of_user(self, user_id: int) -> int:
         return self.execute("sessions_delete_of_user", {"user_id": user_id}).rowcount

@@ -17,10 +17,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from jobyard import i18n
+from jobyard import accounts, i18n
 from jobyard.api import errors as api_errors
 from jobyard.api.auth import READ, Principal, Role
 from jobyard.api.endpoint import CSRF_FORM_FIELD, CSRF_HEADER, Call
+from jobyard.api.language import from_query
 from jobyard.i18n import N_, _
 from jobyard.web.render import render
 
@@ -151,11 +152,23 @@ def _csrf_ok(principal: Principal, request: Request, form: dict[str, list[str]])
     return bool(principal.csrf and given and hmac.compare_digest(principal.csrf, given))
 
 
+async def _remember_language(
+    state: AppState, principal: Principal | None, page: Page, request: Request
+) -> None:
+    """The language switch (``?lang=``) used by a logged-in user is kept with their
+    account, so the answers to them elsewhere (Slack) follow it."""
+    asked = from_query(request.scope) if page.method == "GET" else None
+    if asked and principal is not None and principal.via == "session" and principal.user_id:
+        store = state.yard.store
+        await run_in_threadpool(accounts.remember_language, store, principal.user_id, asked)
+
+
 def wrap(page: Page, state: AppState) -> Callable[[Request], Any]:
     async def asgi(request: Request) -> Response:
         principal: Principal | None = None
         try:
             principal = await run_in_threadpool(state.auth.authenticate, request)
+            await _remember_language(state, principal, page, request)
             if not page.public:
                 if principal is None:
                     if page.method == "GET":

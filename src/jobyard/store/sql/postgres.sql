@@ -416,6 +416,9 @@ UPDATE users SET password_hash = %(password_hash)s, updated = %(now)s WHERE id =
 -- name: user_set_role
 UPDATE users SET role = %(role)s, updated = %(now)s WHERE id = %(id)s
 
+-- name: user_set_lang
+UPDATE users SET lang = %(lang)s, updated = %(now)s WHERE id = %(id)s
+
 -- name: user_delete
 DELETE FROM users WHERE id = %(id)s
 

@@ -354,6 +354,9 @@ UPDATE users SET password_hash = :password_hash, updated = :now WHERE id = :id
 -- name: user_set_role
 UPDATE users SET role = :role, updated = :now WHERE id = :id
 
+-- name: user_set_lang
+UPDATE users SET lang = :lang, updated = :now WHERE id = :id
+
 -- name: user_delete
 DELETE FROM users WHERE id = :id
 
