@@ -23,6 +23,11 @@ def main() -> None:
     ensure_import_paths()
     from tasks_jobyard import build_yard
 
+    import os
+    import sys
+
+    if os.environ.get("BENCH_SWITCH_INTERVAL"):  # an experiment knob, not a jobyard setting
+        sys.setswitchinterval(float(os.environ["BENCH_SWITCH_INTERVAL"]))
     options = {k: v for k, v in (("lease", args.lease), ("heartbeat", args.heartbeat)) if v}
     yard = build_yard(args.db, **options)
     yard.run_worker(name=args.name, queues=[args.queue], concurrency=args.concurrency)
