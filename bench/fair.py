@@ -12,6 +12,7 @@ it is still high although the machine is idle. A busy sample is retried for up t
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import statistics
@@ -103,6 +104,25 @@ class BusyGuard:
         }
 
 
+def add_options(parser: argparse.ArgumentParser) -> None:
+    """The busy guard's options: ``--busy-percent``, ``--busy-wait``, ``--force``."""
+    parser.add_argument(
+        "--busy-percent",
+        type=float,
+        default=DEFAULT_BUSY_PERCENT,
+        help="CPU use (all cores) above which the machine is busy; < 0: always",
+    )
+    parser.add_argument(
+        "--busy-wait", type=float, default=30.0, help="s to wait for a busy machine"
+    )
+    parser.add_argument("--force", action="store_true", help="measure a busy machine (NOT FAIR)")
+
+
+def guard(args: argparse.Namespace) -> BusyGuard:
+    """The busy guard of ``add_options``'s parsed options."""
+    return BusyGuard(args.busy_percent, args.busy_wait, args.force)
+
+
 def spread(values: list[float]) -> dict[str, Any]:
     """Median with min and max: the figure of a few runs and how far they strayed."""
     return {
@@ -134,9 +154,9 @@ def machine() -> dict[str, Any]:
     }
 
 
-def versions() -> dict[str, str | None]:
+def versions(packages: tuple[str, ...] = PACKAGES) -> dict[str, str | None]:
     found: dict[str, str | None] = {}
-    for package in PACKAGES:
+    for package in packages:
         try:
             found[package] = metadata.version(package)
         except metadata.PackageNotFoundError:

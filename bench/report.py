@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import math
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from common import BenchConfig
+from fair import BusyGuard
 
 NOT_FAIR = "**NOT FAIR: machine busy**"
 
@@ -131,10 +137,34 @@ def _rescue_rows(data: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
-def _load_lines(data: dict[str, Any]) -> list[str]:
+def publish(
+    directory: Path,
+    stem: str,
+    data: dict[str, Any],
+    render: Callable[[dict[str, Any]], str],
+    guard: BusyGuard,
+    t0: float,
+) -> None:
+    """Finish a run's ``data`` (elapsed since ``t0``, the guard's load samples), print its
+    markdown and write it as ``stem``.md and ``stem``.json in ``directory``."""
+    data["elapsed_seconds"] = round(time.monotonic() - t0, 1)
+    data["load"] = guard.as_json()
+    data["fair"] = guard.fair
+    text = render(data)
+    print(text)
+    directory.mkdir(parents=True, exist_ok=True)
+    md, js = directory / f"{stem}.md", directory / f"{stem}.json"
+    md.write_text(text)
+    js.write_text(json.dumps(data, indent=1, default=str) + "\n")
+    minutes = data["elapsed_seconds"] / 60
+    print(f"report: {md} and {js} ({minutes:.1f} min)", file=sys.stderr, flush=True)
+
+
+def load_lines(data: dict[str, Any], before: str = "each system") -> list[str]:
+    """The busy guard's rule and its samples (``data["load"]``, fair.BusyGuard.as_json)."""
     load = data["load"]
     lines = [
-        f"Busy guard: CPU use over {load['sample_seconds']:g} s before each system must be "
+        f"Busy guard: CPU use over {load['sample_seconds']:g} s before {before} must be "
         f"≤ {load['threshold_cpu_percent']:g}% (waited up to {load['wait_seconds']:g} s)"
         + ("; --force given." if load["forced"] else "."),
         "",
@@ -223,7 +253,7 @@ def render(data: dict[str, Any]) -> str:
     parts += table(
         ["System", "workers"], [[r["label"], r.get("workers", "")] for r in data["systems"]]
     )
-    parts += ["", "### Load", "", *_load_lines(data)]
+    parts += ["", "### Load", "", *load_lines(data)]
     problems = [
         f"- {r['label']}: skipped: {r['reason']}"
         for r in data["systems"]

@@ -23,7 +23,6 @@ import argparse
 import atexit
 import datetime as dt
 import fcntl
-import json
 import os
 import shlex
 import signal
@@ -245,14 +244,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--latency-spacing", type=float, default=0.02, help="mean pause, s")
     p.add_argument("--single-jobs", type=int, default=2000, help="single enqueue calls per run")
     p.add_argument("--rescue-runs", type=int, default=3)
-    p.add_argument(
-        "--busy-percent",
-        type=float,
-        default=fair.DEFAULT_BUSY_PERCENT,
-        help="CPU use (all cores) above which the machine is busy; < 0: always",
-    )
-    p.add_argument("--busy-wait", type=float, default=30.0, help="s to wait for a busy machine")
-    p.add_argument("--force", action="store_true", help="measure a busy machine (NOT FAIR)")
+    fair.add_options(p)
     p.add_argument("--quick", action="store_true", help="smoke test: tiny N, 1 run, 2 systems")
     p.add_argument("--report-dir", type=Path, default=REPORT_DIR)
     p.add_argument("--redis", default="redis://127.0.0.1:6379", help="Redis base URL")
@@ -342,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
         f"runs, {cfg.slots} slots each; estimated {estimate / 60:.1f} min"
     )
     started = dt.datetime.now()
-    guard = fair.BusyGuard(args.busy_percent, args.busy_wait, args.force)
+    guard = fair.guard(args)
     data: dict[str, Any] = {
         "started": started.isoformat(timespec="seconds"),
         "command": shlex.join(
@@ -368,24 +360,10 @@ def main(argv: list[str] | None = None) -> int:
     except fair.MachineBusy as exc:
         log(f"NOT REPORTING: {exc}")
         return EXIT_BUSY
-    data["elapsed_seconds"] = round(time.monotonic() - t0, 1)
-    data["load"] = guard.as_json()
-    data["fair"] = guard.fair
-    md, js = write(args.report_dir, started, data)
-    log(f"report: {md} and {js} ({data['elapsed_seconds'] / 60:.1f} min)")
+    stem = f"fair-{started:%Y%m%d-%H%M%S}"
+    report.publish(args.report_dir, stem, data, report.render, guard, t0)
     measured = [r for r in data["systems"] if r["status"] in ("ok", "partial")]
     return 0 if measured else 1
-
-
-def write(directory: Path, started: dt.datetime, data: dict[str, Any]) -> tuple[Path, Path]:
-    directory.mkdir(parents=True, exist_ok=True)
-    stem = directory / f"fair-{started:%Y%m%d-%H%M%S}"
-    text = report.render(data)
-    print(text)
-    md, js = stem.with_suffix(".md"), stem.with_suffix(".json")
-    md.write_text(text)
-    js.write_text(json.dumps(data, indent=1, default=str) + "\n")
-    return md, js
 
 
 if __name__ == "__main__":
