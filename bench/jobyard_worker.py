@@ -6,6 +6,8 @@ python bench/jobyard_worker.py --db URL --name w1 --concurrency 4 [--lease S --h
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 
 from common import ensure_import_paths
 
@@ -22,9 +24,6 @@ def main() -> None:
 
     ensure_import_paths()
     from tasks_jobyard import build_yard
-
-    import os
-    import sys
 
     if os.environ.get("BENCH_SWITCH_INTERVAL"):  # an experiment knob, not a jobyard setting
         sys.setswitchinterval(float(os.environ["BENCH_SWITCH_INTERVAL"]))
