@@ -16,6 +16,7 @@ from jobyard.errors import (
     JobyardError,
     LeaseLost,
     NotFound,
+    SemaphoreTimeout,
     UnknownJobType,
     WaitTimeout,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "NotFound",
     "Repeat",
     "Retry",
+    "SemaphoreTimeout",
     "UnknownJobType",
     "WaitTimeout",
     "Yard",

@@ -13,7 +13,12 @@ same rules:
   slots that may be held at once across all workers. A job *needs* several keys, each with
   a weight (one slot; a semaphore's writer needs all of them); it is admitted only when
   every one has room. A writer that waits on a key holds back the candidates after it that
-  need the same key, so a stream of readers cannot starve it;
+  need the same key, so a stream of readers cannot starve it (a handler waiting for a
+  call hold as a writer does too: ``Held.reserved``);
+- **holders**: a semaphore's slots are taken by *holders* — a job, or with ``holder =
+  "jobset"`` a jobset for all its jobs. A holder holds a key once, with the strongest of
+  its needs (and of its jobs' call holds, jobyard.callholds): a job of a jobset that holds
+  the key already starts inside that slot at no cost;
 - **what a full key does to a candidate**: ``wait`` (it stays ready and is looked at again
   on a later claim) or ``skip`` (it is refused for good: a busy mutex script type, whose run
   does not start at all, see docs/scripts.md).
@@ -77,14 +82,26 @@ class Need:
     size: int
     weight: int = 1
     when_full: WhenFull = "wait"
+    holder: str | None = None  # who takes the slots ("job12", "jobset7"); None: each need
+
+
+def cost(need: Need, taken: Mapping[str, Mapping[str, int]]) -> int:
+    """Slots ``need`` adds to its key: its weight, less what its holder holds there already."""
+    if need.holder is None:
+        return need.weight
+    return max(0, need.weight - taken.get(need.key, {}).get(need.holder, 0))
 
 
 @dataclass(frozen=True)
 class Held:
-    """How many slots of a key running jobs hold now, and one of them (for messages)."""
+    """How many slots of a key running jobs hold now, and one of them (for messages);
+    ``holders``: the slots each holder holds (keys whose needs name a holder);
+    ``reserved``: a handler waits for a call hold on it as a writer (first in line)."""
 
     count: int
     example: int | None = None
+    holders: Mapping[str, int] = field(default_factory=dict)
+    reserved: bool = False
 
 
 @dataclass(frozen=True)
@@ -158,16 +175,19 @@ class Rules:
             # Checked at enqueue, so defined; if the definition went away, one at a time.
             sem = self.semaphores.get(name) or Semaphore(name)
             key = f"semaphore:{name}" + (f"@{scope}" if sem.scope == "jobset" else "")
-            out.append(Need(key, sem.count, sem.count if mode == "write" else 1))
+            by_set = sem.holder == "jobset" and c.jobset is not None
+            holder = f"jobset{c.jobset}" if by_set else f"job{c.id}"
+            out.append(Need(key, sem.count, sem.count if mode == "write" else 1, holder=holder))
         return tuple(out)
 
     def blocked(self, running: Mapping[str, Held]) -> list[str]:
-        """Needs no candidate can get now (a global semaphore without a free slot): the
-        store leaves jobs naming them out of the candidates."""
+        """Needs no candidate can get now (a global semaphore without a free slot, held by
+        jobs: a jobset holder's next jobs join its slot): the store leaves jobs naming them
+        out of the candidates."""
         out: list[str] = []
         for name, sem in self.semaphores.items():
             used = running.get(f"semaphore:{name}", Held(0)).count
-            if sem.scope == "global" and used >= sem.count:
+            if sem.scope == "global" and sem.holder == "job" and used >= sem.count:
                 out.extend((name, f"{name}:read", f"{name}:write"))
         return out
 
@@ -190,13 +210,23 @@ def merge(per_queue: Iterable[Sequence[Candidate]]) -> list[Candidate]:
 
 
 def held(rules: Rules, jobs: Iterable[Candidate]) -> dict[str, Held]:
-    """The slots running gated jobs hold, by key (a writer holds all of them)."""
-    out: dict[str, Held] = {}
+    """The slots running gated jobs (and call holds, as candidates) hold, by key: a writer
+    holds all of them; a holder holds its strongest need once."""
+    plain: dict[str, int] = {}
+    taken: dict[str, dict[str, int]] = {}
+    example: dict[str, int] = {}
     for job in jobs:
         for need in rules.gates_of(job):
-            old = out.get(need.key, Held(0))
-            out[need.key] = Held(old.count + need.weight, job.id)
-    return out
+            if need.holder is None:
+                plain[need.key] = plain.get(need.key, 0) + need.weight
+            else:
+                mine = taken.setdefault(need.key, {})
+                mine[need.holder] = max(mine.get(need.holder, 0), need.weight)
+            example[need.key] = job.id
+    return {
+        key: Held(plain.get(key, 0) + sum(taken.get(key, {}).values()), job, taken.get(key, {}))
+        for key, job in example.items()
+    }
 
 
 def room(rules: Rules, running: Mapping[str, Held]) -> dict[str, int]:
@@ -212,20 +242,27 @@ def admit(
     rules: Rules,
     running: Mapping[str, Held],
     want: int,
+    start_now: int | None = None,
 ) -> Verdict:
     """Take up to ``want`` candidates in claim order, each only if every key it needs has
     room for its weight (and then it takes those slots). A candidate met while there is
     capacity but whose key is full is refused if that key ``skip``s, else left ready for a
-    later claim; candidates after the ``want``-th admitted one are not looked at."""
+    later claim; candidates after the ``want``-th admitted one are not looked at. A job
+    with needs of its own (semaphores, site caps) is taken only among the first
+    ``start_now`` admitted (None: any), the ones its worker starts at once."""
     used = {key: h.count for key, h in running.items()}
     holders = {key: h.example for key, h in running.items()}
-    reserved: set[str] = set()  # keys a waiting writer is first in line for
+    taken = {key: dict(h.holders) for key, h in running.items() if h.holders}
+    # Keys a waiting writer is first in line for (a joiner of its holder's slot takes none).
+    reserved = {key for key, h in running.items() if h.reserved}
     verdict = Verdict()
     for c in sorted(candidates, key=lambda c: c.order):
         if len(verdict.claim) >= want:
             break  # the rest would not start now either: nothing to decide about them
-        needs = rules.needs_of(c)
-        full = [n for n in needs if n.key in reserved or used.get(n.key, 0) + n.weight > n.size]
+        if c.needs and start_now is not None and len(verdict.claim) >= start_now:
+            continue  # it would wait in a prefetch queue holding its slots: not now
+        needs = [(n, cost(n, taken)) for n in rules.needs_of(c)]
+        full = [n for n, x in needs if x and (n.key in reserved or used.get(n.key, 0) + x > n.size)]
         if full:
             # It would start now, but a key it needs is taken: it skips (refused for good)
             # if one of the full keys says so, else it waits.
@@ -235,9 +272,12 @@ def admit(
                 verdict.refused.append(Refusal(c.id, c.type, key, holders.get(key)))
             reserved.update(n.key for n in full if n.weight > 1)
             continue
-        for n in needs:
-            used[n.key] = used.get(n.key, 0) + n.weight
+        for n, x in needs:
+            used[n.key] = used.get(n.key, 0) + x
             holders[n.key] = c.id
+            if n.holder is not None:
+                mine = taken.setdefault(n.key, {})
+                mine[n.holder] = max(mine.get(n.holder, 0), n.weight)
         verdict.claim.append(c.id)
     return verdict
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from jobyard import model
 from jobyard.errors import InvalidInput, LeaseLost
+from jobyard.hold import SemaphoreHold
 from jobyard.i18n import _
 from jobyard.jobsets import JobsetStorage
 from jobyard.lifecycle import log_entry
@@ -69,6 +70,7 @@ class JobContext:
         self._progress: tuple[float, float] | None = None
         self._lost = False
         self.buffered_any = False  # whether anything was ever buffered (finish: flush it)
+        self.holds: dict[str, SemaphoreHold] = {}  # call holds asked for and not given up
 
     @property
     def id(self) -> int:
@@ -161,6 +163,20 @@ class JobContext:
         """Emit an event from this job; listeners get jobs (loops are bounded)."""
         depth = int(self.job.props.get("depth", 0)) if isinstance(self.job.props, dict) else 0
         return self.port.emit(event, data, self.job.id, depth)
+
+    def semaphore(
+        self, name: str, mode: str | None = None, timeout: float | None = None
+    ) -> SemaphoreHold:
+        """A slot of semaphore ``name`` held around a call: ``with job.semaphore("db",
+        mode="write", timeout=60): ...`` (``async with`` in an async handler). ``mode``
+        None (one slot), "read" or "write"; waits up to ``timeout`` seconds (None: as long
+        as the job runs), then raises SemaphoreTimeout. See jobyard.hold."""
+        return SemaphoreHold(self, name, mode, timeout)
+
+    def release_holds(self) -> None:
+        """Give up every call hold still asked for (the worker, once the job ended)."""
+        for hold in list(self.holds.values()):
+            hold.release()
 
     # -- the async form: never blocks the event loop on the store ----------------------------
 

@@ -13,6 +13,7 @@ Every error jobyard raises on purpose derives from :class:`JobyardError`::
     ├── LeaseLost              a worker call for a run that is no longer its own
     ├── JobFailed              raised by ``handle.wait(raise_on_failure=True)``
     ├── WaitTimeout            ``handle.wait(timeout=...)`` ran out
+    ├── SemaphoreTimeout       ``job.semaphore(name, timeout=...)`` found no free slot in time
     ├── ConvergeError          converge graphs (cycles, bad DEPS, ...)
     ├── AuthError              bad credentials, expired token or session, used setup link
     │   └── RateLimited        too many failed logins: wait ``retry_after`` seconds
@@ -115,6 +116,23 @@ class JobFailed(JobyardError):
 
 class WaitTimeout(JobyardError, TimeoutError):
     """Waiting for a job took longer than the timeout."""
+
+
+class SemaphoreTimeout(JobyardError, TimeoutError):
+    """A handler waited ``timeout`` seconds for a semaphore slot (``job.semaphore``) and
+    gave up; raised into the handler, so the job fails with this message unless it
+    catches it."""
+
+    def __init__(self, name: str, timeout: float) -> None:
+        self.name = name
+        self.timeout = timeout
+        super().__init__(
+            _(
+                "no free slot of semaphore {name!r} within {timeout:g} s",
+                name=name,
+                timeout=timeout,
+            )
+        )
 
 
 class ConvergeError(JobyardError):

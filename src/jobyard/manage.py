@@ -73,7 +73,9 @@ def cancel(
         if dependents and done:
             cancel_dependents(store, done, now, "an antecedent job was cancelled")
         announce(store, "job.cancelled", gone)
-        if any(j.semaphores and j.status == model.RUNNING for j, _ in gone):
+        running = [j.id for j, _ in gone if j.status == model.RUNNING]
+        # Slots freed: its own (a running job naming semaphores) and its call holds.
+        if store.drop_call_holds(running) or any(j.semaphores for j, _ in gone if j.id in running):
             released(store)
     return done
 
@@ -233,7 +235,7 @@ def rescue_expired(store: Store, now: float, quarantine_after: int, limit: int =
     expired = store.expired_leases(now, limit)
     if not expired:
         return 0
-    count, queues = 0, set()
+    count, queues, rescued = 0, set(), []
     with store.transaction():
         for job in expired:
             interruptions = job.interruptions + 1
@@ -270,6 +272,7 @@ def rescue_expired(store: Store, now: float, quarantine_after: int, limit: int =
             rescue = Update(job.id, changes, (model.RUNNING,), job.run_id, lease_before=now)
             if store.update_jobs([rescue]):
                 count += 1
+                rescued.append(job.id)
                 store.append_logs([log_entry(job.id, now, message, level)])
                 if changes["status"] == model.FAILED:
                     cancel_dependents(store, [job.id], now, f"antecedent job {job.id} failed")
@@ -278,6 +281,8 @@ def rescue_expired(store: Store, now: float, quarantine_after: int, limit: int =
                     queues.add(job.queue)
                 if job.semaphores:
                     queues.add("*")  # its slots are free: every waiter may start now
+        if store.drop_call_holds(rescued):  # a kill -9 inside `with job.semaphore(...)`
+            queues.add("*")
         if queues:
             store.notify(["*"] if "*" in queues else sorted(queues))
     return count
@@ -307,6 +312,8 @@ def hand_back(store: Store, jobs: Sequence[Job], now: float, reason: str) -> lis
                 done.append(job.id)
                 queues.add(job.queue)
                 store.append_logs([log_entry(job.id, now, f"Job Handed Back: {reason}")])
+        if store.drop_call_holds(done):  # a hard shutdown inside `with job.semaphore(...)`
+            queues.add("*")
         if queues:
-            store.notify(sorted(queues))
+            store.notify(["*"] if "*" in queues else sorted(queues))
     return done

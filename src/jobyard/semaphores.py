@@ -1,10 +1,13 @@
 """Semaphores: named counters a job holds while it runs (issue #12, docs/semaphores.md).
 
-A semaphore has a ``count`` (default 1) and a ``scope``: ``global`` (one counter for every
-job of every worker) or ``jobset`` (one counter per jobset). A job names what it needs as
+A semaphore has a ``count`` (default 1), a ``scope``: ``global`` (one counter for every
+job of every worker) or ``jobset`` (one counter per jobset), and a ``holder``: ``job`` (each
+running job takes a slot) or ``jobset`` (a jobset takes one slot for all its running jobs
+that name it; a job without a jobset is its own holder). A job names what it needs as
 ``"db"`` (one slot), ``"db:read"`` (one slot, shared with other readers) or ``"db:write"``
 (the whole semaphore: no readers, no other writers). A job type's semaphores are added to
-the ones its jobs name.
+the ones its jobs name. A handler may also hold one around a single call
+(``with job.semaphore("db"):``, jobyard.hold; the rows are decided in jobyard.callholds).
 
 Nothing here counts anything: the claim's admission step (:mod:`jobyard.admission`) does,
 in the claim's transaction, from the needs stored with each job and the definitions this
@@ -30,6 +33,8 @@ if TYPE_CHECKING:
 
 Scope = Literal["global", "jobset"]
 SCOPES: tuple[Scope, ...] = ("global", "jobset")
+Holder = Literal["job", "jobset"]
+HOLDERS: tuple[Holder, ...] = ("job", "jobset")
 MODES = ("read", "write")
 SITE = "@site"  # "@site=N": at most N jobs at once on the job's site
 SITE_JOBSET = "@site/jobset"  # "@site/jobset=N": at most N of the job's jobset on its site
@@ -40,14 +45,15 @@ _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
 
 @dataclass(frozen=True)
 class Semaphore:
-    """A semaphore's definition: ``count`` slots, per ``scope``."""
+    """A semaphore's definition: ``count`` slots, per ``scope``, taken by each ``holder``."""
 
     name: str
     count: int = 1
     scope: Scope = "global"
+    holder: Holder = "job"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "count": self.count, "scope": self.scope}
+        return {"name": self.name, "count": self.count, "scope": self.scope, "holder": self.holder}
 
 
 def parse_name(value: Any, what: str = N_("semaphore name")) -> str:
@@ -79,6 +85,23 @@ def parse_scope(value: Any, where: str) -> Scope:
     return scope
 
 
+def parse_holder(value: Any, where: str, scope: Scope = "global") -> Holder:
+    if value not in HOLDERS:
+        raise InvalidInput(
+            _("{where} must be 'job' or 'jobset', got {value!r}", where=where, value=value)
+        )
+    if value == "jobset" and scope == "jobset":
+        raise InvalidInput(
+            _(
+                "{where} 'jobset' needs scope 'global': with scope 'jobset' every jobset "
+                "already has a counter of its own",
+                where=where,
+            )
+        )
+    holder: Holder = value
+    return holder
+
+
 def split(entry: str) -> tuple[str, str]:
     """``(name, mode)`` of a stored need; mode "" is one plain slot."""
     name, _sep, mode = entry.partition(":")
@@ -102,6 +125,17 @@ def parse_need(value: Any) -> str:
             )
         )
     return f"{name}:{mode}" if mode else name
+
+
+def parse_call(name: Any, mode: Any) -> str:
+    """The need of a hold around a call (``job.semaphore(name, mode)``): ``NAME``,
+    ``NAME:read`` or ``NAME:write``; mode None is one plain slot."""
+    parse_name(name)
+    if mode is not None and mode not in MODES:
+        raise InvalidInput(
+            _("semaphore mode must be 'read', 'write' or None, got {mode!r}", mode=mode)
+        )
+    return f"{name}:{mode}" if mode else str(name)
 
 
 def parse_needs(value: Any) -> list[str]:
@@ -151,7 +185,8 @@ def site_needs(max_jobs: Any = None, site_cap: Any = None) -> list[str]:
 
 
 def from_config(raw: Any, path: str) -> dict[str, Semaphore]:
-    """``[semaphores.NAME]`` tables (keys ``count``, ``scope``); ConfigError naming the key."""
+    """``[semaphores.NAME]`` tables (keys ``count``, ``scope``, ``holder``); ConfigError
+    naming the key."""
     if raw is None:
         return {}
     if not isinstance(raw, dict):
@@ -165,15 +200,18 @@ def from_config(raw: Any, path: str) -> dict[str, Semaphore]:
             parse_name(name)
             if not isinstance(table, dict):
                 raise InvalidInput(_("must be a table (count = N, scope = ...)"))
-            unknown = set(table) - {"count", "scope"}
+            unknown = set(table) - {"count", "scope", "holder"}
             if unknown:
                 keys = ", ".join(sorted(unknown))
-                raise InvalidInput(_("unknown key(s) {keys}; known: count, scope", keys=keys))
+                raise InvalidInput(
+                    _("unknown key(s) {keys}; known: count, scope, holder", keys=keys)
+                )
             count = parse_count(table.get("count", 1), "count")
             scope = parse_scope(table.get("scope", "global"), "scope")
+            holder = parse_holder(table.get("holder", "job"), "holder", scope)
         except InvalidInput as exc:
             raise ConfigError(_("{where} {exc}", where=where, exc=exc)) from None
-        out[name] = Semaphore(name, count, scope)
+        out[name] = Semaphore(name, count, scope, holder)
     return out
 
 
@@ -188,12 +226,13 @@ class Semaphores:
         self._stored: tuple[float, dict[str, Semaphore]] = (-TTL, {})
         self._synced = False
 
-    def define(self, name: str, count: int = 1, scope: str = "global") -> Semaphore:
-        sem = Semaphore(
-            parse_name(name),
-            parse_count(count, f"semaphore {name!r} count"),
-            parse_scope(scope, f"semaphore {name!r} scope"),
-        )
+    def define(
+        self, name: str, count: int = 1, scope: str = "global", holder: str = "job"
+    ) -> Semaphore:
+        parse_name(name)
+        size = parse_count(count, f"semaphore {name!r} count")
+        per = parse_scope(scope, f"semaphore {name!r} scope")
+        sem = Semaphore(name, size, per, parse_holder(holder, f"semaphore {name!r} holder", per))
         self.local[sem.name] = sem
         self._synced = False
         return sem

@@ -104,10 +104,15 @@ class Yard:
             return register(func)
         return register
 
-    def semaphore(self, name: str, count: int = 1, scope: str = "global") -> Semaphore:
+    def semaphore(
+        self, name: str, count: int = 1, scope: str = "global", holder: str = "job"
+    ) -> Semaphore:
         """Define (or redefine) a semaphore: ``count`` slots, ``scope`` "global" (one
-        counter) or "jobset" (one per jobset). Types and jobs name it in ``semaphores``."""
-        return self.semaphores.define(name, count, scope)
+        counter) or "jobset" (one per jobset), taken by each ``holder``: "job" (each
+        running job) or "jobset" (a jobset, once for all its running jobs). Types and jobs
+        name it in ``semaphores``; a handler holds it around a call with
+        ``job.semaphore(name)``."""
+        return self.semaphores.define(name, count, scope, holder)
 
     def stored_types(self, refresh: bool = False) -> dict[str, StoredType]:
         """Types recorded in the store (by workers, scripts sync, the API), briefly cached."""

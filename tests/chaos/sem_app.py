@@ -39,3 +39,10 @@ def sem_hold(job: JobContext, ms: int = 100) -> int:
 @yard.job
 def sem_plain(job: JobContext, ms: int = 100) -> int:
     return _run(job, ms)
+
+
+@yard.job
+def sem_call(job: JobContext, ms: int = 100) -> int:
+    """Holds db only around its run (``job.semaphore``), not for the whole job."""
+    with job.semaphore("db", timeout=60):
+        return _run(job, ms)

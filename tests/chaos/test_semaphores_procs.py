@@ -1,7 +1,8 @@
 """Semaphores, site caps and the global cap across real ``jobyard worker`` processes:
 the holders each run wrote down (start and end times, from inside the job) never overlap
 more than the count allows, a kill -9 of a holder frees its slot by lease rescue, and a
-waiter starts at once when a slot frees (a wake-up, not the poll)."""
+waiter starts at once when a slot frees (a wake-up, not the poll). The same for slots
+held around a call (``with job.semaphore("db"):``, the type sem_call)."""
 
 from __future__ import annotations
 
@@ -103,6 +104,7 @@ def setup(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[str,
     yard.semaphore("db", count=count)
     yard.job(name="sem_hold", semaphores=["db"])(sem_app.sem_hold.func)
     yard.job(name="sem_plain")(sem_app.sem_plain.func)
+    yard.job(name="sem_call")(sem_app.sem_call.func)
     yard.migrate()
     try:
         yield url, tmp_path, yard
@@ -139,9 +141,12 @@ def test_never_more_holders_than_the_count_across_three_workers(setup) -> None: 
 
 
 @pytest.mark.parametrize("setup", [1], indirect=True)
-def test_a_killed_holder_frees_its_slot_by_lease_rescue(setup) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("kind", ["sem_hold", "sem_call"])
+def test_a_killed_holder_frees_its_slot_by_lease_rescue(setup, kind: str) -> None:  # type: ignore[no-untyped-def]
+    """sem_hold holds db for the whole job (its claim); sem_call only inside
+    ``job.semaphore`` (a call hold: the other jobs run meanwhile, waiting in the call)."""
     url, tmp, yard = setup
-    ids = yard.enqueue_many("sem_hold", [{"ms": 1500}] * 3)
+    ids = yard.enqueue_many(kind, [{"ms": 1500}] * 3)
     procs = {f"sem-{i}": _spawn(url, tmp, f"sem-{i}", "-c", "2") for i in range(2)}
     try:
         deadline = time.monotonic() + 30
@@ -150,7 +155,10 @@ def test_a_killed_holder_frees_its_slot_by_lease_rescue(setup) -> None:  # type:
             time.sleep(0.05)
         (notes,) = _runs(tmp).values()
         holder_pid = notes[0][2]
-        victim = next(p for p in procs.values() if p.pid == holder_pid)
+        name, victim = next((n, p) for n, p in procs.items() if p.pid == holder_pid)
+        # sem_hold: the others wait ready; sem_call: all run, two of them in the call
+        assert yard.count(status="running") == (1 if kind == "sem_hold" else 3)
+        lost = [j.id for j in yard.jobs(status="running") if j.worker == name]
         victim.send_signal(signal.SIGKILL)
         victim.wait(10)
         killed_at = {holder_pid: time.time()}
@@ -162,7 +170,8 @@ def test_a_killed_holder_frees_its_slot_by_lease_rescue(setup) -> None:  # type:
     assert len(intervals) == 4  # three runs and the killed one
     # The killed run's slot stays held until its lease is rescued: nobody overlapped it.
     assert _most_at_once(intervals) == 1
-    assert sum(yard.get(i).job.interruptions for i in ids) == 1
+    assert sum(yard.get(i).job.interruptions for i in ids) == len(lost)
+    assert yard.store.call_holds() == []  # the killed call hold's row went with the rescue
 
 
 @pytest.mark.parametrize("setup", [1], indirect=True)
@@ -210,3 +219,18 @@ def test_a_site_cap_holds_across_two_workers(setup) -> None:  # type: ignore[no-
     site_runs = [(n[0][1], n[-1][1]) for job, n in _runs(tmp).items() if job in site_ids]
     assert len(site_runs) == 6 and _most_at_once(site_runs) == 2
     assert {j.site for j in yard.jobs(status="completed", limit=100)} == {"web1", None}
+
+
+def test_call_holds_never_exceed_the_count_across_three_workers(setup) -> None:  # type: ignore[no-untyped-def]
+    url, tmp, yard = setup
+    yard.enqueue_many("sem_call", [{"ms": 150}] * 10)
+    yard.enqueue_many("sem_hold", [{"ms": 150}] * 4)  # claims share db with the calls
+    procs = [_spawn(url, tmp, f"sem-{i}", "-c", "4") for i in range(3)]
+    try:
+        _wait_done(yard, 14)
+    finally:
+        stop_all(procs)
+    runs = [(notes[0][1], notes[-1][1]) for notes in _runs(tmp).values()]
+    assert len(runs) == 14
+    assert _most_at_once(runs) == 2  # reached, never passed
+    assert yard.store.call_holds() == []

@@ -81,7 +81,15 @@ TABLE: dict[str, set[str]] = {
     },
     **{
         f"POST /api/v1/work/{{id}}/{verb}": WORKERS
-        for verb in ("done", "fail", "heartbeat", "progress", "log")
+        for verb in (
+            "done",
+            "fail",
+            "heartbeat",
+            "progress",
+            "log",
+            "semaphore",
+            "semaphore/release",
+        )
     },
     "GET /metrics": READERS,
     # Signed by Slack instead (tests/integration/test_slack.py); 404 here: no [slack].

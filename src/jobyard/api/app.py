@@ -40,6 +40,7 @@ MODULES: tuple[str, ...] = (
     "jobyard.api.metrics",
     "jobyard.api.work",
     "jobyard.api.work_wait",
+    "jobyard.api.work_holds",
     "jobyard.api.slack",
 )
 

@@ -86,10 +86,12 @@ SEMAPHORES: dict[str, Any] = {
                     "name": STR,
                     "count": INT,
                     "scope": STR,
+                    "holder": {"enum": ["job", "jobset"]},
                     "jobset": {"type": ["integer", "null"]},
                     "held": INT,
                     "holders": {"type": "array", "items": OBJ},
                     "waiters": {"type": "array", "items": INT},
+                    "call_waiters": {"type": "array", "items": OBJ},
                 },
             },
         }

@@ -132,7 +132,8 @@ def _claim_req(call: Call, body: Any) -> ClaimRequest:
     # What runs at once is the server's to say (the stored limits and script mutexes),
     # never a worker's: a limit that skips would cancel other workers' jobs.
     req = replace(req, limits={})
-    if not 0 <= req.limit <= MAX_CLAIM or not 0 < req.lease <= 3600:
+    start_now = req.limit if req.start_now is None else req.start_now
+    if not 0 <= req.limit <= MAX_CLAIM or not 0 < req.lease <= 3600 or start_now < 0:
         raise api_errors.invalid(
             _("limit must be 0..{MAX_CLAIM} and lease 0..3600 seconds", MAX_CLAIM=MAX_CLAIM)
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 from rich.markup import escape
 from rich.table import Table
@@ -12,6 +14,34 @@ from jobyard.cli.helptext import Command
 from jobyard.i18n import N_, _
 
 HEADERS = (N_("semaphore"), N_("scope"), N_("held"), N_("holders"), N_("waiters"))
+
+
+def _job(h: dict[str, Any]) -> str:
+    """``12``, ``12 (read)``, ``12 (call)``, ``12 (call, write)``."""
+    notes = (["call"] if h.get("call") else []) + ([h["mode"]] if h["mode"] != "slot" else [])
+    return f"{h['job']}" + (f" ({', '.join(notes)})" if notes else "")
+
+
+def holders_cell(row: dict[str, Any]) -> str:
+    """The holders of a row; with ``holder = "jobset"`` by jobset: ``jobset 7 (12, 13)``."""
+    if row.get("holder") != "jobset":
+        return ", ".join(_job(h) for h in row["holders"])
+    sets: dict[int, list[str]] = {}
+    alone = []
+    for h in row["holders"]:
+        if h["jobset"] is None:
+            alone.append(_job(h))
+        else:
+            sets.setdefault(h["jobset"], []).append(_job(h))
+    parts = [f"jobset {js} ({', '.join(jobs)})" for js, jobs in sorted(sets.items())]
+    return ", ".join(parts + alone)
+
+
+def waiters_cell(row: dict[str, Any]) -> str:
+    """Ready jobs waiting (claim order), then handlers waiting in a call: ``9 (call)``."""
+    shown = [str(w) for w in row["waiters"]]
+    shown += [_job({**w, "call": True}) for w in row.get("call_waiters", [])]
+    return ", ".join(shown[:20]) + (" ..." if len(shown) > 20 else "")
 
 
 @click.command("semaphores", cls=Command)
@@ -33,14 +63,10 @@ def semaphores(ctx: click.Context, as_json: bool) -> None:
         label = r["name"] if r["kind"] == "semaphore" else f"{r['kind']} {r['name']}"
         if r["jobset"] is not None:
             label += f" (jobset {r['jobset']})"
-        holders = ", ".join(
-            f"{h['job']}" + (f" ({h['mode']})" if h["mode"] != "slot" else "") for h in r["holders"]
-        )
-        waiters = ", ".join(map(str, r["waiters"][:20])) + (
-            " ..." if len(r["waiters"]) > 20 else ""
-        )
+        scope = r["scope"] + (" (holder jobset)" if r.get("holder") == "jobset" else "")
+        holders, waiters = holders_cell(r), waiters_cell(r)
         table.add_row(
-            escape(label), r["scope"], f"{r['held']}/{r['count']}", holders or "-", waiters or "-"
+            escape(label), scope, f"{r['held']}/{r['count']}", holders or "-", waiters or "-"
         )
     render.console().print(table)
 

@@ -9,7 +9,8 @@
 - :mod:`~jobyard.store.kv`: schedule ticks, jobsets and their storage;
 - :mod:`~jobyard.store.collections`: item collections;
 - :mod:`~jobyard.store.observers`: observers' cursors and deliveries;
-- :mod:`~jobyard.store.semaphores`: semaphore definitions, the gated jobs admission counts.
+- :mod:`~jobyard.store.semaphores`: semaphore definitions, the gated jobs admission counts;
+- :mod:`~jobyard.store.holds`: call holds (``job.semaphore(...)``) and the step granting one.
 
 Policy (state machine, retries, dependencies) lives above, in :mod:`jobyard.lifecycle`,
 once for every backend; backends (sqlite.py, postgres.py) supply the primitives.
@@ -22,6 +23,7 @@ from jobyard.store.collections import CollectionsMixin, Item, ItemOrder
 from jobyard.store.core import JOB_COLUMNS, JSON_COLUMNS, Result, StoreCore, Waiter, dumps
 from jobyard.store.delayed import DelayedMixin, DelayedRow
 from jobyard.store.events import Event, EventsMixin, JobEvent
+from jobyard.store.holds import HoldsMixin
 from jobyard.store.jobs import JobFilter, JobsMixin, NewJob, NewRow, Update
 from jobyard.store.kv import MISSING, JobsetRow, KVMixin
 from jobyard.store.leases import LeasesMixin
@@ -40,6 +42,7 @@ class Store(
     AccountsMixin,
     ObserversMixin,
     DelayedMixin,
+    HoldsMixin,
     SemaphoresMixin,
 ):
     """Every concern of the store; a backend subclasses this."""

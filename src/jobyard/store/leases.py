@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from jobyard import admission
+from jobyard import admission, callholds
 from jobyard.admission import Candidate, Held, Refusal, Rules
 from jobyard.model import Job
-from jobyard.store.semaphores import SemaphoresMixin
+from jobyard.store.holds import GATES_LOCK, HoldsMixin
 
-GATES_LOCK = "gates"  # one lock for every claim that counts semaphores, sites or the cap
 GATED_PAGES = 8  # at most this many pages of gated candidates per queue and claim
 
 
@@ -23,7 +22,7 @@ class Admitted:
     refused: list[Refusal] = field(default_factory=list)
 
 
-class LeasesMixin(SemaphoresMixin):
+class LeasesMixin(HoldsMixin):
     # -- due jobs and leases -----------------------------------------------------------------
 
     def has_due(self, now: float) -> bool:
@@ -125,25 +124,29 @@ class LeasesMixin(SemaphoresMixin):
         now: float,
         lease_expires: float,
         rules: Rules,
+        start_now: int | None = None,
     ) -> Admitted:
         """Claim through admission (:mod:`jobyard.admission`): candidates, then the rules,
         then the claim, in one transaction (the caller's, or one of its own). The counts
         hold across workers: each limited key is locked (:meth:`lock_limits`) before its
-        running jobs are counted, and only a claim makes a job running."""
+        running jobs are counted, and only a claim makes a job running. Gated jobs are
+        taken only among the first ``start_now`` jobs claimed (None: any)."""
         limited = rules.limited_types(types)
         with self._atomic():
             keys = [admission.type_key(t) for t in limited]
             self.lock_limits([*keys, GATES_LOCK] if rules.gated else keys)
             running = self.running_counts(limited)
-            if rules.gated:
-                running.update(admission.held(rules, self.running_gated()))
+            if rules.gated:  # slots of running jobs and of call holds (jobyard.callholds)
+                running.update(callholds.counted(rules, self.running_gated(), self.call_holds()))
                 if rules.max_active is not None:
                     running.update(self.running_total())
             free = admission.room(rules, running)
             candidates = self._admission_candidates(queues, types, limited, rules, free, limit, now)
             verdict = admission.admit(candidates, rules, running, limit)
-            if rules.gated and len(verdict.claim) < limit:
-                verdict = self._admit_gated(queues, types, rules, running, candidates, limit, now)
+            if rules.gated and len(verdict.claim) < limit and start_now != 0:
+                verdict = self._admit_gated(
+                    queues, types, rules, running, candidates, limit, now, start_now
+                )
             jobs = self.mark_claimed(verdict.claim, worker, run_id, now, lease_expires)
         return Admitted(jobs, verdict.refused)
 
@@ -156,11 +159,12 @@ class LeasesMixin(SemaphoresMixin):
         found: list[Candidate],
         limit: int,
         now: float,
+        start_now: int | None,
     ) -> admission.Verdict:
         """Admission over the plain candidates and the gated ones, read a page per queue at
         a time until the claim is full or they run out (a backlog waiting on a full jobset
         semaphore or site never hides the jobs behind it; a full global semaphore's are
-        left out by the query itself)."""
+        left out by the query itself); gated ones only among the first ``start_now``."""
         blocked = rules.blocked(running)
         page = max(2 * limit, 100)
         cursors: dict[str, tuple[int, float, int] | None] = dict.fromkeys(queues)
@@ -174,7 +178,8 @@ class LeasesMixin(SemaphoresMixin):
                     del cursors[queue]  # this queue has no more
                 else:
                     cursors[queue] = rows[-1].order
-            verdict = admission.admit(admission.merge([found, gated]), rules, running, limit)
+            merged = admission.merge([found, gated])
+            verdict = admission.admit(merged, rules, running, limit, start_now)
             if len(verdict.claim) >= limit or not cursors:
                 break
         return verdict
@@ -205,11 +210,6 @@ class LeasesMixin(SemaphoresMixin):
         return admission.merge(found)
 
     # -- the primitives of admission (a dialect may override them) ---------------------------
-
-    def lock_limits(self, keys: Sequence[str]) -> None:
-        """Inside the claim's transaction: serialise claimers of these keys until commit.
-        SQLite: nothing to do, BEGIN IMMEDIATE's write lock already serialises claims."""
-        return None
 
     def running_counts(self, types: Sequence[str]) -> dict[str, Held]:
         """Running jobs per limited key (today: per type)."""

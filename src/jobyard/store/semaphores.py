@@ -18,13 +18,13 @@ class SemaphoresMixin(StoreCore):
     def upsert_semaphores(self, found: Sequence[Semaphore], now: float) -> None:
         """Record definitions (the last one written wins, for every worker)."""
         if found:
-            rows = [{"name": s.name, "count": s.count, "scope": s.scope, "now": now} for s in found]
+            rows = [{**s.to_dict(), "now": now} for s in found]
             with self._atomic():
                 self.executemany("semaphore_upsert", rows)
 
     def list_semaphores(self) -> list[Semaphore]:
         rows = self.execute("semaphores_all").fetchall()
-        return [Semaphore(str(r[0]), int(r[1]), r[2]) for r in rows]
+        return [Semaphore(str(r[0]), int(r[1]), r[2], r[3]) for r in rows]
 
     def _gated(self, row: Any, order: bool = True) -> Candidate:
         """A row ``[priority, after,] id, type, [queue,] jobset, site, semaphores``."""

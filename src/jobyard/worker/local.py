@@ -16,6 +16,7 @@ from jobyard import lifecycle, manage
 from jobyard.admission import Limit, Refusal, Rules, refusal_message
 from jobyard.errors import LeaseLost
 from jobyard.jobsets import JobsetStorage
+from jobyard.semaphores import parse_need
 from jobyard.worker.port import ClaimRequest, WorkerInfo, WorkerStatus
 
 if TYPE_CHECKING:
@@ -124,7 +125,7 @@ class LocalPort:
         # Candidates → admission → claim; refused candidates (a busy mutex type) end
         # cancelled in the same transaction, so no other claimer sees them ready meanwhile.
         with store.transaction(durable=False):
-            admitted = store.claim_admitted(*args, rules)
+            admitted = store.claim_admitted(*args, rules, start_now=request.start_now)
             if admitted.refused:
                 _refuse(store, admitted.refused, now)
         return admitted.jobs
@@ -213,6 +214,20 @@ class LocalPort:
         from jobyard.collections import script_call
 
         return script_call(self.yard, args)
+
+    def semaphore(self, job_id: int, run_id: str | None, token: str, entry: str) -> bool:
+        entry = parse_need(entry)
+        self.yard.semaphores.check([entry], "job.semaphore")
+        rules = Rules(semaphores=self.yard.semaphores.effective())
+        store, now = self.yard.store, time.time()
+        granted = store.take_call_hold(job_id, run_id or "", token, entry, rules, now)
+        if granted is None:
+            raise _lost(job_id)
+        return granted
+
+    def semaphore_release(self, job_id: int, run_id: str | None, tokens: Sequence[str]) -> None:
+        if self.yard.store.release_call_holds(job_id, run_id or "", tokens):
+            manage.released(self.yard.store)
 
     # -- jobset storage --------------------------------------------------------------------
 

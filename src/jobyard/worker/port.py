@@ -7,7 +7,7 @@ process opens the store itself, :mod:`jobyard.worker.local`) and a remote worker
 HTTP, which implements the same verbs.
 
 Each verb is one round trip (one transaction locally). Verbs that act on a run — ``log``,
-``progress``, ``touch`` — check that the run is still the caller's and raise
+``progress``, ``touch``, ``semaphore`` — check that the run is still the caller's and raise
 :class:`~jobyard.errors.LeaseLost` when it is not (cancelled, or rescued elsewhere).
 """
 
@@ -54,7 +54,11 @@ class ClaimRequest:
     leased for ``lease`` seconds. ``promote`` first turns due waiting jobs ready (local
     housekeeping; a remote port may ignore it, the server promotes on its own).
     ``limits``: the admission limits of those types that have one (``JobType.limit``, a
-    mutex script); empty, the claim takes its fast path (no admission step)."""
+    mutex script); empty, the claim takes its fast path (no admission step).
+    ``start_now``: how many of the claimed jobs the worker starts at once (None: all). A
+    job naming semaphores or site caps is claimed only among those first ones: it holds
+    its slots from the claim on, and must not hold them while it waits in a prefetch
+    queue (behind handlers that may wait for the same semaphore, ``job.semaphore``)."""
 
     worker: str
     queues: Sequence[str]
@@ -64,6 +68,7 @@ class ClaimRequest:
     promote: bool = False
     limits: Mapping[str, Limit] = field(default_factory=dict)
     run: str | None = None  # the run id the claim gives its jobs (None: a new one)
+    start_now: int | None = None
 
 
 class WorkerPort(Protocol):
@@ -159,6 +164,17 @@ class WorkerPort(Protocol):
     def collection(self, args: Sequence[Any]) -> Any:
         """One collection call of a script (see :func:`jobyard.collections.script_call`)."""
         ...
+
+    def semaphore(self, job_id: int, run_id: str | None, token: str, entry: str) -> bool:
+        """Ask for a semaphore slot held around a call (``entry``: ``db``, ``db:read``,
+        ``db:write``) as hold ``token`` (the caller's choice; asking again with it is safe):
+        True when granted, False when it waits (ask again after a wake-up). InvalidInput
+        for an unknown semaphore; LeaseLost if the run is no longer this one."""
+        ...
+
+    def semaphore_release(self, job_id: int, run_id: str | None, tokens: Sequence[str]) -> None:
+        """Give up these call holds (granted or waiting) and wake whoever waits for them;
+        holds of a run that ended count for nothing already and are simply dropped."""
 
     # -- jobset storage --------------------------------------------------------------------
 

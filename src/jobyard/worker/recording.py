@@ -53,6 +53,7 @@ class Recorder:
         def _claim_limit(self) -> int: ...
         def _claim_request(self, limit: int) -> ClaimRequest: ...
         def _accept(self, jobs: list[Job]) -> None: ...
+        def _claimed(self, jobs: list[Job]) -> list[Job]: ...
         def _spawn(self, coro: Any) -> None: ...
         def _start_queued(self) -> None: ...
 
@@ -63,6 +64,8 @@ class Recorder:
             self._avg_duration = (
                 took if not self._avg_duration else (0.9 * self._avg_duration + 0.1 * took)
             )
+        if ctx is not None and ctx.holds:  # a `with job.semaphore(...)` it never left
+            self._spawn(self._db_call(release_holds, ctx))
         if self._stopping == "hard" and job.id in self._handed_back:
             return
         if ctx is not None and ctx.buffered_any:
@@ -182,7 +185,7 @@ class Recorder:
         return True
 
     def _record(self, batch: list[tuple[Job, Outcome]], claim: int = 0) -> list[Job]:
-        return self.port.record(batch, self._claim_request(claim) if claim else None)
+        return self._claimed(self.port.record(batch, self._claim_request(claim) if claim else None))
 
     async def _drain(self) -> None:
         """Shut down at the requested level; handed-back jobs keep their attempt."""
@@ -225,6 +228,15 @@ class Recorder:
         if self.queued and (self._stopping or "normal") in ("normal", "hard"):
             back, self.queued = list(self.queued), deque()
             await self._db_call(self.port.hand_back, back, "worker shutdown")
+
+
+def release_holds(ctx: JobContext) -> None:
+    """Give up the call holds a finished (or given up) job still has: they count for
+    nothing once its run ended, this frees their rows and wakes whoever waits."""
+    try:
+        ctx.release_holds()
+    except Exception:
+        log.warning("job %s: giving up its semaphore holds failed", ctx.id, exc_info=True)
 
 
 def unrecordable(problem: Exception) -> str:

@@ -264,6 +264,13 @@ class HttpPort:
     def collection(self, args: Sequence[Any]) -> Any:
         return self._call("collection", {"args": list(args)})["value"]
 
+    def semaphore(self, job_id: int, run_id: str | None, token: str, entry: str) -> bool:
+        body = {"run": run_id, "token": token, "need": entry}
+        return bool(self._call(f"{job_id}/semaphore", body)["granted"])
+
+    def semaphore_release(self, job_id: int, run_id: str | None, tokens: Sequence[str]) -> None:
+        self._call(f"{job_id}/semaphore/release", {"run": run_id, "tokens": list(tokens)})
+
     # -- jobset storage --------------------------------------------------------------------
 
     def kv_get(self, jobset: int, key: str) -> tuple[bool, Any]:

@@ -111,6 +111,8 @@ class Worker(Recorder, Keeper):
         self._flushing = False
         self._handed_back: set[int] = set()
         self._promote_after = 0.0
+        self._unaccepted = 0  # jobs claimed in the database thread, not yet queued here
+        self._unaccepted_lock = threading.Lock()
         self._tasks: set[asyncio.Future[Any]] = set()
         self._started = threading.Event()
         self._thread: threading.Thread | None = None
@@ -257,10 +259,22 @@ class Worker(Recorder, Keeper):
         active = [(name, jt) for name, jt in self.types.items() if jt.active]
         limits = {n: lim for n, jt in active if (lim := jt.admission_limit()) is not None}
         types = [name for name, _unused in active]
-        return ClaimRequest(self.name, self.queues, types, limit, self.lease, promote, limits)
+        # A job naming semaphores holds its slots from the claim on: only as many as start
+        # at once (a prefetched one would hold them while it waits in the queue here).
+        start = self.concurrency - self._busy() - len(self.queued) - self._unaccepted
+        return ClaimRequest(
+            self.name, self.queues, types, limit, self.lease, promote, limits,
+            start_now=min(max(start, 0), limit),
+        )  # fmt: skip
+
+    def _claimed(self, jobs: list[Job]) -> list[Job]:
+        """Note jobs claimed in the database thread until the loop queues them."""
+        with self._unaccepted_lock:
+            self._unaccepted += len(jobs)
+        return jobs
 
     def _claim_batch(self, limit: int) -> tuple[list[Job], float | None]:
-        jobs = self.port.claim(self._claim_request(limit))
+        jobs = self._claimed(self.port.claim(self._claim_request(limit)))
         next_due = None
         if not jobs:
             next_due = self.port.next_due()
@@ -307,6 +321,8 @@ class Worker(Recorder, Keeper):
         return max(self._capacity(), 0)
 
     def _accept(self, jobs: list[Job]) -> None:
+        with self._unaccepted_lock:
+            self._unaccepted -= len(jobs)
         jobs.sort(key=lambda j: (j.priority, j.after, j.id))
         self.queued.extend(jobs)
         self._start_queued()
@@ -351,8 +367,8 @@ class Worker(Recorder, Keeper):
         over (a thread hop per job, most of a tiny job's cost). Waiting there, a job has
         not started: its timeout has not begun, and one given up meanwhile is not run."""
         jt = self.types[job.type]
-        if jt.batch or jt.is_async or not 0 < self._avg_duration <= TINY_JOB:
-            return self.concurrency
+        if jt.batch or jt.is_async or job.semaphores or not 0 < self._avg_duration <= TINY_JOB:
+            return self.concurrency  # (a job naming semaphores holds its slots: not ahead)
         return 2 * self.concurrency
 
     def _spawn(self, coro: Any) -> None:

@@ -35,6 +35,7 @@ def claim_out(r: ClaimRequest) -> dict[str, Any]:
         "lease": r.lease,
         "limits": {k: asdict(v) for k, v in r.limits.items()},
         "run": r.run,
+        "start_now": r.start_now,
     }
 
 
@@ -48,6 +49,7 @@ def claim_in(d: dict[str, Any]) -> ClaimRequest:
         promote=False,  # the server promotes on its own
         limits={str(k): Limit(**v) for k, v in (d.get("limits") or {}).items()},
         run=run_in(d.get("run")) if d.get("run") is not None else None,
+        start_now=None if d.get("start_now") is None else int(d["start_now"]),
     )
 
 

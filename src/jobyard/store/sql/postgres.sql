@@ -146,13 +146,44 @@ SELECT * FROM jobs WHERE status = 'ready' AND gated = 1
 ORDER BY priority, after, id LIMIT %(limit)s
 
 -- name: semaphore_upsert
-INSERT INTO semaphores (name, count, scope, updated)
-VALUES (%(name)s, %(count)s, %(scope)s, %(now)s)
+INSERT INTO semaphores (name, count, scope, holder, updated)
+VALUES (%(name)s, %(count)s, %(scope)s, %(holder)s, %(now)s)
 ON CONFLICT (name) DO UPDATE SET count = EXCLUDED.count, scope = EXCLUDED.scope,
-    updated = EXCLUDED.updated
+    holder = EXCLUDED.holder, updated = EXCLUDED.updated
 
 -- name: semaphores_all
-SELECT name, count, scope FROM semaphores ORDER BY name
+SELECT name, count, scope, holder FROM semaphores ORDER BY name
+
+-- Call holds (jobyard.callholds, migration 0021): a row counts only while its job runs
+-- under its run id.
+
+-- name: hold_run
+SELECT jobset FROM jobs WHERE id = %(id)s AND run_id = %(run_id)s AND status = 'running'
+
+-- name: holds_live
+SELECT h.token, h.job_id, h.name, h.mode, h.granted, h.since, j.jobset
+FROM semaphore_holds h JOIN jobs j ON j.id = h.job_id
+WHERE j.status = 'running' AND j.run_id = h.run_id
+ORDER BY h.since, h.token
+
+-- name: holds_prune
+DELETE FROM semaphore_holds h WHERE NOT EXISTS (
+    SELECT 1 FROM jobs j WHERE j.id = h.job_id AND j.status = 'running'
+      AND j.run_id = h.run_id)
+
+-- name: hold_put
+-- Only its own job and run may change a hold (the token is the caller's choice).
+INSERT INTO semaphore_holds (token, job_id, run_id, name, mode, granted, since)
+VALUES (%(token)s, %(job_id)s, %(run_id)s, %(name)s, %(mode)s, %(granted)s, %(now)s)
+ON CONFLICT (token) DO UPDATE SET granted = EXCLUDED.granted
+WHERE semaphore_holds.job_id = EXCLUDED.job_id AND semaphore_holds.run_id = EXCLUDED.run_id
+
+-- name: hold_delete
+DELETE FROM semaphore_holds WHERE job_id = %(job_id)s AND run_id = %(run_id)s
+  AND token = ANY(%(tokens)s::text[])
+
+-- name: holds_drop_jobs
+DELETE FROM semaphore_holds WHERE job_id = ANY(%(ids)s)
 
 -- name: running_by_type
 SELECT type, count(*), max(id) FROM jobs

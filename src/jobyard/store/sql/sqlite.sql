@@ -117,12 +117,44 @@ SELECT * FROM jobs INDEXED BY jobs_gated WHERE status = 'ready' AND gated = 1
 ORDER BY priority, after, id LIMIT :limit
 
 -- name: semaphore_upsert
-INSERT INTO semaphores (name, count, scope, updated) VALUES (:name, :count, :scope, :now)
+INSERT INTO semaphores (name, count, scope, holder, updated)
+VALUES (:name, :count, :scope, :holder, :now)
 ON CONFLICT (name) DO UPDATE SET count = excluded.count, scope = excluded.scope,
-    updated = excluded.updated
+    holder = excluded.holder, updated = excluded.updated
 
 -- name: semaphores_all
-SELECT name, count, scope FROM semaphores ORDER BY name
+SELECT name, count, scope, holder FROM semaphores ORDER BY name
+
+-- Call holds (jobyard.callholds, migration 0021): a row counts only while its job runs
+-- under its run id.
+
+-- name: hold_run
+SELECT jobset FROM jobs WHERE id = :id AND run_id = :run_id AND status = 'running'
+
+-- name: holds_live
+SELECT h.token, h.job_id, h.name, h.mode, h.granted, h.since, j.jobset
+FROM semaphore_holds h JOIN jobs j ON j.id = h.job_id
+WHERE j.status = 'running' AND j.run_id = h.run_id
+ORDER BY h.since, h.token
+
+-- name: holds_prune
+DELETE FROM semaphore_holds WHERE NOT EXISTS (
+    SELECT 1 FROM jobs j WHERE j.id = semaphore_holds.job_id AND j.status = 'running'
+      AND j.run_id = semaphore_holds.run_id)
+
+-- name: hold_put
+-- Only its own job and run may change a hold (the token is the caller's choice).
+INSERT INTO semaphore_holds (token, job_id, run_id, name, mode, granted, since)
+VALUES (:token, :job_id, :run_id, :name, :mode, :granted, :now)
+ON CONFLICT (token) DO UPDATE SET granted = excluded.granted
+WHERE semaphore_holds.job_id = excluded.job_id AND semaphore_holds.run_id = excluded.run_id
+
+-- name: hold_delete
+DELETE FROM semaphore_holds WHERE job_id = :job_id AND run_id = :run_id
+  AND token IN (SELECT value FROM json_each(:tokens))
+
+-- name: holds_drop_jobs
+DELETE FROM semaphore_holds WHERE job_id IN (SELECT value FROM json_each(:ids))
 
 -- name: running_by_type
 SELECT type, count(*), max(id) FROM jobs INDEXED BY jobs_running
