@@ -2,7 +2,8 @@
 
 - :mod:`~jobyard.store.core`: connections, transactions, named queries, the JSON codec
   (private to ``jobyard.store``: nothing outside it runs a query or touches the codec);
-- :mod:`~jobyard.store.jobs`: jobs, logs, dependencies, tombstones;
+- :mod:`~jobyard.store.inserts`: new jobs, their job.created events and dependencies;
+- :mod:`~jobyard.store.jobs`: reading and changing jobs, logs, tombstones;
 - :mod:`~jobyard.store.leases`: due jobs, claims (candidates → admission → claim), leases, progress;
 - :mod:`~jobyard.store.workers`: the workers registry and the job types;
 - :mod:`~jobyard.store.events`: the events log, read by cursor;
@@ -24,7 +25,8 @@ from jobyard.store.core import JOB_COLUMNS, JSON_COLUMNS, Result, StoreCore, Wai
 from jobyard.store.delayed import DelayedMixin, DelayedRow
 from jobyard.store.events import Event, EventsMixin, JobEvent
 from jobyard.store.holds import HoldsMixin
-from jobyard.store.jobs import JobFilter, JobsMixin, NewJob, NewRow, Update
+from jobyard.store.inserts import InsertsMixin, NewJob, NewRow
+from jobyard.store.jobs import JobFilter, JobsMixin, Update
 from jobyard.store.kv import MISSING, JobsetRow, KVMixin
 from jobyard.store.leases import LeasesMixin
 from jobyard.store.observers import Delivery, ObserversMixin, ObserverState
@@ -33,6 +35,7 @@ from jobyard.store.workers import StoredType, WorkerRow, WorkersMixin
 
 
 class Store(
+    InsertsMixin,
     JobsMixin,
     LeasesMixin,
     WorkersMixin,

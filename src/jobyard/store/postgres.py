@@ -43,6 +43,7 @@ from jobyard.i18n import _
 from jobyard.model import Job
 from jobyard.store.base import Result, Store, Waiter, dumps
 from jobyard.store.collections import PostgresItemsSQL
+from jobyard.store.pg_insert import COPY_MIN_ROWS, copy_shared, execute_many, insert_many
 from jobyard.store.pg_util import (
     CHANNEL,
     ROWS,
@@ -55,7 +56,6 @@ from jobyard.store.pg_util import (
 
 MIGRATION_LOCK = 7_306_086_468_415_616_114  # pg_advisory_xact_lock key: "jobyard" migrations
 LOCK_ROWS = " FOR NO KEY UPDATE"
-COPY_MIN_ROWS = 50  # below this a pipelined executemany is as fast as COPY
 _MAX_PAYLOAD = 7000  # NOTIFY payloads must stay under 8000 bytes
 
 NOTIFY_SQL = f"SELECT pg_notify('{CHANNEL}', %(payload)s)"
@@ -63,7 +63,6 @@ LOCK_MIGRATIONS_SQL = "SELECT pg_advisory_xact_lock(%(key)s)"
 CREATE_MIGRATIONS_SQL = (
     "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)"
 )
-JOB_IDS_SQL = "SELECT nextval(pg_get_serial_sequence('jobs', 'id')) FROM generate_series(1, %(n)s)"
 
 
 class PostgresStore(Store):
@@ -259,16 +258,8 @@ class PostgresStore(Store):
             raise self._error(exc) from exc
 
     def _executemany_raw(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> int:
-        conn = self._conn()
         plan = self._copy_plan(sql) if len(rows) >= COPY_MIN_ROWS else None
-        with conn.cursor() as cur:
-            if plan is None:
-                cur.executemany(sql, rows)  # pipelined: one round trip for all
-                return int(cur.rowcount)
-            with cur.copy(plan.sql) as copy:
-                for values in plan.rows(rows):
-                    copy.write_row(values)
-            return len(rows)
+        return execute_many(self._conn(), sql, rows, plan)
 
     def _copy_plan(self, sql: str) -> CopyPlan | None:
         if sql not in self._copy_plans:
@@ -320,53 +311,24 @@ class PostgresStore(Store):
         sql = self._queries["insert_job"]
         if len(rows) == 1:  # one statement: atomic on its own, in a transaction or not
             return [int(self._execute(sql, rows[0]).fetchone()[0])]
+        plan = self._copy_plan(sql) if len(rows) >= COPY_MIN_ROWS else None
         try:
-            return self._insert_many(sql, rows)
+            with self._atomic():
+                return insert_many(self._conn(), self._run, sql, rows, plan)
         except psycopg.Error as exc:
             raise self._error(exc) from exc
 
-    def _insert_many(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> list[int]:
-        plan = self._copy_plan(sql) if len(rows) >= COPY_MIN_ROWS else None
-        with self._atomic():
-            conn = self._conn()
-            if plan is None:
-                ids = []
-                with conn.cursor() as cur:
-                    cur.executemany(sql, rows, returning=True)
-                    while True:
-                        ids.append(int(cur.fetchone()[0]))
-                        if not cur.nextset():
-                            break
-                return ids
-            # COPY, with ids drawn from the identity sequence first: they come back in
-            # the order of the rows.
-            fetched = self._run(conn, JOB_IDS_SQL, {"n": len(rows)}).fetchall()
-            ids = sorted(int(r[0]) for r in fetched)
-            copy_sql = plan.sql.replace(" (", " (id, ", 1)
-            with conn.cursor() as cur, cur.copy(copy_sql) as copy:
-                for job_id, values in zip(ids, plan.rows(rows), strict=True):
-                    values.insert(0, job_id)
-                    copy.write_row(values)
-        return ids
-
     def _insert_shared(self, base: Mapping[str, Any], datas: Sequence[str]) -> list[int]:
-        n = len(datas)
+        plan = self._copy_plan(self._queries["insert_job"])
         try:
             with self._atomic():
                 conn = self._conn()
-                if n < COPY_MIN_ROWS:  # one statement, so one job.created trigger call
+                if len(datas) < COPY_MIN_ROWS or plan is None:  # one statement: one trigger call
                     params = {**base, "datas": list(datas)}
                     found = self._run(conn, self._queries["insert_jobs_shared"], params)
                     return sorted(int(r[0]) for r in found.fetchall())
-                plan = self._copy_plan(self._queries["insert_job"])
-                fetched = self._run(conn, JOB_IDS_SQL, {"n": n}).fetchall()
-                ids = sorted(int(r[0]) for r in fetched)
-                text = None if plan is None else plan.text(ids, base, "data", datas)
-                if plan is None or text is None:
-                    return super()._insert_shared(base, datas)
-                with conn.cursor() as cur, cur.copy(plan.sql.replace(" (", " (id, ", 1)) as copy:
-                    copy.write(text)
-                return ids
+                ids = copy_shared(conn, self._run, plan, base, datas)
+                return super()._insert_shared(base, datas) if ids is None else ids
         except psycopg.Error as exc:
             raise self._error(exc) from exc
 

@@ -9,18 +9,14 @@ would let anyone block every writer. An in-memory database needs neither.
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import itertools
 import json
 import os
-import re
-import socket
 import sqlite3
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from operator import itemgetter
 from typing import Any
 
 from jobyard.errors import DatabaseError
@@ -31,9 +27,10 @@ from jobyard.store.collections import SQLiteItemsSQL
 from jobyard.store.sqlite_files import (
     MemoryWaiter,
     SocketWaiter,
+    WakeSender,
     open_lock_file,
-    wake_address,
 )
+from jobyard.store.sqlite_insert import Inserts
 
 _memory_ids = itertools.count(1)
 
@@ -88,18 +85,11 @@ class SQLiteStore(Store):
             self.wake_dir = self._target + ".wake"
         self.lock_path = None if self.wake_dir is None else self._target + ".lock"
         self._memory_waiters: set[MemoryWaiter] = set()
-        self._send_sock: socket.socket | None = None
-        self._peers: list[str] = []
-        self._peers_mtime = -1.0
+        self._sender: WakeSender | None = None
         self._lock = threading.RLock()
         self._ready = False
         self._applied_on_open: list[str] = []
-        insert = self._queries["insert_job"]
-        named = insert[insert.index(":type,") :]
-        self._insert_values = itemgetter(*re.findall(r":(\w+)", named))
-        self._insert_numbered = (
-            insert[: insert.index("VALUES (")] + "VALUES (?, " + re.sub(r":\w+", "?", named)
-        )
+        self._inserts = Inserts(self._queries)
 
     busy_timeout = 30.0  # seconds a writer waits for the lock (file lock, then SQLite's)
 
@@ -307,21 +297,22 @@ class SQLiteStore(Store):
         return f"{column} IN (SELECT value FROM json_each(:{param}))"
 
     def _insert_rows(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        if not rows:
+            return []
         try:
-            return self._insert_jobs(rows)
+            if len(rows) == 1:
+                return self._inserts.rows(self._conn(), rows)
+            with self._atomic():
+                return self._inserts.rows(self._conn(), rows)
         except sqlite3.Error as exc:
             raise self._error(exc) from exc
 
     def _insert_shared(self, base: Mapping[str, Any], datas: Sequence[str]) -> list[int]:
-        conn = self._conn()
         try:
             with self._atomic():
-                first = int(conn.execute(self._queries["next_job_id"]).fetchone()[0])
-                params = {**base, "first": first, "datas": json.dumps(datas)}
-                conn.execute(self._queries["insert_jobs_shared"], params)
+                return self._inserts.alike(self._conn(), base, datas)
         except sqlite3.Error as exc:
             raise self._error(exc) from exc
-        return list(range(first, first + len(datas)))
 
     def _insert_and_notify(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
         if len(rows) != 1:
@@ -332,24 +323,6 @@ class SQLiteStore(Store):
         if rows[0]["status"] == "ready":
             self.notify([str(rows[0]["queue"])])
         return ids
-
-    def _insert_jobs(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
-        if not rows:
-            return []
-        conn = self._conn()
-        if len(rows) == 1:  # one statement: atomic on its own, in a transaction or not
-            cur = conn.execute(self._queries["insert_job"], rows[0])
-            return [int(cur.lastrowid or 0)]
-        with self._atomic():
-            # Number the rows here once, rather than a max() lookup per row.
-            first = int(conn.execute(self._queries["next_job_id"]).fetchone()[0])
-            # Positional parameters: sqlite3 binds them much faster than names.
-            values = self._insert_values
-            numbered = [(first + i, *values(row)) for i, row in enumerate(rows)]
-            conn.executemany(self._insert_numbered, numbered)
-            # Under the write lock each row takes max(id) + 1: consecutive ids.
-            last = int(conn.execute("SELECT last_insert_rowid()").fetchone()[0])
-        return list(range(last - len(rows) + 1, last + 1))
 
     def _complete_params(
         self, rows: Sequence[tuple[int, str | None, Any]], now: float
@@ -406,34 +379,9 @@ class SQLiteStore(Store):
             for memory_waiter in list(self._memory_waiters):
                 memory_waiter.wake()
             return
-        try:
-            mtime = os.stat(self.wake_dir).st_mtime
-        except FileNotFoundError:
-            return
-        if mtime != self._peers_mtime:
-            try:
-                names = os.listdir(self.wake_dir)
-            except OSError:
-                return
-            self._peers = [os.path.join(self.wake_dir, n) for n in names]
-            self._peers_mtime = mtime
-        if not self._peers:
-            return
-        if self._send_sock is None:
-            self._send_sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-            self._send_sock.setblocking(False)
-        payload = ",".join(queues).encode()[:512]
-        for peer in self._peers:
-            try:
-                self._send_sock.sendto(payload, wake_address(peer))
-            except OSError as exc:
-                if exc.errno in (errno.ECONNREFUSED, errno.ENOENT):
-                    # A listener that died without cleaning up: forget its socket.
-                    try:
-                        os.unlink(peer)
-                    except OSError:
-                        pass
-                # EAGAIN: its buffer is full, so it has wake-ups pending anyway.
+        if self._sender is None:
+            self._sender = WakeSender(self.wake_dir)
+        self._sender.send(queues)
 
     def waiter(self, queues: Sequence[str]) -> Waiter:
         if self.wake_dir is None:
@@ -447,6 +395,6 @@ class SQLiteStore(Store):
         if fd is not None:
             os.close(fd)
             self._local.lockfd = None
-        if self._send_sock is not None:
-            self._send_sock.close()
-            self._send_sock = None
+        if self._sender is not None:
+            self._sender.close()
+            self._sender = None

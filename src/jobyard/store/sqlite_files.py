@@ -15,6 +15,7 @@ import os
 import socket
 import stat
 import threading
+from collections.abc import Sequence
 
 from jobyard.errors import DatabaseError
 from jobyard.i18n import _
@@ -237,3 +238,48 @@ class SocketWaiter(Waiter):
             os.rmdir(self.folder)  # the last waiter leaves nothing behind
         except OSError:
             pass
+
+
+class WakeSender:
+    """Sends wake-ups to the waiters' sockets in ``wake_dir`` (their list re-read when the
+    folder changes); a socket whose listener died without cleaning up is removed."""
+
+    def __init__(self, wake_dir: str) -> None:
+        self.wake_dir = wake_dir
+        self._sock: socket.socket | None = None
+        self._peers: list[str] = []
+        self._mtime = -1.0
+
+    def send(self, queues: Sequence[str]) -> None:
+        try:
+            mtime = os.stat(self.wake_dir).st_mtime
+        except FileNotFoundError:
+            return
+        if mtime != self._mtime:
+            try:
+                names = os.listdir(self.wake_dir)
+            except OSError:
+                return
+            self._peers = [os.path.join(self.wake_dir, n) for n in names]
+            self._mtime = mtime
+        if not self._peers:
+            return
+        if self._sock is None:
+            self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            self._sock.setblocking(False)
+        payload = ",".join(queues).encode()[:512]
+        for peer in self._peers:
+            try:
+                self._sock.sendto(payload, wake_address(peer))
+            except OSError as exc:
+                if exc.errno in (errno.ECONNREFUSED, errno.ENOENT):
+                    try:
+                        os.unlink(peer)
+                    except OSError:
+                        pass
+                # EAGAIN: its buffer is full, so it has wake-ups pending anyway.
+
+    def close(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None

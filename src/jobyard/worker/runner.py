@@ -2,9 +2,9 @@
 
 An asyncio loop owns the bookkeeping; every call to the store goes through the worker's
 port (:mod:`jobyard.worker.port`; ``LocalPort`` unless another is given) in one database
-thread; sync handlers run in a thread pool and async handlers on the loop. Recording
-outcomes is in :mod:`jobyard.worker.recording`, the watchdog and heartbeat in
-:mod:`jobyard.worker.leases`.
+thread; sync handlers run in a thread pool and async handlers on the loop. Claiming is in
+:mod:`jobyard.worker.claiming`, recording outcomes in :mod:`jobyard.worker.recording`, the
+watchdog and heartbeat in :mod:`jobyard.worker.leases`.
 """
 
 from __future__ import annotations
@@ -26,9 +26,10 @@ from jobyard.errors import InvalidInput
 from jobyard.i18n import _
 from jobyard.model import Job
 from jobyard.worker import registry
+from jobyard.worker.claiming import Claimer
 from jobyard.worker.execute import Outcome, failed, run_async, run_batch, run_sync
 from jobyard.worker.leases import Keeper
-from jobyard.worker.port import ClaimRequest, WorkerPort
+from jobyard.worker.port import WorkerPort
 from jobyard.worker.recording import Recorder, unrecordable
 from jobyard.worker.threads import HandlerThreads
 
@@ -49,7 +50,7 @@ Running = tuple[Job, JobContext, "asyncio.Future[Any] | None"]
 __all__ = ["Worker", "unrecordable"]
 
 
-class Worker(Recorder, Keeper):
+class Worker(Claimer, Recorder, Keeper):
     def __init__(
         self,
         yard: Yard,
@@ -245,87 +246,6 @@ class Worker(Recorder, Keeper):
                     self._loop.call_soon_threadsafe(self._wake.set)
                 except RuntimeError:
                     return
-
-    def _capacity(self) -> int:
-        return self.concurrency + self.prefetch - self._busy() - len(self.queued)
-
-    def _claim_request(self, limit: int) -> ClaimRequest:
-        now = time.time()
-        promote = self.housekeeping and now >= self._promote_after
-        if promote:
-            # Promotion costs a query: while busy, look at most 5 times a second; when idle
-            # the loop knows the next due time and comes back exactly then.
-            self._promote_after = now + 0.2
-        active = [(name, jt) for name, jt in self.types.items() if jt.active]
-        limits = {n: lim for n, jt in active if (lim := jt.admission_limit()) is not None}
-        types = [name for name, _unused in active]
-        # A job naming semaphores holds its slots from the claim on: only as many as start
-        # at once (a prefetched one would hold them while it waits in the queue here).
-        start = self.concurrency - self._busy() - len(self.queued) - self._unaccepted
-        return ClaimRequest(
-            self.name, self.queues, types, limit, self.lease, promote, limits,
-            start_now=min(max(start, 0), limit),
-        )  # fmt: skip
-
-    def _claimed(self, jobs: list[Job]) -> list[Job]:
-        """Note jobs claimed in the database thread until the loop queues them."""
-        with self._unaccepted_lock:
-            self._unaccepted += len(jobs)
-        return jobs
-
-    def _claim_batch(self, limit: int) -> tuple[list[Job], float | None]:
-        jobs = self._claimed(self.port.claim(self._claim_request(limit)))
-        next_due = None
-        if not jobs:
-            next_due = self.port.next_due()
-            if next_due is not None:
-                self._promote_after = min(self._promote_after, next_due)
-        return jobs, next_due
-
-    async def _claim_loop(self) -> None:
-        assert self._wake is not None
-        while self._stopping is None:
-            self._wake.clear()
-            self._start_queued()
-            next_due = None
-            limit = self._claim_limit()
-            if limit:
-                try:
-                    jobs, next_due = await self._db_call(self._claim_batch, limit)
-                except Exception:  # e.g. the database restarted: keep the worker alive
-                    log.exception("claiming jobs failed; retrying in %s s", self.poll)
-                    await asyncio.sleep(self.poll)
-                    continue
-                self._accept(jobs)
-                if jobs and self._capacity() > 0:
-                    continue  # there may be more
-            timeout = self.poll
-            if next_due is not None:
-                timeout = max(0.0, min(timeout, next_due - time.time()))
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout)
-            except TimeoutError:
-                pass
-
-    def _claim_limit(self) -> int:
-        """How many jobs to claim now (0: not now). Refill in batches: with jobs still
-        queued locally, wait until the queue is half empty instead of claiming one job per
-        finished job."""
-        if self._stopping or self.paused or not self.types:
-            return 0
-        if self._auto_prefetch and self._avg_duration > 0:
-            wanted = int(0.05 * self.concurrency / self._avg_duration)
-            self.prefetch = min(max(wanted, self.concurrency), 32 * self.concurrency)
-        if len(self.queued) >= max(1, self.prefetch // 2):
-            return 0
-        return max(self._capacity(), 0)
-
-    def _accept(self, jobs: list[Job]) -> None:
-        with self._unaccepted_lock:
-            self._unaccepted -= len(jobs)
-        jobs.sort(key=lambda j: (j.priority, j.after, j.id))
-        self.queued.extend(jobs)
-        self._start_queued()
 
     def _start_queued(self) -> None:
         if self._stopping in ("normal", "hard"):
