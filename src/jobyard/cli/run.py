@@ -23,7 +23,7 @@ from jobyard.i18n import _, n_
 @click.command(cls=Command)
 @click.option("-n", "--name", default=None, help="Worker name (default: host-pid).")
 @click.option("-q", "--queues", default="default", show_default=True, help="Comma-separated.")
-@click.option("-c", "--concurrency", type=click.IntRange(1, 1024), default=4, show_default=True)
+@click.option("-c", "--concurrency", type=click.IntRange(1, 1024), default=8, show_default=True)
 @click.option(
     "--prefetch",
     type=click.IntRange(0, 100_000),
@@ -158,7 +158,7 @@ def scheduler(ctx: click.Context) -> None:
 @click.command(cls=Command)
 @click.option("--bind", default=None, help="HOST:PORT for the web UI (default 127.0.0.1:8080).")
 @click.option("--workers", "n_workers", type=click.IntRange(1, 256), default=2, show_default=True)
-@click.option("-c", "--concurrency", type=click.IntRange(1, 1024), default=4, show_default=True)
+@click.option("-c", "--concurrency", type=click.IntRange(1, 1024), default=8, show_default=True)
 @click.option("--no-examples", is_flag=True, help="Do not load or seed the example jobs.")
 @click.option("--no-web", is_flag=True, help="Do not serve the web UI and API.")
 @click.option("--no-auth", is_flag=True, help="Web UI without authentication (loopback only).")

@@ -56,7 +56,7 @@ class Worker(Claimer, Recorder, Keeper):
         yard: Yard,
         name: str | None = None,
         queues: Sequence[str] = ("default",),
-        concurrency: int = 4,
+        concurrency: int = 8,
         prefetch: int | None = None,
         lease: float | None = None,
         heartbeat: float | None = None,
