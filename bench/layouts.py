@@ -57,6 +57,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--report-dir", type=Path, default=run.REPORT_DIR)
     p.add_argument("--redis", default="redis://127.0.0.1:6379")
     p.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
+    p.add_argument("--lock-wait", type=float, default=0.0, help="s to wait for another run")
     args = p.parse_args(argv)
     args.layouts = [parse_layout(x) for x in args.layouts.split(",") if x]
     args.concurrency = [(1, int(c)) for c in args.concurrency.split(",") if c]
@@ -140,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     except SkipSystem as exc:
         run.log(f"cannot run: the probe and the incr body need Redis: {exc}")
         return 2
-    lock = run.run_lock(base, 0.0)
+    lock = run.run_lock(base, args.lock_wait)
     if lock is None:
         run.log("another bench run holds the lock: not starting")
         return 3

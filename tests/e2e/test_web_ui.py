@@ -45,6 +45,15 @@ def test_run_now_form_with_typed_params(site: Site, page: Any) -> None:
         "mood": "wild",
         "loud": False,
     }
+    # The database first, so a failure says which side is late: the worker or the page.
+    try:
+        until(lambda: job_status(site, job_id) == "completed", timeout=30)
+    except AssertionError:
+        job = site.yard.get(job_id).job
+        raise AssertionError(
+            f"job {job_id} is {job.status} after 30 s (worker {job.worker!r}, attempts "
+            f"{job.attempts}, workers {[w.name for w in site.yard.store.list_workers()]})"
+        ) from None
     page.wait_for_selector(".job-status .s-completed", timeout=15000)
     assert "hello ann hello ann" in page.locator("#job-result").inner_text()
 

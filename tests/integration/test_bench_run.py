@@ -131,6 +131,7 @@ def test_bad_options_are_one_clear_line(tmp_path: Path) -> None:
 def test_layouts_reports_equal_slot_layouts_and_a_concurrency_sweep(tmp_path: Path) -> None:
     cmd = [sys.executable, str(ROOT / "bench" / "layouts.py"), "--layouts", "1x2,2x1"]
     cmd += ["--concurrency", "1,3", "--bodies", "noop", "--jobs", "200", "--runs", "1"]
+    cmd += ["--lock-wait", "120"]  # another bench test may hold the harness lock
     proc = subprocess.run(
         [*cmd, "--busy-percent", "100", "--report-dir", str(tmp_path)],
         cwd=ROOT,
