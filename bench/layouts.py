@@ -59,8 +59,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
     p.add_argument("--lock-wait", type=float, default=0.0, help="s to wait for another run")
     args = p.parse_args(argv)
-    args.layouts = [parse_layout(x) for x in args.layouts.split(",") if x]
-    args.concurrency = [(1, int(c)) for c in args.concurrency.split(",") if c]
+    try:
+        args.layouts = [parse_layout(x) for x in args.layouts.split(",") if x]
+        args.concurrency = [parse_layout(f"1x{c}") for c in args.concurrency.split(",") if c]
+    except argparse.ArgumentTypeError as exc:
+        p.error(str(exc))
     return args
 
 

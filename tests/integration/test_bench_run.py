@@ -151,3 +151,16 @@ def test_layouts_reports_equal_slot_layouts_and_a_concurrency_sweep(tmp_path: Pa
         assert row["drain"]["noop"]["rate"]["median"] > 0, row
     assert "| 2 x -c 1 | sqlite | noop |" in text and "Best per backend and body:" in text
     assert data["fair"] is True and "NOT FAIR" not in text
+
+
+BAD_LAYOUTS = [["--layouts", "2y4"], ["--concurrency", "nan"], ["--layouts", "0x8"]]
+
+
+@pytest.mark.parametrize("bad", BAD_LAYOUTS)
+def test_layouts_refuses_a_bad_layout_in_one_line(bad: list[str]) -> None:
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "layouts.py"), *bad],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and "layouts.py: error: layout" in proc.stderr
