@@ -49,6 +49,7 @@ class Yard:
         self.registry = TypeRegistry(lambda: self.store, client=self)
         self.semaphores = Semaphores(lambda: self.store, self.config.semaphores)
         self.specs = SpecBuilder(self.registry, self.config, self.semaphores)
+        self._templates = lifecycle.Templates()  # rows of the cached default specs
         self._sites: Inventory | None = None
         self._actions: Actions | None = None
 
@@ -148,8 +149,10 @@ class Yard:
         if conn is not None:
             with self.store.using(conn):
                 ids = lifecycle.enqueue(self.store, [spec], [encoded], now)
-        else:
+        elif options:
             ids = lifecycle.enqueue(self.store, [spec], [encoded], now)
+        else:
+            ids = [lifecycle.enqueue_reused(self.store, spec, encoded, now, self._templates)]
         return JobHandle(self, ids[0])
 
     def enqueue_many(

@@ -3,9 +3,13 @@ and rerun refuse option names they do not know, listing the known ones, before w
 
 from __future__ import annotations
 
+import time
+
 import pytest
+from tests.helpers import until
 
 from jobyard import InvalidInput, Yard
+from jobyard.feed import Feed
 from jobyard.spec import OPTIONS
 
 
@@ -41,3 +45,36 @@ def test_rerun_refuses_options_it_would_ignore(yard: Yard) -> None:
     assert yard.count() == 1
     again = yard.rerun(h.id, repeat=1)
     assert again.job.repeats == 1 and yard.count() == 2
+
+
+def test_enqueues_of_the_default_spec_share_a_template_but_not_their_times_or_data(
+    yard: Yard,
+) -> None:
+    """``enqueue`` without options reuses one row template per type (the hot path): each
+    job still gets its own data, created and due times, status and job.created event."""
+
+    @yard.job
+    def noop(job, x=None):  # type: ignore[no-untyped-def]
+        return None
+
+    handles = []
+    for i in range(3):
+        handles.append(yard.enqueue("noop", {"x": i}))
+        time.sleep(0.005)
+    jobs = [h.job for h in handles]
+    assert [j.data for j in jobs] == [{"x": 0}, {"x": 1}, {"x": 2}]
+    assert len({j.id for j in jobs}) == 3
+    assert jobs[0].created < jobs[1].created < jobs[2].created
+    assert all(j.after == j.created and j.updated == j.created for j in jobs)
+    assert all(j.status == "ready" and j.queue == "default" for j in jobs)
+    # an enqueue with options in between is built afresh and leaves the template alone
+    other = yard.enqueue("noop", {"x": 9}, queue="q2", priority=3, delay=60)
+    assert (other.job.queue, other.job.priority, other.job.status) == ("q2", 3, "waiting")
+    after = yard.enqueue("noop", None).job
+    assert (after.queue, after.priority, after.status, after.data) == ("default", 0, "ready", None)
+    created = {h.id for h in handles} | {other.id, after.id}
+
+    def seen() -> set[int]:  # PostgreSQL shows events once older transactions ended
+        return {e.job_id for e in Feed(yard.store).read(limit=100, kinds=["job.created"])[0]}
+
+    until(lambda: seen() == created)

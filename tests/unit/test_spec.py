@@ -146,3 +146,17 @@ def test_parsers_see_the_request_time_and_limits() -> None:
     assert OPTIONS["delay"](2, ctx) == NOW + 2
     with pytest.raises(InvalidInput, match="over the limit of 10 bytes"):
         OPTIONS["props"]({"key": "a long value"}, ctx)
+
+
+def test_templates_keep_one_row_per_reused_spec_and_status() -> None:
+    from jobyard.lifecycle import JobSpec, Templates
+
+    templates, spec, other = Templates(), JobSpec(type="t"), JobSpec(type="t", queue="q")
+    row = templates.row(spec, "ready")
+    assert templates.row(spec, "ready") is row  # reused: the hot path makes no new row
+    assert (
+        templates.row(spec, "waiting") is not row
+        and templates.row(spec, "waiting").status == "waiting"
+    )
+    assert templates.row(other, "ready").queue == "q"
+    assert (row.type, row.queue, row.status, row.created) == ("t", "default", "ready", 0.0)

@@ -73,6 +73,7 @@ class StoreCore(ABC):
         self._local = threading.local()
         self._queries = queries.load(self.dialect)
         self._layouts: dict[int, list[tuple[int, str, bool]]] = {}
+        self._templates: dict[int, Any] = {}  # insert templates (InsertsMixin)
         self.empty_object = self.encode_json({})  # encoded once: the common case
         self.empty_list = self.encode_json([])
 

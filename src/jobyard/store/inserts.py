@@ -132,6 +132,19 @@ class InsertsMixin(StoreCore):
                 return self._insert_shared_and_notify(job, [data for _, data in rows])
         return self._insert_and_notify(self._job_params(rows)) if rows else []
 
+    def insert_like_and_notify(self, job: NewJob, data: str, created: float, after: float) -> int:
+        """Insert one job equal to ``job`` (a template reused call after call) but for its
+        data, created and due times; wake its queue's workers if it is ready. The template's
+        parameters are made once and kept while the template lives."""
+        cached = self._templates.get(id(job))
+        if cached is None or cached[0] is not job:
+            if len(self._templates) >= 256:
+                self._templates.clear()
+            cached = self._templates[id(job)] = (job, self._job_base(job))
+        params = {**cached[1], "data": data, "created": created, "updated": created}
+        params["after"] = after
+        return self._insert_and_notify([params])[0]
+
     def _insert_shared_and_notify(self, job: NewJob, datas: Sequence[str]) -> list[int]:
         base = self._job_base(job)
         with self._atomic():
