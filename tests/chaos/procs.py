@@ -22,16 +22,19 @@ def spawn_worker(
     url: str, config: Path, logs: Path, name: str, *options: str, prefix: Sequence[str] = ()
 ) -> subprocess.Popen[str]:
     """``jobyard --config CONFIG worker -n NAME OPTIONS...`` on the database at ``url``;
-    ``prefix`` goes before it (``ip netns exec NS``: a command that execs the rest)."""
+    ``prefix`` goes before it (``ip netns exec NS``: a command that execs the rest). Its
+    stderr goes to ``logs/../NAME.err`` (:func:`worker_errors`): a pipe nobody reads would
+    fill during a database outage (a logged traceback per retry) and block the worker."""
     env = {**os.environ, "JOBYARD_DB": url, **_chaos_env(logs)}
-    return subprocess.Popen(
-        _worker_cmd(config, name, options, prefix),
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    with open(_errors_file(logs, name), "a") as err:
+        return subprocess.Popen(
+            _worker_cmd(config, name, options, prefix),
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            text=True,
+        )
 
 
 def spawn_remote_worker(
@@ -63,7 +66,7 @@ def spawn_remote_worker(
 
 
 def worker_errors(logs: Path, name: str, lines: int = 30) -> str:
-    """The last lines a remote worker spawned with ``name`` wrote (stdout and stderr)."""
+    """The last lines a worker spawned with ``name`` wrote (remote: stdout and stderr)."""
     try:
         return "\n".join(_errors_file(logs, name).read_text().splitlines()[-lines:])
     except OSError:

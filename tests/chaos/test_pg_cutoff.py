@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.chaos.procs import chaos_yard, spawn_worker, stop_all, wait_for
+from tests.chaos.procs import chaos_yard, spawn_worker, stop_all, wait_for, worker_errors
 from tests.chaos.test_kill_workers import Runs
 from tests.faultpg import PrivatePostgres, Proxy
 
@@ -56,7 +56,7 @@ def test_a_cut_off_worker_gives_its_jobs_up(private_pg: PrivatePostgres, tmp_pat
         time.sleep(2 * LEASE)  # 'cut' may now report whatever it still holds
         runs = Runs(signalled=set())
         runs.read(logs)
-        assert cut.poll() is None, f"'cut' exited: {cut.stderr}"
+        assert cut.poll() is None, f"'cut' exited: {worker_errors(logs, 'cut')}"
         for job_id in ids:
             job = yard.get(job_id).job
             assert job.status == "completed"

@@ -17,7 +17,7 @@ import pytest
 from jobyard import Yard
 from jobyard.errors import JobyardError
 from tests.chaos import app
-from tests.chaos.procs import spawn_worker, stop_all
+from tests.chaos.procs import spawn_worker, stop_all, worker_errors
 from tests.faultpg import PrivatePostgres
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,7 +88,9 @@ def test_restarts_lose_no_acknowledged_job(private_pg: PrivatePostgres, tmp_path
             deadline = time.monotonic() + 90
             while yard.count(status="completed") < len(producer.acked):
                 dead = [w.returncode for w in workers if w.poll() is not None]
-                assert not dead, f"a worker exited: {dead}: {workers[0].stderr}"
+                assert not dead, f"a worker exited: {dead}: " + "\n".join(
+                    worker_errors(logs, f"restart-{n}") for n in range(len(workers))
+                )
                 assert time.monotonic() < deadline, (
                     f"{yard.count(status='completed')} of {len(producer.acked)} completed"
                 )
