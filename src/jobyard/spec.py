@@ -43,9 +43,10 @@ class TypeDefaults(NamedTuple):  # a tuple: made on every enqueue with options
 class TypeSource(Protocol):
     """Where the builder learns a type's defaults (a :class:`jobyard.types.TypeRegistry`)."""
 
-    @property
-    def stamp(self) -> float:
-        """Changes whenever the known types may have changed (a cached spec is then stale)."""
+    def stamp_of(self, name: str) -> tuple[float, object]:
+        """Changes whenever the type's defaults may have changed (a cached spec is then
+        stale): when the stored types were last read (re-read once they are older than
+        their cache time), and the type object this process registered under the name."""
         ...
 
     def defaults(self, name: str) -> TypeDefaults:
@@ -260,7 +261,7 @@ class SpecBuilder:
         self.types = types
         self.config = config
         self.semaphores = sems  # where the needs' names are checked (None: not checked)
-        self._cache: dict[str, tuple[float, JobSpec]] = {}
+        self._cache: dict[str, tuple[float, object, JobSpec]] = {}
 
     def _needs(self, type_name: str, d: TypeDefaults, p: Mapping[str, Any]) -> list[str]:
         """The job's semaphores (its type's and its own) and site caps, checked."""
@@ -303,12 +304,15 @@ class SpecBuilder:
 
     def default(self, type_name: str, now: float) -> JobSpec:
         """The spec of an enqueue without options: it depends only on the type, so it is
-        cached as long as the known types it was checked against (a few seconds)."""
+        cached as long as what it was checked against: the stored types of that read (a
+        type disabled, or its defaults changed elsewhere, shows within their cache time)
+        and the same type object of this process (one registered again takes over)."""
+        stamp, local = self.types.stamp_of(type_name)
         cached = self._cache.get(type_name)
-        if cached is not None and cached[0] == self.types.stamp:
-            return cached[1]
+        if cached is not None and cached[0] == stamp and cached[1] is local:
+            return cached[2]
         spec = self.build(type_name, None, {}, now)
-        self._cache[type_name] = (self.types.stamp, spec)
+        self._cache[type_name] = (stamp, local, spec)
         return spec
 
     def rerun_repeat(self, options: Mapping[str, Any], now: float) -> Repeat | None:

@@ -199,10 +199,12 @@ class TypeRegistry:
 
     # -- the store's types --------------------------------------------------------------
 
-    @property
-    def stamp(self) -> float:
-        """When the stored types were last read; a new value means they may have changed."""
-        return self._stored[0]
+    def stamp_of(self, name: str) -> tuple[float, object]:
+        """When the stored types were last read (read again first once older than
+        TYPES_TTL), and this process's type object of ``name`` (None: it has none): a new
+        value means the type's defaults may have changed (jobyard.spec caches by it)."""
+        self.stored()
+        return self._stored[0], self.local.get(name)
 
     def stored(self, refresh: bool = False) -> dict[str, StoredType]:
         """Types recorded in the store (by workers, scripts sync, the API), briefly cached.

@@ -8,8 +8,10 @@ import time
 import pytest
 from tests.helpers import until
 
-from jobyard import InvalidInput, Yard
+from jobyard import InvalidInput, Yard, types
+from jobyard.errors import TypeDisabled
 from jobyard.feed import Feed
+from jobyard.scripts.meta import set_enabled
 from jobyard.spec import OPTIONS
 
 
@@ -78,3 +80,35 @@ def test_enqueues_of_the_default_spec_share_a_template_but_not_their_times_or_da
         return {e.job_id for e in Feed(yard.store).read(limit=100, kinds=["job.created"])[0]}
 
     until(lambda: seen() == created)
+
+
+def test_a_long_lived_yard_sees_its_type_disabled_elsewhere_and_registered_again(
+    yard: Yard, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default spec is cached, but not past the stored types' cache time: a web
+    process enqueueing a type an operator disabled meanwhile is refused, not served a
+    stale spec; a type registered again in the process takes over at once."""
+    monkeypatch.setattr(types, "TYPES_TTL", 0.2)
+
+    @yard.job(queue="a")
+    def noop(job):  # type: ignore[no-untyped-def]
+        return None
+
+    yard.sync_types()
+    assert yard.enqueue("noop").job.queue == "a"  # the spec is cached now
+    other = Yard(yard.store.url)
+    try:
+        set_enabled(other, "noop", False)
+    finally:
+        other.close()
+    time.sleep(0.3)
+    with pytest.raises(TypeDisabled):
+        yard.enqueue("noop")
+    assert yard.count() == 1
+    set_enabled(yard, "noop", True)
+
+    @yard.job(name="noop", queue="b")
+    def noop_again(job):  # type: ignore[no-untyped-def]
+        return None
+
+    assert yard.enqueue("noop").job.queue == "b"

@@ -20,7 +20,11 @@ class FakeTypes:
 
     def __init__(self) -> None:
         self.stamp = 1.0
+        self.local: object = None
         self.asked = 0
+
+    def stamp_of(self, name: str) -> tuple[float, object]:
+        return self.stamp, self.local
 
     def defaults(self, name: str) -> TypeDefaults:
         self.asked += 1
@@ -130,7 +134,10 @@ def test_the_spec_without_options_is_cached_until_the_types_change() -> None:
     first = specs.default("t", NOW)
     assert specs.default("t", NOW) is first and types.asked == 1
     types.stamp = 2.0
-    assert specs.default("t", NOW) is not first and types.asked == 2
+    second = specs.default("t", NOW)
+    assert second is not first and types.asked == 2
+    types.local = object()  # the type registered again in this process
+    assert specs.default("t", NOW) is not second and types.asked == 3
 
 
 def test_a_rerun_takes_only_a_repeat() -> None:
