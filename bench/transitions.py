@@ -5,6 +5,7 @@ them, the rounds taking turns (a busy machine slows both alike).
 
     python bench/transitions.py [--jobs 20000] [--rounds 3] [--pg postgresql://...]
     python bench/transitions.py --enqueue-only --drop job_created   # what job.created costs
+    python bench/transitions.py --single --drop job_created --jobs 3000  # one job a call
 """
 
 from __future__ import annotations
@@ -23,18 +24,24 @@ from jobyard.store import open_store
 from jobyard.store.base import Store, dumps
 
 
-def one_round(store: Store, jobs: int, batch: int, enqueue_only: bool = False) -> float:
-    """Seconds for: bulk enqueue, then claim and complete in batches, all on one store.
+def one_round(
+    store: Store, jobs: int, batch: int, enqueue_only: bool = False, single: bool = False
+) -> float:
+    """Seconds for: bulk enqueue (``single``: one job per call, alone), then claim and
+    complete in batches, all on one store.
     SQLite runs in this process: its CPU time is counted, which other processes on a busy
     machine disturb less than the wall clock. PostgreSQL: the wall clock."""
     clock = time.process_time if store.dialect == "sqlite" else time.perf_counter
     start = clock()
     spec = JobSpec(type="t")
     data = dumps({"n": 1})
-    for first in range(0, jobs, 1000):
+    if single:
+        for _ in range(jobs):
+            lifecycle.enqueue(store, [spec], [data], time.time())
+    for first in range(0, 0 if single else jobs, 1000):
         count = min(1000, jobs - first)
         lifecycle.enqueue(store, [spec] * count, [data] * count, time.time())
-    if enqueue_only:
+    if enqueue_only or single:
         elapsed = clock() - start
         with store.transaction():
             store._execute("DELETE FROM jobs", {})  # bench only: the next round starts empty
@@ -70,7 +77,9 @@ def measure(with_events: str, without: str, args: argparse.Namespace) -> str:
         best = [float("inf"), float("inf")]
         for _ in range(rounds):
             for index, store in enumerate(stores):
-                best[index] = min(best[index], one_round(store, jobs, batch, args.enqueue_only))
+                best[index] = min(
+                    best[index], one_round(store, jobs, batch, args.enqueue_only, args.single)
+                )
     finally:
         for store in stores:
             store.close()
@@ -87,8 +96,10 @@ def main() -> None:
     parser.add_argument("--only", choices=("sqlite", "postgres"), default=None)
     parser.add_argument("--drop", default=",".join(TRIGGERS), help="triggers left out")
     parser.add_argument("--enqueue-only", action="store_true", help="bulk enqueue alone")
+    parser.add_argument("--single", action="store_true", help="one-job enqueue calls alone")
     args = parser.parse_args()
     what = "bulk enqueue" if args.enqueue_only else "enqueue+claim+complete"
+    what = "single enqueue" if args.single else what
     print(f"{what} of {args.jobs} jobs, best of {args.rounds}, without {args.drop}:")
     if args.only != "postgres":
         with tempfile.TemporaryDirectory() as tmp:
