@@ -1,18 +1,21 @@
 """Retention of finished jobs (``[retention]``, jobyard.config.Retention): completed,
 failed and cancelled jobs older than ``jobs_days``, or beyond the newest ``jobs_keep`` of
 them, go with their logs and dependency rows; removed-job tombstones older than
-``tombstones_days`` go too. The scheduler runs it hourly, a chunk of rows per transaction.
+``tombstones_days`` go too. Every process that keeps house (scheduler, web, ``up``, local
+workers) offers to run it hourly (:func:`run_due`); one of them does, a chunk of rows per
+transaction.
 The newest job row and the newest tombstone always stay, so no job id is ever handed out
 twice. Event logs have their own retention (``[events]``, jobyard.feed.prune)."""
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from jobyard import model
-from jobyard.config import Retention
+from jobyard import feed, model
+from jobyard.config import Config, Retention
 
 if TYPE_CHECKING:
     from jobyard.store.base import Store
@@ -20,6 +23,62 @@ if TYPE_CHECKING:
 log = logging.getLogger("jobyard.retention")
 
 CHUNK = 1000
+EVERY = 3600.0  # how often the prunes run, across every process of a database
+TICK_TYPE = "@retention"  # the schedule-tick row that claims an hour's run (no job type)
+TICKS_DAYS = 7.0  # schedule ticks older than this go (each type keeps its latest)
+
+
+def claim_run(store: Store, now: float, every: float = EVERY) -> bool:
+    """True for exactly one caller per ``every`` seconds across all processes: the first to
+    record this period's tick (one statement; a lost race records nothing)."""
+    return store.insert_schedule_tick(TICK_TYPE, int(now // every * every), now)
+
+
+def prune_all(store: Store, now: float, config: Config) -> int:
+    """Every retention at once: schedule ticks, both event logs, finished jobs and
+    tombstones; returns how many jobs went."""
+    store.prune_schedule_ticks(int(now - TICKS_DAYS * 86400.0))
+    feed.prune(store, now, config.events_keep_days, config.events_keep_rows)
+    return prune_jobs(store, now, config.retention)
+
+
+class Housekeeper:
+    """Runs :func:`prune_all` once per period when this process wins the period's claim,
+    in a thread of its own (a first prune of a big history takes a while: it must not
+    hold up a worker's claims and heartbeats); asks the database at most once a period."""
+
+    def __init__(self, store: Store, config: Config, every: float = EVERY) -> None:
+        self.store = store
+        self.config = config
+        self.every = every
+        self._next = 0.0
+        self._thread: threading.Thread | None = None
+
+    def offer(self, now: float) -> bool:
+        """Claim and start this period's run if it is due and nobody has it; True if
+        started here."""
+        if now < self._next or (self._thread is not None and self._thread.is_alive()):
+            return False
+        self._next = (now // self.every + 1) * self.every
+        if not claim_run(self.store, now, self.every):
+            return False
+        self._thread = threading.Thread(
+            target=self._run, args=(now,), name="jobyard-retention", daemon=True
+        )
+        self._thread.start()
+        return True
+
+    def _run(self, now: float) -> None:
+        try:
+            prune_all(self.store, now, self.config)
+        except Exception:  # a database outage: the next period tries again
+            log.exception("retention run failed")
+        finally:
+            self.store.close()  # this thread's connection
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
 
 
 def prune_jobs(store: Store, now: float, rules: Retention, chunk: int = CHUNK) -> int:

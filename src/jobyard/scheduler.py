@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from jobyard import delayed, feed, retention
+from jobyard import delayed, retention
 from jobyard.cron import fire_times, prev_fire, validate_cron
 from jobyard.errors import ConfigError, InvalidInput, JobyardError
 from jobyard.i18n import _
@@ -42,8 +42,6 @@ log = logging.getLogger("jobyard.scheduler")
 GRACE = 60.0
 CATCHUP = ("skip", "latest")
 MAX_TICKS = 1000  # per type and call: a bound for absurd grace windows
-RETENTION = 7 * 86400.0  # ticks older than this are pruned (each type keeps its latest)
-PRUNE_EVERY = 3600.0
 
 
 @dataclass(frozen=True)
@@ -61,7 +59,7 @@ class _State:
 
     last: dict[str, float] = field(default_factory=dict)
     warned: set[tuple[str, str]] = field(default_factory=set)
-    pruned: float = 0.0
+    keeper: retention.Housekeeper | None = None
 
 
 _states: weakref.WeakKeyDictionary[Yard, _State] = weakref.WeakKeyDictionary()
@@ -153,13 +151,17 @@ def tick(yard: Yard, now: float | None = None) -> list[int]:
                 created.append(job_id)
             state.last[schedule.type] = max(due, state.last.get(schedule.type, due))
     created.extend(delayed.fire_due(yard, now))
-    if now - state.pruned > PRUNE_EVERY:
-        state.pruned = now
-        yard.store.prune_schedule_ticks(int(now - RETENTION))
-        cfg = yard.config
-        feed.prune(yard.store, now, cfg.events_keep_days, cfg.events_keep_rows)
-        retention.prune_jobs(yard.store, now, cfg.retention)
+    if state.keeper is None:
+        state.keeper = retention.Housekeeper(yard.store, yard.config)
+    state.keeper.offer(now)  # hourly, by one process of all that offer (workers too)
     return created
+
+
+def join_housekeeping(yard: Yard, timeout: float | None = None) -> None:
+    """Wait for a retention pass this process's ticks started (it runs in a thread)."""
+    state = _states.get(yard)
+    if state is not None and state.keeper is not None:
+        state.keeper.join(timeout)
 
 
 def fire(yard: Yard, schedule: Schedule, due: float, now: float) -> int | None:

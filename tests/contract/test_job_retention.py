@@ -6,11 +6,12 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.helpers import until
 
 from jobyard import Yard, lifecycle
 from jobyard.config import Retention, load_config
 from jobyard.errors import ConfigError
-from jobyard.retention import prune_jobs
+from jobyard.retention import Housekeeper, claim_run, prune_jobs
 
 
 @pytest.fixture(autouse=True)
@@ -71,3 +72,45 @@ def test_retention_settings_are_read(tmp_path: Path) -> None:
     path.write_text("[retention]\njobs_days = 0\njobs_keep = 1000\ntombstones_days = 1\n")
     assert load_config(str(path)).retention == Retention(None, 1000, 1)
     assert Retention() == Retention(30.0, None, 7.0)
+
+
+def test_one_process_per_period_runs_the_prunes(yard: Yard) -> None:
+    """Every process that keeps house offers the hourly run; the first to record the
+    period's tick runs it, the others (and a second offer) do nothing."""
+    other = Yard(yard.store.url)
+    try:
+        now = 1_800_000_000.0
+        assert claim_run(yard.store, now, every=60)
+        assert not claim_run(other.store, now + 1, every=60)  # another process, same period
+        assert not claim_run(yard.store, now + 59, every=60)
+        assert claim_run(other.store, now + 61, every=60)  # the next period
+    finally:
+        other.close()
+
+
+def test_the_housekeeper_prunes_in_a_thread_of_its_own_once_a_period(yard: Yard) -> None:
+    now = time.time()
+    old = finish(yard, 3, now - 40 * 86400)
+    recent = finish(yard, 2, now)
+    yard.config.retention = Retention(jobs_days=30)
+    keeper, rival = Housekeeper(yard.store, yard.config), Housekeeper(yard.store, yard.config)
+    assert keeper.offer(now)
+    keeper.join(30)
+    assert sorted(j.id for j in yard.jobs(limit=100)) == recent
+    assert all(yard.store.get_log(i) == [] for i in old)
+    assert not rival.offer(now)  # this period's run is taken
+    assert not keeper.offer(now + 1)  # and asked for once per period
+
+
+def test_a_worker_alone_prunes_old_finished_jobs(yard: Yard) -> None:
+    """A deployment with no scheduler and no web: its workers keep the tables bounded."""
+    now = time.time()
+    old = finish(yard, 4, now - 40 * 86400)
+    recent = finish(yard, 1, now)
+    yard.config.retention = Retention(jobs_days=30)
+    worker = yard.worker(heartbeat=0.2).start()
+    try:
+        until(lambda: {j.id for j in yard.jobs(limit=100)} == {recent[0]}, timeout=20)
+    finally:
+        worker.stop()
+    assert all(yard.store.get_log(i) == [] for i in old)

@@ -16,6 +16,7 @@ from jobyard import lifecycle, manage
 from jobyard.admission import Limit, Refusal, Rules, refusal_message
 from jobyard.errors import LeaseLost
 from jobyard.jobsets import JobsetStorage
+from jobyard.retention import Housekeeper
 from jobyard.semaphores import parse_need
 from jobyard.worker.port import ClaimRequest, WorkerInfo, WorkerStatus
 
@@ -51,6 +52,7 @@ class LocalPort:
 
     def __init__(self, yard: Yard) -> None:
         self.yard = yard
+        self._keeper: Housekeeper | None = None
 
     def __repr__(self) -> str:
         return f"<LocalPort {self.yard!r}>"
@@ -91,6 +93,10 @@ class LocalPort:
         store = self.yard.store
         manage.rescue_expired(store, now, self.yard.config.quarantine_after)
         manage.promote(store, now)
+        # Retention too: a deployment of workers alone (no scheduler, no web) still prunes.
+        if self._keeper is None:
+            self._keeper = Housekeeper(store, self.yard.config)
+        self._keeper.offer(now)
 
     def types(self) -> Mapping[str, StoredType]:
         return self.yard.stored_types(refresh=True)
