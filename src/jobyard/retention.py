@@ -2,8 +2,8 @@
 failed and cancelled jobs older than ``jobs_days``, or beyond the newest ``jobs_keep`` of
 them, go with their logs and dependency rows; removed-job tombstones older than
 ``tombstones_days`` go too. Every process that keeps house (scheduler, web, ``up``, local
-workers) offers to run it hourly (:func:`run_due`); one of them does, a chunk of rows per
-transaction.
+workers) offers to run it hourly (:class:`Housekeeper`); one of them does, a chunk of rows
+per transaction.
 The newest job row and the newest tombstone always stay, so no job id is ever handed out
 twice. Event logs have their own retention (``[events]``, jobyard.feed.prune)."""
 
@@ -74,7 +74,7 @@ class Housekeeper:
         except Exception:  # a database outage: the next period tries again
             log.exception("retention run failed")
         finally:
-            self.store.close()  # this thread's connection
+            self.store.close_thread()
 
     def join(self, timeout: float | None = None) -> None:
         if self._thread is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -114,3 +115,17 @@ def test_a_worker_alone_prunes_old_finished_jobs(yard: Yard) -> None:
     finally:
         worker.stop()
     assert all(yard.store.get_log(i) == [] for i in old)
+
+
+def test_a_helper_thread_closing_its_connection_leaves_the_store_open(yard: Yard) -> None:
+    first = yard.enqueue("r").id
+
+    def helper() -> None:
+        assert yard.count() == 1  # the helper's own connection
+        yard.store.close_thread()
+
+    thread = threading.Thread(target=helper)
+    thread.start()
+    thread.join(10)
+    assert yard.enqueue("r").id == first + 1  # this thread's connection and wake-ups still work
+    assert yard.count() == 2

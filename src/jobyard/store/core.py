@@ -186,6 +186,11 @@ class StoreCore(ABC):
             self._local.external = saved_external
 
     def close(self) -> None:
+        self.close_thread()
+
+    def close_thread(self) -> None:
+        """Close the calling thread's connection only (a helper thread ending); what the
+        store shares between threads stays open."""
         conn = getattr(self._local, "conn", None)
         if conn is not None and not self._local.external:
             conn.close()

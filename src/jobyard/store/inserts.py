@@ -141,8 +141,7 @@ class InsertsMixin(StoreCore):
             if len(self._templates) >= 256:
                 self._templates.clear()
             cached = self._templates[id(job)] = (job, self._job_base(job))
-        params = {**cached[1], "data": data, "created": created, "updated": created}
-        params["after"] = after
+        params = {**cached[1], "data": data, "created": created, "updated": created, "after": after}
         return self._insert_and_notify([params])[0]
 
     def _insert_shared_and_notify(self, job: NewJob, datas: Sequence[str]) -> list[int]:

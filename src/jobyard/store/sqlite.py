@@ -389,12 +389,15 @@ class SQLiteStore(Store):
         self._conn()  # the database file exists: the folder takes its owner
         return SocketWaiter(self.wake_dir, self._target)
 
-    def close(self) -> None:
-        super().close()
+    def close_thread(self) -> None:
+        super().close_thread()
         fd = getattr(self._local, "lockfd", None)
         if fd is not None:
             os.close(fd)
             self._local.lockfd = None
+
+    def close(self) -> None:
+        super().close()
         if self._sender is not None:
             self._sender.close()
             self._sender = None
