@@ -117,6 +117,13 @@ def run_backend(
             f"  history written in {out['fill']['write_seconds']:.0f} s, analysed in "
             f"{out['fill']['analyze_seconds']:.0f} s"
         )
+        out["retention"] = {}
+        for condition, url in urls.items():
+            out["retention"][condition] = pass_ = preload_fill.retention_pass(url)
+            log(
+                f"  {condition}: retention pass {pass_['seconds']:.0f} s ({pass_['archived']:,} "
+                f"jobs archived), then vacuum/analyse {pass_['vacuum_seconds']:.0f} s"
+            )
         for condition, url in urls.items():
             out["conditions"][condition] = {"before": preload_fill.inspect(url), "rounds": []}
         for url in urls.values():
@@ -155,6 +162,8 @@ def ratios(conditions: dict[str, Any]) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     ensure_import_paths()
+    from jobyard.config import Config
+
     args = parse_args(argv)
     atexit.register(WorkerGroup.stop_all)
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
@@ -177,7 +186,10 @@ def main(argv: list[str] | None = None) -> int:
         ),
         "machine": fair.machine(),
         "versions": versions,
-        "settings": {k: v for k, v in vars(args).items() if k not in ("report_dir", "pg")},
+        "settings": {
+            **{k: v for k, v in vars(args).items() if k not in ("report_dir", "pg")},
+            "archive_hours": Config().retention.archive_hours,
+        },
         "target": TARGET,
         "backends": [],
     }

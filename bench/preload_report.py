@@ -12,7 +12,7 @@ FIGURES = {
     "bulk": "bulk enqueue (jobs/s)",
     "single": "single enqueue (calls/s)",
 }
-TABLE_NAMES = ("jobs", "job_logs", "job_events")
+TABLE_NAMES = ("jobs", "jobs_archive", "job_logs", "job_events")
 
 
 def size(n: int) -> str:
@@ -66,6 +66,15 @@ def _fill_lines(data: dict[str, Any]) -> list[str]:
         f"{'VACUUM ANALYZE' if b['backend'] == 'postgres' else 'ANALYZE'} "
         f"{b['fill']['analyze_seconds']:,.0f} s"
         for b in data["backends"]
+    ] + [
+        f"- {b['backend']}: jobyard's retention pass (`[retention]` defaults: finished jobs "
+        f"older than {data['settings'].get('archive_hours', 1)} h to the archive) "
+        f"{b['retention']['history']['seconds']:,.0f} s, "
+        f"{b['retention']['history']['archived']:,} jobs archived, then "
+        f"{'VACUUM ANALYZE' if b['backend'] == 'postgres' else 'ANALYZE'} "
+        f"{b['retention']['history']['vacuum_seconds']:,.0f} s"
+        for b in data["backends"]
+        if "retention" in b
     ]
 
 
@@ -86,7 +95,8 @@ def render(data: dict[str, Any]) -> str:
         "Per backend two fresh databases: one empty, one holding the history — completed, "
         "failed and cancelled jobs of 12 types on 8 queues over 30 days, with results, logs "
         f"and the job events of the last 7 days (at most {s['events']:,} rows: what the "
-        "default retention keeps), written in SQL and then analysed. A "
+        "default retention keeps), written in SQL and then analysed; then jobyard's own "
+        "retention pass ran over both (it moves finished jobs to the archive table). A "
         f"round: {s['single']:,} `yard.enqueue` calls (no worker running), {s['jobs']:,} jobs "
         f"by `enqueue_many` in calls of {s['bulk_size']:,}, then {s['procs']} `jobyard "
         f"worker -c {s['concurrency']}` processes drain them (**drain = N / (first start → "

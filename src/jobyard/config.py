@@ -214,7 +214,7 @@ def _events(cfg: Config, section: Any, path: str) -> None:
     cfg.events_keep_rows = rows
 
 
-RETENTION_KEYS = ("jobs_days", "jobs_keep", "tombstones_days")
+RETENTION_KEYS = ("jobs_days", "jobs_keep", "tombstones_days", "archive_hours")
 
 
 @dataclass(frozen=True)
@@ -222,10 +222,14 @@ class Retention:
     jobs_days: float | None = 30.0  # None: keep finished jobs whatever their age
     jobs_keep: int | None = None  # None: no count limit
     tombstones_days: float = 7.0
+    # Finished jobs older than this move to the archive table (still read everywhere, out
+    # of the hot table: jobyard.retention); None: never.
+    archive_hours: float | None = 1.0
 
 
 def retention_settings(raw: dict[str, Any], path: str = "jobyard.toml") -> Retention:
-    """``[retention]`` of the config: 0 for ``jobs_days`` / ``jobs_keep`` means no limit."""
+    """``[retention]`` of the config: 0 for ``jobs_days`` / ``jobs_keep`` means no limit,
+    for ``archive_hours`` no archive."""
     section = raw.get("retention", {})
     if not isinstance(section, dict):
         raise ConfigError(_("{path}: [retention] must be a table", path=path))
@@ -247,6 +251,14 @@ def retention_settings(raw: dict[str, Any], path: str = "jobyard.toml") -> Reten
             return None
         ok = isinstance(value, int) if whole else isinstance(value, int | float)
         if isinstance(value, bool) or not ok or not 0 <= value < 1e12 or value != value:
+            if key == "archive_hours":
+                raise ConfigError(
+                    _(
+                        "{path}: [retention] archive_hours must be a number of hours >= 0 "
+                        "(0: no archive)",
+                        path=path,
+                    )
+                )
             kind = "a whole number" if whole else "a number of days"
             raise ConfigError(
                 _(
@@ -261,4 +273,5 @@ def retention_settings(raw: dict[str, Any], path: str = "jobyard.toml") -> Reten
     days = number("jobs_days", base.jobs_days)
     keep = number("jobs_keep", base.jobs_keep, whole=True)
     tomb = number("tombstones_days", base.tombstones_days)
-    return Retention(days, keep, tomb if tomb is not None else base.tombstones_days)
+    archive = number("archive_hours", base.archive_hours)
+    return Retention(days, keep, tomb if tomb is not None else base.tombstones_days, archive)

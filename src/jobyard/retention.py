@@ -1,7 +1,9 @@
 """Retention of finished jobs (``[retention]``, jobyard.config.Retention): completed,
 failed and cancelled jobs older than ``jobs_days``, or beyond the newest ``jobs_keep`` of
 them, go with their logs and dependency rows; removed-job tombstones older than
-``tombstones_days`` go too. Every process that keeps house (scheduler, web, ``up``, local
+``tombstones_days`` go too. Finished jobs older than ``archive_hours`` that stay move to the
+archive table (jobyard.store.archive): read as before, out of the table every claim and
+outcome writes. Every process that keeps house (scheduler, web, ``up``, local
 workers) offers to run it hourly (:class:`Housekeeper`); one of them does, a chunk of rows
 per transaction.
 The newest job row and the newest tombstone always stay, so no job id is ever handed out
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("jobyard.retention")
 
 CHUNK = 1000
+ARCHIVE_CHUNK = 5000  # rows moved per transaction (two statements over the chunk)
 EVERY = 3600.0  # how often the prunes run, across every process of a database
 TICK_TYPE = "@retention"  # the schedule-tick row that claims an hour's run (no job type)
 TICKS_DAYS = 7.0  # schedule ticks older than this go (each type keeps its latest)
@@ -39,7 +42,9 @@ def prune_all(store: Store, now: float, config: Config) -> int:
     tombstones; returns how many jobs went."""
     store.prune_schedule_ticks(int(now - TICKS_DAYS * 86400.0))
     feed.prune(store, now, config.events_keep_days, config.events_keep_rows)
-    return prune_jobs(store, now, config.retention)
+    gone = prune_jobs(store, now, config.retention)
+    archive_jobs(store, now, config.retention)
+    return gone
 
 
 class Housekeeper:
@@ -82,22 +87,31 @@ class Housekeeper:
 
 
 def prune_jobs(store: Store, now: float, rules: Retention, chunk: int = CHUNK) -> int:
-    """Delete what ``rules`` say is past keeping; returns how many jobs went."""
+    """Delete what ``rules`` say is past keeping, archived or not; returns how many jobs
+    went."""
     gone = 0
-    batches: list[Callable[[], list[int]]] = []
+    batches: list[tuple[Callable[[], list[int]], Callable[[list[int]], list[int]]]] = []
+    finished = sorted(model.FINISHED)
+
+    def delete(ids: list[int]) -> list[int]:
+        return store.delete_jobs(ids, finished)
+
     if rules.jobs_days is not None:
         before = now - rules.jobs_days * 86400.0
-        batches.append(lambda: store.finished_old(before, chunk))
+        batches.append((lambda: store.archived_old(before, chunk), store.delete_archived))
+        batches.append((lambda: store.finished_old(before, chunk), delete))
     if rules.jobs_keep is not None:
         cutoff = store.finished_cutoff(rules.jobs_keep)
         if cutoff is not None:
-            batches.append(lambda: store.finished_upto(cutoff, chunk))
-    for next_ids in batches:
+            upto = cutoff
+            batches.append((lambda: store.archived_upto(upto, chunk), store.delete_archived))
+            batches.append((lambda: store.finished_upto(upto, chunk), delete))
+    for next_ids, remove in batches:
         while True:
             with store.transaction():
                 ids = next_ids()
                 if ids:
-                    gone += len(store.delete_jobs(ids, sorted(model.FINISHED)))
+                    gone += len(remove(ids))
             if len(ids) < chunk:
                 break
     with store.transaction():
@@ -105,3 +119,21 @@ def prune_jobs(store: Store, now: float, rules: Retention, chunk: int = CHUNK) -
     if gone:
         log.info("retention: removed %d finished jobs", gone)
     return gone
+
+
+def archive_jobs(store: Store, now: float, rules: Retention, chunk: int = ARCHIVE_CHUNK) -> int:
+    """Move finished jobs older than ``archive_hours`` to the archive (never the newest
+    job row: ids are max(id) + 1); returns how many moved."""
+    if rules.archive_hours is None:
+        return 0
+    before = now - rules.archive_hours * 3600.0
+    moved = 0
+    while True:
+        with store.transaction():
+            ids = store.finished_old(before, chunk)
+            moved += store.archive(ids)
+        if len(ids) < chunk:
+            break
+    if moved:
+        log.info("retention: archived %d finished jobs", moved)
+    return moved

@@ -679,11 +679,13 @@ SELECT id FROM (
 ) f WHERE id < (SELECT max(id) FROM jobs) ORDER BY id LIMIT %(limit)s
 
 -- name: finished_cutoff
--- The id of the newest finished job beyond the newest :keep of them (read once per prune).
+-- The id of the newest finished job beyond the newest :keep of them (read once per prune;
+-- archived jobs are all finished).
 SELECT id FROM (
     SELECT id FROM jobs WHERE status = 'completed'
     UNION ALL SELECT id FROM jobs WHERE status = 'failed'
     UNION ALL SELECT id FROM jobs WHERE status = 'cancelled'
+    UNION ALL SELECT id FROM jobs_archive
 ) f ORDER BY id DESC LIMIT 1 OFFSET %(keep)s
 
 -- name: finished_upto
@@ -701,3 +703,40 @@ DELETE FROM job_tombstones WHERE removed < %(before)s
 -- job.created of new jobs, from the values at hand (no read of the rows just written);
 -- one parameter per column, so PostgreSQL runs a big batch of them as COPY.
 INSERT INTO job_events (time, name, job_id, type, queue, status) VALUES (%(time)s, %(name)s, %(id)s, %(type)s, %(queue)s, %(status)s)
+
+-- The archive of finished jobs (migration 0022, jobyard.retention). Rows move between the
+-- two tables with SELECT *: both have the same columns in the same order. Each move is two
+-- statements in the caller's transaction, the rows locked by the first, so nobody changes
+-- them in between; a job that is no longer finished stays where it is.
+
+-- name: archive_copy
+INSERT INTO jobs_archive
+SELECT * FROM jobs WHERE id = ANY(%(ids)s) AND status IN ('completed', 'failed', 'cancelled')
+FOR UPDATE
+
+-- name: archive_delete
+DELETE FROM jobs j USING jobs_archive a
+WHERE j.id = ANY(%(ids)s) AND a.id = j.id
+
+-- name: unarchive_copy
+-- The jobs row first: the INSERT triggers see the archived row and write no job.created.
+INSERT INTO jobs SELECT * FROM jobs_archive WHERE id = ANY(%(ids)s) FOR UPDATE
+
+-- name: unarchive_delete
+DELETE FROM jobs_archive a USING jobs j WHERE a.id = ANY(%(ids)s) AND j.id = a.id
+
+-- name: archived_get
+SELECT * FROM jobs_archive WHERE id = ANY(%(ids)s) ORDER BY id
+
+-- name: archived_dependents
+SELECT j.* FROM jobs_archive j JOIN job_deps d ON d.job_id = j.id
+WHERE d.dep_id = ANY(%(ids)s) ORDER BY j.id
+
+-- name: archived_old
+SELECT id FROM jobs_archive WHERE finished < %(before)s ORDER BY finished, id LIMIT %(limit)s
+
+-- name: archived_upto
+SELECT id FROM jobs_archive WHERE id <= %(upto)s ORDER BY id LIMIT %(limit)s
+
+-- name: archived_delete
+DELETE FROM jobs_archive WHERE id = ANY(%(ids)s) RETURNING id

@@ -613,11 +613,13 @@ SELECT id FROM (
 ) f WHERE id < (SELECT max(id) FROM jobs) ORDER BY id LIMIT :limit
 
 -- name: finished_cutoff
--- The id of the newest finished job beyond the newest :keep of them (read once per prune).
+-- The id of the newest finished job beyond the newest :keep of them (read once per prune;
+-- archived jobs are all finished).
 SELECT id FROM (
     SELECT id FROM jobs WHERE status = 'completed'
     UNION ALL SELECT id FROM jobs WHERE status = 'failed'
     UNION ALL SELECT id FROM jobs WHERE status = 'cancelled'
+    UNION ALL SELECT id FROM jobs_archive
 ) f ORDER BY id DESC LIMIT 1 OFFSET :keep
 
 -- name: finished_upto
@@ -635,3 +637,40 @@ DELETE FROM job_tombstones WHERE removed < :before
 -- job.created from values, the PostgreSQL way (kept so both dialects define the same
 -- queries; SQLite writes these events from a trigger, migration 0016).
 INSERT INTO job_events (time, name, job_id, type, queue, status) VALUES (:time, :name, :id, :type, :queue, :status)
+
+-- The archive of finished jobs (migration 0022, jobyard.retention). Rows move between the
+-- two tables with SELECT *: both have the same columns in the same order. Each move is two
+-- statements in the caller's (write) transaction; a job that is no longer finished stays.
+
+-- name: archive_copy
+INSERT INTO jobs_archive
+SELECT * FROM jobs WHERE id IN (SELECT value FROM json_each(:ids))
+AND status IN ('completed', 'failed', 'cancelled')
+
+-- name: archive_delete
+DELETE FROM jobs WHERE id IN (SELECT value FROM json_each(:ids))
+AND id IN (SELECT id FROM jobs_archive WHERE id IN (SELECT value FROM json_each(:ids)))
+
+-- name: unarchive_copy
+-- The jobs row first: the INSERT triggers see the archived row and write no job.created.
+INSERT INTO jobs SELECT * FROM jobs_archive WHERE id IN (SELECT value FROM json_each(:ids))
+
+-- name: unarchive_delete
+DELETE FROM jobs_archive WHERE id IN (SELECT value FROM json_each(:ids))
+AND id IN (SELECT id FROM jobs WHERE id IN (SELECT value FROM json_each(:ids)))
+
+-- name: archived_get
+SELECT * FROM jobs_archive WHERE id IN (SELECT value FROM json_each(:ids)) ORDER BY id
+
+-- name: archived_dependents
+SELECT j.* FROM jobs_archive j JOIN job_deps d ON d.job_id = j.id
+WHERE d.dep_id IN (SELECT value FROM json_each(:ids)) ORDER BY j.id
+
+-- name: archived_old
+SELECT id FROM jobs_archive WHERE finished < :before ORDER BY finished, id LIMIT :limit
+
+-- name: archived_upto
+SELECT id FROM jobs_archive WHERE id <= :upto ORDER BY id LIMIT :limit
+
+-- name: archived_delete
+DELETE FROM jobs_archive WHERE id IN (SELECT value FROM json_each(:ids)) RETURNING id
